@@ -1,0 +1,662 @@
+//! The shell: command-line parsing, reading inputs, writing outputs,
+//! printing diagnostics and choosing the exit code.
+//!
+//! All file I/O of synroute lives here: the folder walk, stdin, the atomic
+//! `upstreams.yaml`, in-place certificate writes and pruning of what
+//! synroute wrote before. Raw clap values are turned into `Options` before
+//! the core sees them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
+use std::fs;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::diag::Severity;
+use crate::emit::certs::{CertFile, OWNED_LIST};
+use crate::route::{Request, Table, lookup};
+use crate::{Options, Rendered, Source, render};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "synroute",
+    version,
+    about = "Render Kubernetes Ingress and Gateway API manifests into Synapse's upstreams.yaml and TLS cert files"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Render manifests into upstreams.yaml (stdout or -o) and cert files.
+    Render(RenderArgs),
+    /// Show which entry Synapse would pick for a URL, and where it came from.
+    Explain(ExplainArgs),
+}
+
+#[derive(Args, Debug)]
+struct InputArgs {
+    /// Files, folders (recursive: *.yaml, *.yml, *.json) or `-` for stdin.
+    #[arg(value_name = "PATH")]
+    paths: Vec<String>,
+    /// Leave paths matching GLOB out of folder walks (repeatable). A GLOB
+    /// without `/` matches any file or folder name; one with `/` matches the
+    /// path below the folder given (`**` spans folders).
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// The Ingress class synroute renders.
+    #[arg(long, default_value = "synapse")]
+    ingress_class: String,
+    /// The controller name of our IngressClasses and GatewayClasses.
+    #[arg(long, default_value = "gen0sec.com/synapse")]
+    controller_name: String,
+    /// Cluster DNS domain of Service addresses.
+    #[arg(long, default_value = "cluster.local")]
+    cluster_domain: String,
+    /// Keep only objects of this namespace (also the namespace of objects
+    /// that name none).
+    #[arg(long, short = 'n', value_name = "NS")]
+    namespace: Option<String>,
+    /// Render rules that match every host under this host name.
+    #[arg(long, value_name = "NAME")]
+    catch_all_host: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct RenderArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Write upstreams.yaml here (atomically, only when it changes)
+    /// instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Write <stem>.crt / <stem>.key files here, in place, only on change;
+    /// prune files synroute wrote before and no longer needs.
+    #[arg(long, value_name = "DIR")]
+    certs_out: Option<PathBuf>,
+    /// Write nothing and exit 1 when any warning or error is found.
+    #[arg(long)]
+    strict: bool,
+    /// Lowest severity printed on stderr.
+    #[arg(long, default_value = "warning", value_parser = ["info", "warning", "error"])]
+    min_severity: String,
+    /// Print no summary line.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+struct ExplainArgs {
+    /// The request, as `https://host/path` (port and query are ignored).
+    url: String,
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+/// Exit codes (SPEC §7).
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FOUND: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+/// Runs synroute with `args` (including the program name).
+pub fn run<I, T>(
+    args: I,
+    stdin: &mut dyn Read,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            let text = e.render().to_string();
+            let _ = if e.use_stderr() {
+                stderr.write_all(text.as_bytes())
+            } else {
+                stdout.write_all(text.as_bytes())
+            };
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Render(a) => cmd_render(a, stdin, stdout, stderr),
+        Command::Explain(a) => cmd_explain(a, stdin, stdout, stderr),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) => {
+            let _ = writeln!(stderr, "synroute: error: {e}");
+            EXIT_ERROR
+        }
+    }
+}
+
+fn options(a: &InputArgs) -> Options {
+    Options {
+        ingress_class: a.ingress_class.clone(),
+        controller_name: a.controller_name.clone(),
+        cluster_domain: a.cluster_domain.clone(),
+        namespace: a.namespace.clone(),
+        catch_all_host: a.catch_all_host.clone(),
+    }
+}
+
+/// Reads every input. An unreadable path is an environment error.
+fn read_inputs(a: &InputArgs, stdin: &mut dyn Read) -> io::Result<Vec<Source>> {
+    let mut paths = a.paths.clone();
+    if paths.is_empty() {
+        if io::stdin().is_terminal() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no input: give files or folders, or `-` to read stdin",
+            ));
+        }
+        paths.push("-".to_string());
+    }
+    let mut sources = Vec::new();
+    let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut stdin_read = false;
+    for p in &paths {
+        if p == "-" {
+            if !stdin_read {
+                let mut buf = Vec::new();
+                stdin.read_to_end(&mut buf)?;
+                sources.push(Source::new("-", buf));
+                stdin_read = true;
+            }
+            continue;
+        }
+        let path = Path::new(p);
+        let meta = fs::metadata(path).map_err(|e| with_path(e, path))?;
+        if meta.is_dir() {
+            for file in walk(path, &a.exclude)? {
+                push_file(&mut sources, &mut seen, &file)?;
+            }
+        } else {
+            push_file(&mut sources, &mut seen, path)?;
+        }
+    }
+    Ok(sources)
+}
+
+fn with_path(e: io::Error, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display()))
+}
+
+fn push_file(
+    sources: &mut Vec<Source>,
+    seen: &mut BTreeSet<PathBuf>,
+    path: &Path,
+) -> io::Result<()> {
+    let canonical = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    if !seen.insert(canonical) {
+        return Ok(());
+    }
+    let content = fs::read(path).map_err(|e| with_path(e, path))?;
+    sources.push(Source::new(path.display().to_string(), content));
+    Ok(())
+}
+
+/// The manifest files below `root`: `*.yaml`, `*.yml`, `*.json`; hidden
+/// folders, excluded paths and symlink loops skipped; sorted.
+fn walk(root: &Path, excludes: &[String]) -> io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let it = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            if e.depth() == 0 {
+                return true;
+            }
+            let name = e.file_name().to_string_lossy();
+            if e.file_type().is_dir() && name.starts_with('.') {
+                return false;
+            }
+            let rel = e.path().strip_prefix(root).unwrap_or(e.path());
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            !excludes.iter().any(|g| excluded(g, &rel, &name))
+        });
+    for entry in it {
+        let entry = match entry {
+            Ok(e) => e,
+            // A symlink loop or a vanished file inside a walk is skipped; an
+            // unreadable folder is an error.
+            Err(e) if e.loop_ancestor().is_some() => continue,
+            Err(e) => {
+                let path = e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| root.to_path_buf());
+                let io = e
+                    .into_io_error()
+                    .unwrap_or_else(|| io::Error::other("walk failed"));
+                if io.kind() == io::ErrorKind::NotFound {
+                    continue;
+                }
+                return Err(with_path(io, &path));
+            }
+        };
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().to_ascii_lowercase();
+        if name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json") {
+            files.push(entry.into_path());
+        }
+    }
+    Ok(files)
+}
+
+fn excluded(glob: &str, rel: &str, name: &str) -> bool {
+    let glob = glob.trim_end_matches('/');
+    if glob.contains('/') {
+        glob_match(glob.trim_start_matches("./").as_bytes(), rel.as_bytes())
+    } else {
+        glob_match(glob.as_bytes(), name.as_bytes())
+    }
+}
+
+/// `*` (within a folder), `**` (across folders) and `?`.
+pub fn glob_match(p: &[u8], s: &[u8]) -> bool {
+    match (p.first(), s.first()) {
+        (None, None) => true,
+        (None, Some(_)) => false,
+        (Some(b'*'), _) if p.get(1) == Some(&b'*') => {
+            let rest = p.get(2..).unwrap_or_default();
+            let rest = rest.strip_prefix(b"/").unwrap_or(rest);
+            (0..=s.len()).any(|i| glob_match(rest, &s[i..]))
+        }
+        (Some(b'*'), _) => {
+            let rest = &p[1..];
+            let mut i = 0;
+            loop {
+                if glob_match(rest, &s[i..]) {
+                    return true;
+                }
+                if i == s.len() || s[i] == b'/' {
+                    return false;
+                }
+                i += 1;
+            }
+        }
+        (Some(b'?'), Some(c)) => *c != b'/' && glob_match(&p[1..], &s[1..]),
+        (Some(a), Some(b)) => a == b && glob_match(&p[1..], &s[1..]),
+        (Some(_), None) => false,
+    }
+}
+
+fn print_diagnostics(rendered: &Rendered, min: Severity, stderr: &mut dyn Write) -> io::Result<()> {
+    for d in rendered.diagnostics.iter().filter(|d| d.severity >= min) {
+        writeln!(stderr, "{}", d.concise())?;
+    }
+    Ok(())
+}
+
+fn summary(rendered: &Rendered) -> String {
+    let count = |s: Severity| {
+        rendered
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == s)
+            .count()
+    };
+    let paths: usize = rendered.table.hosts.values().map(|h| h.paths.len()).sum();
+    format!(
+        "synroute: {} hosts, {} paths, {} internal paths, {} certificates; {} errors, {} warnings, {} infos",
+        rendered.table.hosts.len(),
+        paths,
+        rendered.table.internal_paths.len(),
+        rendered.table.certs.len(),
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info),
+    )
+}
+
+fn cmd_render(
+    a: RenderArgs,
+    stdin: &mut dyn Read,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> io::Result<u8> {
+    let sources = read_inputs(&a.input, stdin)?;
+    let rendered = render(&sources, &options(&a.input));
+    let min = Severity::parse(&a.min_severity).unwrap_or(Severity::Warning);
+    print_diagnostics(&rendered, min, stderr)?;
+    if rendered.malformed {
+        writeln!(
+            stderr,
+            "synroute: the input is malformed; nothing was written"
+        )?;
+        return Ok(EXIT_ERROR);
+    }
+    if a.strict && rendered.worst() >= Some(Severity::Warning) {
+        writeln!(
+            stderr,
+            "synroute: --strict: warnings or errors found; nothing was written"
+        )?;
+        return Ok(EXIT_FOUND);
+    }
+    let previously_owned = match &a.certs_out {
+        Some(dir) => Some(write_certs(dir, &rendered.certs)?),
+        None => None,
+    };
+    match &a.output {
+        Some(path) => {
+            write_atomic_if_changed(path, &rendered.upstreams)?;
+        }
+        None => stdout.write_all(&rendered.upstreams)?,
+    }
+    if let (Some(dir), Some(old)) = (&a.certs_out, previously_owned) {
+        prune_certs(dir, &old, &rendered.certs)?;
+    }
+    if !a.quiet {
+        writeln!(stderr, "{}", summary(&rendered))?;
+    }
+    Ok(EXIT_OK)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and
+/// a rename, unless the file already holds exactly these bytes.
+pub fn write_atomic_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    if fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(false);
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.synroute-{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display())))?;
+    Ok(true)
+}
+
+/// A name synroute may create or remove inside the certs folder.
+fn safe_name(name: &str) -> bool {
+    !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\']) && name != OWNED_LIST
+}
+
+fn read_owned(dir: &Path) -> BTreeSet<String> {
+    fs::read_to_string(dir.join(OWNED_LIST))
+        .map(|s| {
+            s.lines()
+                .map(str::trim)
+                .filter(|l| safe_name(l))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Writes the cert files in place, only where the content changed, and
+/// records them as owned. Returns what was owned before.
+fn write_certs(dir: &Path, files: &BTreeMap<String, CertFile>) -> io::Result<BTreeSet<String>> {
+    fs::create_dir_all(dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot create {}: {e}", dir.display())))?;
+    let old = read_owned(dir);
+    for (name, file) in files {
+        if !safe_name(name) {
+            continue;
+        }
+        write_in_place(&dir.join(name), &file.bytes, file.private)?;
+    }
+    let mut owned: BTreeSet<String> = files.keys().filter(|n| safe_name(n)).cloned().collect();
+    // Files that are owned until pruned stay listed until then.
+    owned.extend(old.iter().cloned());
+    write_owned(dir, &owned)?;
+    Ok(old)
+}
+
+fn write_owned(dir: &Path, owned: &BTreeSet<String>) -> io::Result<()> {
+    let mut text =
+        String::from("# Files written by synroute; it removes them when no longer needed.\n");
+    for n in owned {
+        text.push_str(n);
+        text.push('\n');
+    }
+    write_atomic_if_changed(&dir.join(OWNED_LIST), text.as_bytes()).map(|_| ())
+}
+
+/// Writes a file in place (Synapse's cert watcher ignores renames). A
+/// symlink at that name is replaced by a regular file, so nothing is ever
+/// written outside the folder.
+fn write_in_place(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
+    let err =
+        |e: io::Error| io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()));
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => fs::remove_file(path).map_err(err)?,
+        Ok(m) if m.is_dir() => {
+            return Err(err(io::Error::other("a folder has that name")));
+        }
+        Ok(_) => {
+            if fs::read(path).is_ok_and(|old| old == bytes) {
+                set_mode(path, private).map_err(err)?;
+                return Ok(());
+            }
+        }
+        Err(_) => {}
+    }
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(if private { 0o600 } else { 0o644 });
+    }
+    let mut f = opts.open(path).map_err(err)?;
+    f.write_all(bytes).map_err(err)?;
+    f.sync_all().map_err(err)?;
+    set_mode(path, private).map_err(err)
+}
+
+fn set_mode(path: &Path, private: bool) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let want = if private { 0o600 } else { 0o644 };
+        let cur = fs::metadata(path)?.permissions().mode() & 0o777;
+        if cur != want {
+            fs::set_permissions(path, fs::Permissions::from_mode(want))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, private);
+    Ok(())
+}
+
+/// Removes files synroute wrote before and no longer needs; nothing else.
+fn prune_certs(
+    dir: &Path,
+    old: &BTreeSet<String>,
+    files: &BTreeMap<String, CertFile>,
+) -> io::Result<()> {
+    for name in old {
+        if files.contains_key(name) || !safe_name(name) {
+            continue;
+        }
+        let path = dir.join(name);
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_file() || m.file_type().is_symlink() => {
+                fs::remove_file(&path).map_err(|e| {
+                    io::Error::new(e.kind(), format!("cannot remove {}: {e}", path.display()))
+                })?;
+            }
+            _ => {}
+        }
+    }
+    let owned: BTreeSet<String> = files.keys().filter(|n| safe_name(n)).cloned().collect();
+    write_owned(dir, &owned)
+}
+
+fn cmd_explain(
+    a: ExplainArgs,
+    stdin: &mut dyn Read,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> io::Result<u8> {
+    let Some(req) = Request::parse(&a.url) else {
+        writeln!(stderr, "synroute: error: {:?} is not an http(s) URL", a.url)?;
+        return Ok(EXIT_ERROR);
+    };
+    let sources = read_inputs(&a.input, stdin)?;
+    let rendered = render(&sources, &options(&a.input));
+    if rendered.malformed {
+        print_diagnostics(&rendered, Severity::Error, stderr)?;
+        writeln!(stderr, "synroute: the input is malformed")?;
+        return Ok(EXIT_ERROR);
+    }
+    let text = explain_text(&rendered, &req, &sources);
+    stdout.write_all(text.as_bytes())?;
+    Ok(if lookup(&rendered.table, &req.host, &req.path).is_some() {
+        EXIT_OK
+    } else {
+        EXIT_FOUND
+    })
+}
+
+/// The human-readable answer of `explain`.
+pub fn explain_text(rendered: &Rendered, req: &Request, sources: &[Source]) -> String {
+    let scheme = if req.https { "https" } else { "http" };
+    let mut out = format!("{scheme}://{}{}\n", req.host, req.path);
+    let Some(m) = lookup(&rendered.table, &req.host, &req.path) else {
+        if rendered.table.hosts.contains_key(&req.host) {
+            out.push_str(&format!(
+                "  no entry: host {} has no path that {} falls under; Synapse answers 404\n",
+                req.host, req.path
+            ));
+        } else {
+            out.push_str(&format!(
+                "  no entry: host {} is not in upstreams.yaml; Synapse answers 404\n",
+                req.host
+            ));
+        }
+        let about: Vec<_> = rendered
+            .diagnostics
+            .iter()
+            .filter(|d| d.message.contains(&req.host) && d.severity >= Severity::Warning)
+            .collect();
+        for d in about {
+            out.push_str(&format!("  see: {}\n", d.concise().replace('\n', "\n  ")));
+        }
+        return out;
+    };
+    match &m.table {
+        Table::Internal => out.push_str("  table    internal_paths (checked before any host)\n"),
+        Table::Host(h) => {
+            let cert = rendered
+                .table
+                .hosts
+                .get(h)
+                .and_then(|e| e.certificate.as_deref());
+            match (req.https, cert) {
+                (true, Some(c)) => out.push_str(&format!("  host     {h} (certificate {c})\n")),
+                (true, None) => out.push_str(&format!(
+                    "  host     {h} (no certificate of its own: Synapse's default)\n"
+                )),
+                (false, _) => out.push_str(&format!("  host     {h}\n")),
+            }
+            out.push_str(&format!("  tried    {}\n", m.tried.join(" → ")));
+        }
+    }
+    out.push_str(&format!("  entry    {}\n", m.key));
+    for (i, s) in m.entry.servers.iter().enumerate() {
+        let label = if i == 0 { "  servers  " } else { "           " };
+        match s.weight {
+            Some(w) => out.push_str(&format!("{label}{} (weight {w})\n", s.address)),
+            None if m.entry.weighted() => {
+                out.push_str(&format!("{label}{} (weight 1)\n", s.address))
+            }
+            None => out.push_str(&format!("{label}{}\n", s.address)),
+        }
+    }
+    let st = &m.entry.settings;
+    let mut flags = vec![format!("ssl_enabled: {}", st.ssl_enabled)];
+    let mut opt = |name: &str, v: Option<String>| {
+        if let Some(v) = v {
+            flags.push(format!("{name}: {v}"));
+        }
+    };
+    opt("http2_enabled", st.http2_enabled.map(|b| b.to_string()));
+    opt(
+        "https_proxy_enabled",
+        st.https_proxy_enabled.map(|b| b.to_string()),
+    );
+    opt("connect_timeout", st.connect_timeout.map(|b| b.to_string()));
+    opt("read_timeout", st.read_timeout.map(|b| b.to_string()));
+    opt("write_timeout", st.write_timeout.map(|b| b.to_string()));
+    opt("idle_timeout", st.idle_timeout.map(|b| b.to_string()));
+    opt("healthcheck", st.healthcheck.map(|b| b.to_string()));
+    opt(
+        "disable_access_log",
+        st.disable_access_log.map(|b| b.to_string()),
+    );
+    out.push_str(&format!("  flags    {}\n", flags.join(", ")));
+    if !st.request_headers.is_empty() {
+        out.push_str(&format!(
+            "  request headers   {}\n",
+            st.request_headers.join(", ")
+        ));
+    }
+    if !st.response_headers.is_empty() {
+        out.push_str(&format!(
+            "  response headers  {}\n",
+            st.response_headers.join(", ")
+        ));
+    }
+    let p = &m.entry.provenance;
+    let loc = crate::locate(&p.origin, &p.field, sources);
+    out.push_str(&format!(
+        "  from     {} at {}:{}",
+        p.origin.describe(),
+        loc.file,
+        loc.line
+    ));
+    if !p.field.is_root() {
+        out.push_str(&format!(" ({})", p.field));
+    }
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match(b"archive", b"archive"));
+        assert!(glob_match(b"*.json", b"a.json"));
+        assert!(!glob_match(b"*.json", b"d/a.json"));
+        assert!(glob_match(b"**/templates", b"charts/x/templates"));
+        assert!(glob_match(b"archive/**", b"archive/a/b.yaml"));
+        assert!(glob_match(b"a?c", b"abc"));
+        assert!(!glob_match(b"a?c", b"a/c"));
+        assert!(excluded("archive", "k8s/archive", "archive"));
+        assert!(excluded("k8s/archive/", "k8s/archive", "archive"));
+        assert!(!excluded("k8s/archive", "x/archive", "archive"));
+    }
+}

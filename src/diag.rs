@@ -1,0 +1,336 @@
+//! Diagnostics: the one table of codes (id, title, default severity,
+//! explanation) and the `Diagnostic` value every stage produces.
+//!
+//! A diagnostic is data: a stable code, a severity, a message that says what
+//! was done, and where it came from (file:line:column, `Kind ns/name`, the
+//! field path). Stages create them where meaning is lost; this module only
+//! describes and prints them. It does no I/O.
+
+use std::fmt;
+
+/// How serious a diagnostic is. Ordered: `Info < Warning < Error`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! codes {
+    ($( $variant:ident = $id:literal, $sev:ident, $expl:literal; )*) => {
+        /// Every diagnostic synroute can raise. The variant name is the title.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code { $($variant),* }
+
+        impl Code {
+            /// The whole table, in code order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The stable identifier, `SRnnnn`.
+            pub fn id(self) -> &'static str {
+                match self { $(Code::$variant => $id),* }
+            }
+
+            /// The CamelCase title the SPEC uses.
+            pub fn title(self) -> &'static str {
+                match self { $(Code::$variant => stringify!($variant)),* }
+            }
+
+            pub fn default_severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$sev),* }
+            }
+
+            /// What the code means, what synroute did, and how to fix it.
+            pub fn explanation(self) -> &'static str {
+                match self { $(Code::$variant => $expl),* }
+            }
+        }
+    };
+}
+
+codes! {
+    MalformedDocument = "SR1001", Error,
+        "A document is not valid YAML or JSON, or a field has the wrong type \
+         (a string where a list belongs, invalid base64 in a Secret). The API \
+         server would reject it too. `render` writes nothing while any input \
+         is malformed; fix the document at the reported line and column.";
+    MissingName = "SR1002", Error,
+        "An object synroute uses has no `metadata.name`. The API server \
+         rejects such an object, so it is treated as malformed input.";
+    DuplicateObject = "SR1003", Error,
+        "The same kind, namespace and name appear twice in the input. A \
+         cluster holds one of them; synroute keeps the one from the file \
+         that sorts first and ignores the other. Remove the stale copy or \
+         exclude its folder with `--exclude`.";
+    UnsupportedApiVersion = "SR1004", Warning,
+        "An object of a kind synroute uses has an API version it does not \
+         read (for example `extensions/v1beta1` Ingress, removed in \
+         Kubernetes 1.22). The object is skipped; migrate it to the current \
+         version.";
+    UnreadableInput = "SR1005", Error,
+        "An input file is not UTF-8 text. It is treated as malformed input.";
+    NoObjects = "SR1006", Warning,
+        "The input holds no object synroute uses (no Ingress, Service, \
+         Secret or Gateway API object). An empty pipe or a wrong path would \
+         otherwise pass silently.";
+    IngressClassIgnored = "SR1201", Info,
+        "The Ingress belongs to another class (by `spec.ingressClassName`, \
+         the `kubernetes.io/ingress.class` annotation, or the default \
+         IngressClass) and is not rendered. Pass `--ingress-class` if it is \
+         meant for Synapse.";
+    ExactPathApproximated = "SR1202", Warning,
+        "Synapse matches paths by segment-wise prefix only. An `Exact` path \
+         is rendered as a prefix entry, so it also answers requests below \
+         it.";
+    UnsupportedPathRegex = "SR1203", Warning,
+        "The path contains regular-expression characters (`( ) [ ] { } ^ $ | \
+         * + ?`). Synapse has no regex paths; rendering it literally would \
+         never match and widening it would mis-route, so it is not rendered.";
+    CatchAllHostUnsupported = "SR1204", Warning,
+        "The rule matches every host, but Synapse looks hosts up exactly. It \
+         is not rendered. Pass `--catch-all-host NAME` to render it under the \
+         one name clients use to reach the proxy.";
+    DefaultBackendLimited = "SR1205", Info,
+        "`spec.defaultBackend` is rendered as the `/` entry of the Ingress's \
+         own hosts that have no `/` path. Requests for any other host do not \
+         reach it, because Synapse matches hosts exactly.";
+    BackendUnresolved = "SR1206", Error,
+        "The backend's port cannot be resolved: the port is given by name and \
+         the Service is not in the input, or it has no port of that name, or \
+         no port is given at all. The path is not rendered.";
+    UnsupportedBackend = "SR1207", Warning,
+        "The backend is not a Service (for example `backend.resource`, or a \
+         backendRef of another kind). Synapse proxies to host:port only; the \
+         path is not rendered.";
+    InvalidAnnotation = "SR1208", Warning,
+        "An annotation synroute reads has a value it cannot parse. The field \
+         is left unset rather than guessed.";
+    RouteConflict = "SR1209", Warning,
+        "Two objects claim the same (host, path). The first in synroute's \
+         order (Ingresses before HTTPRoutes, then creationTimestamp, then \
+         namespace/name) keeps it; the later one is not rendered there.";
+    UnknownAnnotation = "SR1210", Warning,
+        "An annotation under `synapse.gen0sec.com/` is not one synroute \
+         knows; it is probably misspelt. It has no effect.";
+    UnsupportedAnnotation = "SR1211", Warning,
+        "An ingress-nginx annotation has no Synapse equivalent. The Ingress \
+         renders without it, so requests may be handled differently than \
+         under ingress-nginx.";
+    InvalidHostname = "SR1212", Warning,
+        "The host is not a valid DNS name (RFC 1123, lowercase). It is not \
+         rendered. A `${VAR}` in it means the manifests were read before \
+         their variables were substituted.";
+    WildcardHostUnsupported = "SR1213", Warning,
+        "The rule's host is a wildcard (`*.example.com`). Synapse looks \
+         hosts up exactly, so a wildcard entry would never match; it is not \
+         rendered. A wildcard TLS certificate still covers concrete hosts.";
+    InvalidPath = "SR1214", Warning,
+        "The path does not start with `/`. It is not rendered.";
+    ServicePortNotFound = "SR1301", Warning,
+        "The backend's port number is not among the Service's `spec.ports`. \
+         The entry is rendered as written, but connections will likely fail.";
+    ServiceNotInInput = "SR1302", Info,
+        "The backend's Service is not in the input. Its address is rendered \
+         from the name and port by cluster DNS; it cannot be checked.";
+    IngressClassHint = "SR1303", Info,
+        "The Ingress names an IngressClass whose controller is synroute's \
+         `--controller-name`, but the class name differs from \
+         `--ingress-class`. It is not rendered; pass `--ingress-class` with \
+         that name to render it.";
+    TlsSecretNotFound = "SR1401", Warning,
+        "A TLS entry names a Secret that is not in the input. No certificate \
+         file is written and the host gets no `certificate:`.";
+    TlsSecretInvalid = "SR1402", Warning,
+        "The TLS Secret is not of type `kubernetes.io/tls`, or lacks \
+         `tls.crt` or `tls.key`. No certificate file is written.";
+    CertificateConflict = "SR1403", Warning,
+        "Two TLS entries give different Secrets for the same certificate \
+         file stem. The first in synroute's order keeps it.";
+    TlsWithoutSecret = "SR1404", Info,
+        "A TLS entry has no `secretName`; Synapse serves its default \
+         certificate for those hosts.";
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl Code {
+    /// Looks a code up by `SRnnnn` id or by title (case-insensitive).
+    pub fn parse(s: &str) -> Option<Code> {
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|c| c.id().eq_ignore_ascii_case(s) || c.title().eq_ignore_ascii_case(s))
+    }
+}
+
+/// A place in an input file. Lines and columns are 1-based.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Location {
+    pub file: String,
+    pub line: u32,
+    pub column: Option<u32>,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.column {
+            Some(c) => write!(f, "{}:{}:{}", self.file, self.line, c),
+            None => write!(f, "{}:{}", self.file, self.line),
+        }
+    }
+}
+
+/// `Kind namespace/name` of the object a diagnostic is about.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectRef {
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// Another place that explains a diagnostic (the other side of a conflict).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Related {
+    pub message: String,
+    pub location: Option<Location>,
+    pub object: Option<ObjectRef>,
+    pub field: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Diagnostic {
+    pub location: Option<Location>,
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+    pub object: Option<ObjectRef>,
+    /// The field at fault, as `spec.rules[0].http.paths[1]`.
+    pub field: Option<String>,
+    pub related: Vec<Related>,
+    /// A suggestion that does not belong in the message itself.
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(code: Code, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            location: None,
+            code,
+            severity: code.default_severity(),
+            message: message.into(),
+            object: None,
+            field: None,
+            related: Vec::new(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Diagnostic {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// The concise one-line form printed on stderr:
+    /// `file:line: warning[SR1203]: message (Ingress ns/name)`.
+    pub fn concise(&self) -> String {
+        let mut s = String::new();
+        if let Some(loc) = &self.location {
+            s.push_str(&loc.to_string());
+            s.push_str(": ");
+        }
+        s.push_str(&format!(
+            "{}[{}]: {}",
+            self.severity,
+            self.code.id(),
+            self.message
+        ));
+        if let Some(obj) = &self.object {
+            s.push_str(&format!(" ({obj})"));
+        }
+        for r in &self.related {
+            s.push_str("\n    note: ");
+            if let Some(loc) = &r.location {
+                s.push_str(&format!("{loc}: "));
+            }
+            s.push_str(&r.message);
+            if let Some(obj) = &r.object {
+                s.push_str(&format!(" ({obj})"));
+            }
+        }
+        if let Some(h) = &self.hint {
+            s.push_str("\n    help: ");
+            s.push_str(h);
+        }
+        s
+    }
+}
+
+/// The hint given wherever a value still holds a `${VAR}`.
+pub const SUBSTITUTION_HINT: &str = "the value holds an unsubstituted variable (`${...}`): \
+     render the manifests after the substitution step (Flux post-build, envsubst), \
+     as the cluster would see them";
+
+/// True when `s` looks like it still holds a Flux/envsubst variable.
+pub fn has_unsubstituted_variable(s: &str) -> bool {
+    s.find("${").is_some_and(|i| s[i..].contains('}'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_ids_are_unique_and_well_formed() {
+        let mut seen = std::collections::BTreeSet::new();
+        for c in Code::ALL {
+            assert!(seen.insert(c.id()), "duplicate id {}", c.id());
+            assert!(c.id().starts_with("SR") && c.id().len() == 6, "{}", c.id());
+            assert!(!c.explanation().is_empty());
+        }
+    }
+
+    #[test]
+    fn parse_by_id_and_title() {
+        assert_eq!(Code::parse("sr1203"), Some(Code::UnsupportedPathRegex));
+        assert_eq!(Code::parse("RouteConflict"), Some(Code::RouteConflict));
+        assert_eq!(Code::parse("SR9999"), None);
+    }
+}

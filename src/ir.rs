@@ -1,0 +1,140 @@
+//! The route table: what Synapse will serve, as plain data with provenance.
+//!
+//! Hosts → paths → entries, internal (ACME) paths, and certificate bundles.
+//! Every translator (Ingress, Gateway API) writes here through `claim`, the
+//! one place where the first-writer-wins rule lives; every emitter and the
+//! `explain` lookup read from here. It knows nothing of YAML or of the
+//! Kubernetes types.
+
+use std::collections::BTreeMap;
+
+use crate::model::{FieldPath, Origin};
+
+/// Where a piece of the table came from: an object and one of its fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provenance {
+    pub origin: Origin,
+    pub field: FieldPath,
+}
+
+/// One upstream server of a path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Server {
+    /// `host:port`.
+    pub address: String,
+    /// Set only in weighted pools.
+    pub weight: Option<u32>,
+}
+
+/// Per-path settings, from annotations or Gateway API filters.
+/// `None` means "not set" and is not written.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PathSettings {
+    /// Always written: Synapse reads a missing `ssl_enabled` as `true`.
+    pub ssl_enabled: bool,
+    pub http2_enabled: Option<bool>,
+    pub https_proxy_enabled: Option<bool>,
+    pub connect_timeout: Option<u64>,
+    pub read_timeout: Option<u64>,
+    pub write_timeout: Option<u64>,
+    pub idle_timeout: Option<u64>,
+    pub healthcheck: Option<bool>,
+    pub disable_access_log: Option<bool>,
+    pub request_headers: Vec<String>,
+    pub response_headers: Vec<String>,
+}
+
+/// One (host, path) of the table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathEntry {
+    pub servers: Vec<Server>,
+    pub settings: PathSettings,
+    /// The object and field (the Ingress path, the HTTPRoute match) that
+    /// claimed this entry.
+    pub provenance: Provenance,
+    /// The claim came from a match whose header/query/method conditions
+    /// were dropped; an unconditional claim displaces it.
+    pub conditional: bool,
+}
+
+impl PathEntry {
+    /// True when any server carries a weight: the `{address, weight}` form.
+    pub fn weighted(&self) -> bool {
+        self.servers.iter().any(|s| s.weight.is_some())
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostEntry {
+    /// The cert file stem Synapse should serve for this host.
+    pub certificate: Option<String>,
+    pub paths: BTreeMap<String, PathEntry>,
+}
+
+/// A certificate and key to be written as `<stem>.crt` / `<stem>.key`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertBundle {
+    pub stem: String,
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+    /// The Secret the bundle was read from.
+    pub secret: Provenance,
+    /// The TLS entry (Ingress `spec.tls[i]`, listener certificateRef) that
+    /// asked for it.
+    pub requested_by: Provenance,
+    /// The host names this bundle was requested for (may be wildcards).
+    pub hosts: Vec<String>,
+}
+
+/// The result of a claim on (host, path).
+#[derive(Debug)]
+pub enum Claim {
+    /// The entry is now in the table.
+    Inserted,
+    /// Another entry holds the key and keeps it.
+    Kept(Box<PathEntry>),
+    /// The new entry displaced a conditional one, which is returned.
+    Displaced(Box<PathEntry>),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RouteTable {
+    pub hosts: BTreeMap<String, HostEntry>,
+    pub internal_paths: BTreeMap<String, PathEntry>,
+    /// Set when a rendered object asked for sticky sessions; the first one.
+    pub sticky_sessions: Option<Provenance>,
+    /// By stem.
+    pub certs: BTreeMap<String, CertBundle>,
+}
+
+impl RouteTable {
+    /// First writer wins, except that an unconditional entry displaces a
+    /// conditional one (see SPEC "Order and conflicts").
+    pub fn claim(&mut self, host: &str, path: &str, entry: PathEntry) -> Claim {
+        let paths = &mut self.hosts.entry(host.to_string()).or_default().paths;
+        claim_in(paths, path, entry)
+    }
+
+    pub fn claim_internal(&mut self, path: &str, entry: PathEntry) -> Claim {
+        claim_in(&mut self.internal_paths, path, entry)
+    }
+
+    /// Removes hosts left without paths (a claim that lost leaves none).
+    pub fn prune_empty_hosts(&mut self) {
+        self.hosts.retain(|_, h| !h.paths.is_empty());
+    }
+}
+
+fn claim_in(paths: &mut BTreeMap<String, PathEntry>, path: &str, entry: PathEntry) -> Claim {
+    match paths.get_mut(path) {
+        None => {
+            paths.insert(path.to_string(), entry);
+            Claim::Inserted
+        }
+        Some(existing) if existing.conditional && !entry.conditional => {
+            let old = std::mem::replace(existing, entry);
+            Claim::Displaced(Box::new(old))
+        }
+        Some(existing) => Claim::Kept(Box::new(existing.clone())),
+    }
+}

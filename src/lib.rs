@@ -1,0 +1,154 @@
+//! synroute: Kubernetes routing manifests → Synapse's `upstreams.yaml` and
+//! per-host certificate files, offline and deterministic to the byte.
+//!
+//! `render` is the whole job as a pure function: sources and options in,
+//! artifacts and diagnostics out. It never touches the disk, the clock or
+//! the network; `cli` (the shell) does. The stages run left to right:
+//! `load` → `model::Snapshot` → `translate` → `ir::RouteTable` → `emit`.
+
+pub mod cli;
+pub mod diag;
+pub mod emit;
+pub mod ir;
+pub mod load;
+pub mod model;
+pub mod route;
+pub mod translate;
+
+use std::collections::BTreeMap;
+
+use diag::{Code, Diagnostic, Location, Severity};
+use model::{Anchored, FieldPath};
+
+/// One input: a name (the path as given, or `-`) and its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    pub name: String,
+    pub content: Vec<u8>,
+}
+
+impl Source {
+    pub fn new(name: impl Into<String>, content: impl Into<Vec<u8>>) -> Source {
+        Source {
+            name: name.into(),
+            content: content.into(),
+        }
+    }
+}
+
+/// The resolved configuration of one render.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    pub ingress_class: String,
+    pub controller_name: String,
+    pub cluster_domain: String,
+    /// Keep only objects of this namespace; also the namespace of objects
+    /// that name none.
+    pub namespace: Option<String>,
+    /// The host that catch-all rules are rendered under.
+    pub catch_all_host: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            ingress_class: "synapse".to_string(),
+            controller_name: "gen0sec.com/synapse".to_string(),
+            cluster_domain: "cluster.local".to_string(),
+            namespace: None,
+            catch_all_host: None,
+        }
+    }
+}
+
+/// Everything one render produces.
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    /// The bytes of `upstreams.yaml`.
+    pub upstreams: Vec<u8>,
+    /// Files for `--certs-out`, by file name.
+    pub certs: BTreeMap<String, emit::certs::CertFile>,
+    /// Sorted by file, line, code.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The route table the files were emitted from (for `explain`).
+    pub table: ir::RouteTable,
+    /// True when any input is malformed: nothing may be written.
+    pub malformed: bool,
+    pub stats: load::DocStats,
+}
+
+impl Rendered {
+    /// The highest severity among the diagnostics.
+    pub fn worst(&self) -> Option<Severity> {
+        self.diagnostics.iter().map(|d| d.severity).max()
+    }
+}
+
+/// Renders `sources` with `opts`. Pure: no I/O.
+pub fn render(sources: &[Source], opts: &Options) -> Rendered {
+    let loaded = load::load(sources, opts);
+    let (table, translate_diags) = translate::translate(&loaded.snapshot, opts);
+    let mut anchored = loaded.diagnostics;
+    anchored.extend(translate_diags);
+    if loaded.snapshot.is_empty() && !loaded.malformed {
+        anchored.push(Anchored::plain(Diagnostic::new(
+            Code::NoObjects,
+            "the input holds no Ingress, Service, Secret or Gateway API object",
+        )));
+    }
+    let mut diagnostics: Vec<Diagnostic> =
+        anchored.into_iter().map(|a| resolve(a, sources)).collect();
+    diagnostics.sort();
+    diagnostics.dedup();
+    Rendered {
+        upstreams: emit::upstreams::emit(&table),
+        certs: emit::certs::emit(&table),
+        diagnostics,
+        table,
+        malformed: loaded.malformed,
+        stats: loaded.stats,
+    }
+}
+
+/// Turns an anchored diagnostic into a located one, finding the field's
+/// own line in the source text.
+fn resolve(a: Anchored, sources: &[Source]) -> Diagnostic {
+    let mut d = a.diag;
+    if let Some((origin, field)) = &a.anchor {
+        d.location = Some(locate(origin, field, sources));
+    }
+    for (r, anchor) in d.related.iter_mut().zip(&a.related_anchors) {
+        if let Some((origin, field)) = anchor {
+            r.location = Some(locate(origin, field, sources));
+        }
+    }
+    d
+}
+
+/// The file:line:column of `field` of the object at `origin`.
+pub fn locate(origin: &model::Origin, field: &FieldPath, sources: &[Source]) -> Location {
+    let doc = origin.doc;
+    let text = sources
+        .get(doc.source)
+        .and_then(|s| s.content.get(doc.start..doc.end))
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .unwrap_or("");
+    let (line, column) = match doc.list_item {
+        Some(i) => {
+            let mut path = FieldPath::of(&["items"]).idx(i);
+            path.0.extend(field.0.iter().cloned());
+            let (l, c) = load::locate(text, &path.0);
+            (doc.first_line + l, c)
+        }
+        None if field.is_root() => (origin.line, 1),
+        None => {
+            let (l, c) = load::locate(text, &field.0);
+            (doc.first_line + l, c)
+        }
+    };
+    Location {
+        file: origin.file.to_string(),
+        line,
+        column: Some(column),
+    }
+}

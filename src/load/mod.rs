@@ -1,0 +1,580 @@
+//! Loading: source bytes → documents → typed objects in a `Snapshot`.
+//!
+//! Owns everything about input text: UTF-8, splitting YAML streams at `---`
+//! while keeping each document's start line, JSON, `kind: List`, and the
+//! cheap `apiVersion`/`kind` sniff that lets foreign kinds (Deployments,
+//! CRDs, …) be skipped without parsing them. YAML and JSON crates are used
+//! here and in `emit/` only. Every problem becomes a located diagnostic; this
+//! module never reads the disk and never panics on input.
+
+mod locate;
+mod parse;
+
+pub use locate::locate;
+
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+use std::sync::Arc;
+
+use crate::diag::{Code, Diagnostic, Location, SUBSTITUTION_HINT, Severity};
+use crate::model::{Anchored, DocSpan, FieldPath, Kind, Obj, Origin, Snapshot, diag_at};
+use crate::{Options, Source};
+use parse::{Class, Object};
+
+/// What became of the documents of the input, for reports and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DocStats {
+    /// Objects of a kind synroute uses, loaded.
+    pub used: usize,
+    /// Objects of other kinds, skipped without a full parse.
+    pub foreign: usize,
+    /// Documents that are not Kubernetes objects (no `kind`/`apiVersion`).
+    pub not_objects: usize,
+    /// Empty documents (only comments or whitespace).
+    pub empty: usize,
+    /// Documents that produced a diagnostic instead of an object.
+    pub diagnosed: usize,
+    /// Objects left out by `--namespace`.
+    pub out_of_namespace: usize,
+}
+
+impl DocStats {
+    pub fn total(&self) -> usize {
+        self.used
+            + self.foreign
+            + self.not_objects
+            + self.empty
+            + self.diagnosed
+            + self.out_of_namespace
+    }
+}
+
+/// The result of loading every source.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub snapshot: Snapshot,
+    pub diagnostics: Vec<Anchored>,
+    pub stats: DocStats,
+    /// True when any input is malformed: `render` must write nothing.
+    pub malformed: bool,
+}
+
+/// One document's text and where it sits in its source.
+struct Doc<'a> {
+    text: &'a str,
+    span: DocSpan,
+}
+
+/// What one document yielded.
+enum Outcome {
+    /// Objects, with diagnostics about items of a `kind: List` that did not load.
+    Objects(Vec<(Object, Origin)>, Vec<Anchored>),
+    Foreign,
+    NotObject,
+    Empty,
+    Diagnosed(Vec<Anchored>),
+    OutOfNamespace,
+}
+
+pub fn load(sources: &[Source], opts: &Options) -> Loaded {
+    let mut loaded = Loaded::default();
+    let mut objects: Vec<(Object, Origin)> = Vec::new();
+    for (idx, source) in sources.iter().enumerate() {
+        let file: Arc<str> = Arc::from(source.name.as_str());
+        let text = match std::str::from_utf8(&source.content) {
+            Ok(t) => t,
+            Err(e) => {
+                let (line, column) = line_col(&source.content, e.valid_up_to());
+                loaded.diagnostics.push(Anchored::plain(Diagnostic {
+                    location: Some(Location {
+                        file: source.name.clone(),
+                        line,
+                        column: Some(column),
+                    }),
+                    ..Diagnostic::new(Code::UnreadableInput, "the file is not UTF-8 text")
+                }));
+                loaded.stats.diagnosed += 1;
+                loaded.malformed = true;
+                continue;
+            }
+        };
+        let docs = if is_json(&source.name, text) {
+            json_documents(idx, text)
+        } else {
+            yaml_documents(idx, text)
+        };
+        for doc in docs {
+            let outcome = match doc {
+                Ok(doc) => load_document(&file, &doc, opts),
+                Err(d) => Outcome::Diagnosed(vec![d.located(&file)]),
+            };
+            match outcome {
+                Outcome::Objects(objs, diags) => {
+                    loaded.stats.used += objs.len();
+                    objects.extend(objs);
+                    if !diags.is_empty() {
+                        loaded.stats.diagnosed += 1;
+                        loaded.malformed |=
+                            diags.iter().any(|d| d.diag.severity == Severity::Error);
+                        loaded.diagnostics.extend(diags);
+                    }
+                }
+                Outcome::Foreign => loaded.stats.foreign += 1,
+                Outcome::NotObject => loaded.stats.not_objects += 1,
+                Outcome::Empty => loaded.stats.empty += 1,
+                Outcome::OutOfNamespace => loaded.stats.out_of_namespace += 1,
+                Outcome::Diagnosed(diags) => {
+                    loaded.stats.diagnosed += 1;
+                    if diags.iter().any(|d| d.diag.severity == Severity::Error) {
+                        loaded.malformed = true;
+                    }
+                    loaded.diagnostics.extend(diags);
+                }
+            }
+        }
+    }
+    insert_all(&mut loaded, objects);
+    loaded
+}
+
+/// A loading error found before an object's identity is known.
+struct RawError {
+    code: Code,
+    message: String,
+    line: u32,
+    column: Option<u32>,
+    hint: Option<String>,
+}
+
+impl RawError {
+    fn located(self, file: &Arc<str>) -> Anchored {
+        let mut d = Diagnostic::new(self.code, self.message);
+        d.location = Some(Location {
+            file: file.to_string(),
+            line: self.line,
+            column: self.column,
+        });
+        d.hint = self.hint;
+        Anchored::plain(d)
+    }
+}
+
+fn is_json(name: &str, text: &str) -> bool {
+    name.to_ascii_lowercase().ends_with(".json")
+        || (!name.to_ascii_lowercase().ends_with(".yaml")
+            && !name.to_ascii_lowercase().ends_with(".yml")
+            && text
+                .trim_start_matches('\u{feff}')
+                .trim_start()
+                .starts_with('{'))
+}
+
+/// 1-based line and column of byte `offset` in `bytes`.
+fn line_col(bytes: &[u8], offset: usize) -> (u32, u32) {
+    let offset = offset.min(bytes.len());
+    let before = &bytes[..offset];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |p| p + 1);
+    (line as u32, (offset - line_start + 1) as u32)
+}
+
+/// Splits a YAML stream at `---` / `...` lines, keeping each document's
+/// byte range and first line. Document markers are only recognised at
+/// column 0, where a block scalar's content can never be.
+fn yaml_documents<'t>(source: usize, text: &'t str) -> Vec<Result<Doc<'t>, RawError>> {
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let mut docs = Vec::new();
+    let mut start = bom;
+    let mut start_line = 1u32;
+    let mut offset = bom;
+    let push = |docs: &mut Vec<Result<Doc<'t>, RawError>>, s: usize, e: usize, l: u32| {
+        if s < e {
+            docs.push(Ok(Doc {
+                text: &text[s..e],
+                span: DocSpan {
+                    source,
+                    start: s,
+                    end: e,
+                    first_line: l,
+                    list_item: None,
+                },
+            }));
+        }
+    };
+    for (line_no, line) in (1u32..).zip(text[bom..].split_inclusive('\n')) {
+        let bare = line.trim_end_matches(['\n', '\r']);
+        let is_start = bare == "---" || bare.starts_with("--- ") || bare.starts_with("---\t");
+        let is_end = bare == "..." || bare.starts_with("... ");
+        if is_start {
+            push(&mut docs, start, offset, start_line);
+            // `--- {inline}` keeps its content in the new document.
+            start = offset;
+            start_line = line_no;
+        } else if is_end {
+            push(&mut docs, start, offset, start_line);
+            start = offset + line.len();
+            start_line = line_no + 1;
+        }
+        offset += line.len();
+    }
+    push(&mut docs, start, text.len(), start_line);
+    docs
+}
+
+/// JSON: one object, several concatenated objects, or an array of objects.
+fn json_documents(source: usize, text: &str) -> Vec<Result<Doc<'_>, RawError>> {
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let body = &text[bom..];
+    let mut docs = Vec::new();
+    let trimmed = body.trim_start();
+    if trimmed.starts_with('[') {
+        match serde_json::from_str::<Vec<&serde_json::value::RawValue>>(body) {
+            Ok(items) => {
+                for item in items {
+                    let raw = item.get();
+                    let start = bom + (raw.as_ptr() as usize - body.as_ptr() as usize);
+                    docs.push(json_doc(source, text, start, start + raw.len()));
+                }
+            }
+            Err(e) => docs.push(Err(json_error(&e, 0))),
+        }
+        return docs;
+    }
+    let mut stream =
+        serde_json::Deserializer::from_str(body).into_iter::<&serde_json::value::RawValue>();
+    loop {
+        match stream.next() {
+            None => break,
+            Some(Ok(raw)) => {
+                let raw = raw.get();
+                let start = bom + (raw.as_ptr() as usize - body.as_ptr() as usize);
+                docs.push(json_doc(source, text, start, start + raw.len()));
+            }
+            Some(Err(e)) => {
+                docs.push(Err(json_error(&e, 0)));
+                break;
+            }
+        }
+    }
+    docs
+}
+
+fn json_doc(source: usize, text: &str, start: usize, end: usize) -> Result<Doc<'_>, RawError> {
+    let (line, _) = line_col(text.as_bytes(), start);
+    Ok(Doc {
+        text: &text[start..end],
+        span: DocSpan {
+            source,
+            start,
+            end,
+            first_line: line,
+            list_item: None,
+        },
+    })
+}
+
+fn json_error(e: &serde_json::Error, line_offset: u32) -> RawError {
+    RawError {
+        code: Code::MalformedDocument,
+        message: strip_position(&e.to_string()),
+        line: line_offset + e.line().max(1) as u32,
+        column: Some(e.column().max(1) as u32),
+        hint: None,
+    }
+}
+
+/// serde's messages end in " at line L column C", relative to the
+/// document; the located diagnostic carries the absolute position instead.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) if msg[i..].contains(" column ") => msg[..i].to_string(),
+        _ => msg.to_string(),
+    }
+}
+
+/// The first line of a document that holds content.
+fn content_line(doc: &Doc<'_>) -> u32 {
+    for (line, l) in (doc.span.first_line..).zip(doc.text.lines()) {
+        let t = l.trim();
+        if !(t.is_empty() || t.starts_with('#') || t == "---") {
+            return line;
+        }
+    }
+    doc.span.first_line
+}
+
+fn load_document(file: &Arc<str>, doc: &Doc<'_>, opts: &Options) -> Outcome {
+    let json = doc.text.trim_start().starts_with('{') || doc.text.trim_start().starts_with('[');
+    if !json && parse::is_empty_yaml(doc.text) {
+        return Outcome::Empty;
+    }
+    let line = content_line(doc);
+    let head = if json {
+        parse::head_json(doc.text)
+    } else {
+        match parse::sniff(doc.text) {
+            Some(h) => Ok(h),
+            None => parse::head_yaml(doc.text),
+        }
+    };
+    let head = match head {
+        Ok(h) => h,
+        Err(e) => return Outcome::Diagnosed(vec![malformed(file, doc, e, None)]),
+    };
+    let (Some(api_version), Some(kind)) = (head.api_version, head.kind) else {
+        return Outcome::NotObject;
+    };
+    match parse::classify(&api_version, &kind) {
+        Class::Foreign => Outcome::Foreign,
+        Class::Unsupported(k) => {
+            let mut d = Diagnostic::new(
+                Code::UnsupportedApiVersion,
+                format!("{kind} of apiVersion {api_version} is not read; the object is skipped"),
+            );
+            d.location = Some(Location {
+                file: file.to_string(),
+                line,
+                column: None,
+            });
+            d.hint = Some(format!(
+                "synroute reads {} as {}",
+                k,
+                parse::supported_versions(k)
+            ));
+            Outcome::Diagnosed(vec![Anchored::plain(d)])
+        }
+        Class::Use(k) => {
+            let parsed = if json {
+                parse::object_json(k, doc.text)
+            } else {
+                parse::object_yaml(k, doc.text)
+            };
+            match parsed {
+                Ok(obj) => identify(file, doc.span, line, k, obj, opts),
+                Err(e) => Outcome::Diagnosed(vec![malformed(file, doc, e, Some(k))]),
+            }
+        }
+        Class::List => load_list(file, doc, json, opts),
+    }
+}
+
+fn malformed(file: &Arc<str>, doc: &Doc<'_>, e: parse::ParseError, kind: Option<Kind>) -> Anchored {
+    let line = doc.span.first_line + e.line.saturating_sub(1);
+    let mut d = Diagnostic::new(Code::MalformedDocument, e.message.clone());
+    if let Some(k) = kind {
+        d.message = format!("{k}: {}", e.message);
+        d.object = parse::name_hint(doc.text).map(|name| crate::diag::ObjectRef {
+            kind: k.as_str().to_string(),
+            namespace: None,
+            name,
+        });
+    }
+    d.location = Some(Location {
+        file: file.to_string(),
+        line,
+        column: Some(e.column),
+    });
+    d.field = e.field;
+    let near = doc
+        .text
+        .lines()
+        .nth(e.line.saturating_sub(1) as usize)
+        .unwrap_or("");
+    if crate::diag::has_unsubstituted_variable(near) {
+        d.hint = Some(SUBSTITUTION_HINT.to_string());
+    }
+    Anchored::plain(d)
+}
+
+fn load_list(file: &Arc<str>, doc: &Doc<'_>, json: bool, opts: &Options) -> Outcome {
+    let items = if json {
+        parse::list_items_json(doc.text)
+    } else {
+        parse::list_items_yaml(doc.text)
+    };
+    let items = match items {
+        Ok(items) => items,
+        Err(e) => return Outcome::Diagnosed(vec![malformed(file, doc, e, None)]),
+    };
+    let mut objects = Vec::new();
+    let mut diags = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let span = DocSpan {
+            list_item: Some(i),
+            ..doc.span
+        };
+        let (rel_line, _) = if json {
+            (0, 0)
+        } else {
+            locate(doc.text, &FieldPath::of(&["items"]).idx(i).0)
+        };
+        let line = doc.span.first_line + rel_line;
+        let located = |message: String, code: Code| {
+            let mut d = Diagnostic::new(code, message);
+            d.location = Some(Location {
+                file: file.to_string(),
+                line,
+                column: None,
+            });
+            d.field = Some(format!("items[{i}]"));
+            Anchored::plain(d)
+        };
+        let (api_version, kind) = match parse::item_head(&item) {
+            (Some(a), Some(k)) => (a, k),
+            _ => continue,
+        };
+        match parse::classify(&api_version, &kind) {
+            Class::Foreign | Class::List => {}
+            Class::Unsupported(_) => diags.push(located(
+                format!("{kind} of apiVersion {api_version} is not read; the object is skipped"),
+                Code::UnsupportedApiVersion,
+            )),
+            Class::Use(k) => match parse::object_value(k, item) {
+                Ok(obj) => match identify(file, span, line, k, obj, opts) {
+                    Outcome::Objects(o, _) => objects.extend(o),
+                    Outcome::Diagnosed(d) => diags.extend(d),
+                    _ => {}
+                },
+                Err(e) => diags.push(located(
+                    format!("{k}: {}", e.message),
+                    Code::MalformedDocument,
+                )),
+            },
+        }
+    }
+    Outcome::Objects(objects, diags)
+}
+
+/// Names the object, applies namespace defaulting and `--namespace`.
+fn identify(
+    file: &Arc<str>,
+    span: DocSpan,
+    line: u32,
+    kind: Kind,
+    obj: Object,
+    opts: &Options,
+) -> Outcome {
+    let meta = obj.metadata();
+    let name = meta.name.clone().unwrap_or_default();
+    let namespace = if kind.cluster_scoped() {
+        String::new()
+    } else {
+        meta.namespace
+            .clone()
+            .filter(|n| !n.is_empty())
+            .or_else(|| opts.namespace.clone())
+            .unwrap_or_else(|| "default".to_string())
+    };
+    let origin = Origin {
+        file: file.clone(),
+        line,
+        kind,
+        namespace,
+        name,
+        doc: span,
+    };
+    if origin.name.is_empty() {
+        let d = diag_at(
+            Code::MissingName,
+            format!("{kind} has no metadata.name"),
+            &origin,
+            &FieldPath::of(&["metadata"]),
+        );
+        return Outcome::Diagnosed(vec![d]);
+    }
+    if let Some(ns) = &opts.namespace
+        && !kind.cluster_scoped()
+        && &origin.namespace != ns
+    {
+        return Outcome::OutOfNamespace;
+    }
+    Outcome::Objects(vec![(obj, origin)], Vec::new())
+}
+
+/// Puts objects into the snapshot. Of two objects with the same identity,
+/// the one whose (file, line) sorts first is kept, whatever the input order.
+fn insert_all(loaded: &mut Loaded, mut objects: Vec<(Object, Origin)>) {
+    objects.sort_by(|a, b| (&a.1.file, a.1.line).cmp(&(&b.1.file, b.1.line)));
+    let snap = &mut loaded.snapshot;
+    for (obj, origin) in objects {
+        let dropped = match obj {
+            Object::Ingress(v) => put(&mut snap.ingresses, origin, *v),
+            Object::IngressClass(v) => put(&mut snap.ingress_classes, origin, v),
+            Object::Service(v) => put(&mut snap.services, origin, *v),
+            Object::Secret(v) => put(&mut snap.secrets, origin, *v),
+            Object::Namespace(v) => put(&mut snap.namespaces, origin, v),
+            Object::GatewayClass(v) => put(&mut snap.gateway_classes, origin, v),
+            Object::Gateway(v) => put(&mut snap.gateways, origin, *v),
+            Object::HttpRoute(v) => put(&mut snap.http_routes, origin, *v),
+            Object::ReferenceGrant(v) => put(&mut snap.reference_grants, origin, v),
+            Object::ListenerSet(v) => put(&mut snap.listener_sets, origin, *v),
+        };
+        if let Some((dup, kept)) = dropped {
+            loaded.diagnostics.push(
+                diag_at(
+                    Code::DuplicateObject,
+                    format!("{} is defined twice; this copy is ignored", dup.describe()),
+                    &dup,
+                    &FieldPath::of(&["metadata", "name"]),
+                )
+                .related(
+                    "the copy that is kept",
+                    &kept,
+                    &FieldPath::of(&["metadata", "name"]),
+                ),
+            );
+        }
+    }
+}
+
+fn put<T>(
+    map: &mut BTreeMap<(String, String), Obj<T>>,
+    origin: Origin,
+    value: T,
+) -> Option<(Origin, Origin)> {
+    match map.entry((origin.namespace.clone(), origin.name.clone())) {
+        Entry::Vacant(v) => {
+            v.insert(Obj { origin, value });
+            None
+        }
+        Entry::Occupied(o) => Some((origin, o.get().origin.clone())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(s: &str) -> Vec<(String, u32)> {
+        yaml_documents(0, s)
+            .into_iter()
+            .filter_map(Result::ok)
+            .map(|d| (d.text.to_string(), d.span.first_line))
+            .collect()
+    }
+
+    #[test]
+    fn splits_at_markers_and_keeps_lines() {
+        let docs = texts("a: 1\n---\nb: 2\n--- \n\nc: 3\n...\n");
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs[0], ("a: 1\n".to_string(), 1));
+        assert_eq!(docs[1].1, 2);
+        assert_eq!(docs[2].1, 4);
+        assert!(docs[2].0.contains("c: 3"));
+    }
+
+    #[test]
+    fn block_scalar_dashes_are_not_markers() {
+        let docs = texts("a: |\n  ---\n  x\nb: 2\n");
+        assert_eq!(docs.len(), 1);
+    }
+
+    #[test]
+    fn line_col_counts_from_one() {
+        assert_eq!(line_col(b"ab\ncd", 4), (2, 2));
+        assert_eq!(line_col(b"ab", 0), (1, 1));
+    }
+}

@@ -1,0 +1,404 @@
+//! Documents → typed objects: the `apiVersion`/`kind` sniff, the dispatch
+//! table of kinds and versions synroute reads, and the one typed parse of
+//! each document. A document is parsed once, into its final type.
+
+use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
+use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Deserialize;
+
+use crate::model::{Gateway, GatewayClass, HttpRoute, Kind, ListenerSet, ReferenceGrant};
+
+/// A typed object of a kind synroute uses. Large variants are boxed.
+#[derive(Debug)]
+pub enum Object {
+    Ingress(Box<Ingress>),
+    IngressClass(IngressClass),
+    Service(Box<Service>),
+    Secret(Box<Secret>),
+    Namespace(Namespace),
+    GatewayClass(GatewayClass),
+    Gateway(Box<Gateway>),
+    HttpRoute(Box<HttpRoute>),
+    ReferenceGrant(ReferenceGrant),
+    ListenerSet(Box<ListenerSet>),
+}
+
+impl Object {
+    pub fn metadata(&self) -> &ObjectMeta {
+        match self {
+            Object::Ingress(o) => &o.metadata,
+            Object::IngressClass(o) => &o.metadata,
+            Object::Service(o) => &o.metadata,
+            Object::Secret(o) => &o.metadata,
+            Object::Namespace(o) => &o.metadata,
+            Object::GatewayClass(o) => &o.metadata,
+            Object::Gateway(o) => &o.metadata,
+            Object::HttpRoute(o) => &o.metadata,
+            Object::ReferenceGrant(o) => &o.metadata,
+            Object::ListenerSet(o) => &o.metadata,
+        }
+    }
+}
+
+/// How a document's `apiVersion` and `kind` are treated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    Use(Kind),
+    /// A kind synroute uses, in a version it does not read.
+    Unsupported(Kind),
+    /// `kind: List` (or `IngressList`, …) with `items`.
+    List,
+    Foreign,
+}
+
+const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
+const X_GATEWAY_GROUP: &str = "gateway.networking.x-k8s.io";
+
+pub fn classify(api_version: &str, kind: &str) -> Class {
+    let (group, version) = match api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version),
+    };
+    let versioned = |k: Kind, ok: &[&str]| {
+        if ok.contains(&version) {
+            Class::Use(k)
+        } else {
+            Class::Unsupported(k)
+        }
+    };
+    match (group, kind) {
+        ("networking.k8s.io" | "extensions", "Ingress") => versioned(Kind::Ingress, &["v1"]),
+        ("networking.k8s.io", "IngressClass") => versioned(Kind::IngressClass, &["v1"]),
+        ("", "Service") => versioned(Kind::Service, &["v1"]),
+        ("", "Secret") => versioned(Kind::Secret, &["v1"]),
+        ("", "Namespace") => versioned(Kind::Namespace, &["v1"]),
+        (GATEWAY_GROUP, "GatewayClass") => versioned(Kind::GatewayClass, &["v1", "v1beta1"]),
+        (GATEWAY_GROUP, "Gateway") => versioned(Kind::Gateway, &["v1", "v1beta1"]),
+        (GATEWAY_GROUP, "HTTPRoute") => versioned(Kind::HttpRoute, &["v1", "v1beta1"]),
+        (GATEWAY_GROUP, "ReferenceGrant") => versioned(Kind::ReferenceGrant, &["v1", "v1beta1"]),
+        (GATEWAY_GROUP, "ListenerSet") => versioned(Kind::ListenerSet, &["v1"]),
+        (X_GATEWAY_GROUP, "XListenerSet") => versioned(Kind::ListenerSet, &["v1alpha1"]),
+        (_, k) if k == "List" || (k.ends_with("List") && k.len() > 4) => Class::List,
+        _ => Class::Foreign,
+    }
+}
+
+pub fn supported_versions(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Ingress | Kind::IngressClass => "networking.k8s.io/v1",
+        Kind::Service | Kind::Secret | Kind::Namespace => "v1",
+        Kind::GatewayClass | Kind::Gateway | Kind::HttpRoute => {
+            "gateway.networking.k8s.io/v1 or v1beta1"
+        }
+        Kind::ReferenceGrant => "gateway.networking.k8s.io/v1beta1 or v1",
+        Kind::ListenerSet => {
+            "gateway.networking.k8s.io/v1 (XListenerSet: gateway.networking.x-k8s.io/v1alpha1)"
+        }
+    }
+}
+
+/// A parse failure, located relative to the document (1-based).
+#[derive(Debug)]
+pub struct ParseError {
+    pub message: String,
+    pub line: u32,
+    pub column: u32,
+    pub field: Option<String>,
+}
+
+impl ParseError {
+    fn yaml(e: &serde_yaml::Error) -> ParseError {
+        let (line, column) = e.location().map_or((1, 1), |l| {
+            (l.line().max(1) as u32, l.column().max(1) as u32)
+        });
+        let full = super::strip_position(&e.to_string());
+        // serde_yaml prefixes the path of the field at fault: `spec.rules[0]: …`.
+        let (field, message) = match full.split_once(": ") {
+            Some((p, m)) if !p.is_empty() && !p.contains(' ') && p != "." => {
+                (Some(p.to_string()), m.to_string())
+            }
+            _ => (None, full),
+        };
+        ParseError {
+            message,
+            line,
+            column,
+            field,
+        }
+    }
+
+    fn json(e: &serde_json::Error) -> ParseError {
+        ParseError {
+            message: super::strip_position(&e.to_string()),
+            line: e.line().max(1) as u32,
+            column: e.column().max(1) as u32,
+            field: None,
+        }
+    }
+
+    fn plain(message: String) -> ParseError {
+        ParseError {
+            message,
+            line: 1,
+            column: 1,
+            field: None,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Head {
+    #[serde(rename = "apiVersion")]
+    pub api_version: Option<String>,
+    pub kind: Option<String>,
+}
+
+/// True for a document of only comments, blank lines and markers.
+pub fn is_empty_yaml(text: &str) -> bool {
+    text.lines().all(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#') || t == "---" || t == "..."
+    })
+}
+
+/// Reads `apiVersion:` and `kind:` from top-level lines without parsing the
+/// document. Returns None when the document is not plain block style at
+/// the top, so that the caller falls back to a real parse.
+pub fn sniff(text: &str) -> Option<Head> {
+    let mut head = Head::default();
+    for line in text.lines() {
+        let (target, rest) = if let Some(r) = line.strip_prefix("apiVersion:") {
+            (&mut head.api_version, r)
+        } else if let Some(r) = line.strip_prefix("kind:") {
+            (&mut head.kind, r)
+        } else {
+            let t = line.trim_start();
+            if line.starts_with('{')
+                || line.starts_with('[')
+                || t.starts_with("--- {")
+                || t.starts_with("--- !")
+            {
+                return None;
+            }
+            continue;
+        };
+        let value = plain_scalar(rest)?;
+        if target.replace(value).is_some() {
+            return None;
+        }
+        if head.api_version.is_some() && head.kind.is_some() {
+            return Some(head);
+        }
+    }
+    None
+}
+
+/// A simple scalar after `key:`: unquoted or quoted, no anchors, tags,
+/// aliases or block indicators (those go to the real parser).
+fn plain_scalar(rest: &str) -> Option<String> {
+    let v = rest.trim();
+    let v = match v.find(" #") {
+        Some(i) => v[..i].trim_end(),
+        None => v,
+    };
+    if v.is_empty() {
+        return None;
+    }
+    if let Some(inner) = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+        return (!inner.contains(['\\', '"'])).then(|| inner.to_string());
+    }
+    if let Some(inner) = v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+        return (!inner.contains('\'')).then(|| inner.to_string());
+    }
+    if v.starts_with(['&', '*', '!', '|', '>', '{', '[', '"', '\'', '%', '@', '`']) {
+        return None;
+    }
+    Some(v.to_string())
+}
+
+pub fn head_yaml(text: &str) -> Result<Head, ParseError> {
+    match serde_yaml::from_str::<serde_yaml::Value>(text) {
+        Ok(v) => Ok(item_head_value(&v)),
+        Err(e) => Err(ParseError::yaml(&e)),
+    }
+}
+
+pub fn head_json(text: &str) -> Result<Head, ParseError> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(m)) => Ok(Head {
+            api_version: m
+                .get("apiVersion")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
+            kind: m.get("kind").and_then(|v| v.as_str()).map(str::to_string),
+        }),
+        Ok(_) => Ok(Head::default()),
+        Err(e) => Err(ParseError::json(&e)),
+    }
+}
+
+fn item_head_value(v: &serde_yaml::Value) -> Head {
+    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    Head {
+        api_version: s("apiVersion"),
+        kind: s("kind"),
+    }
+}
+
+/// An item of a `kind: List`, still untyped.
+pub enum Item {
+    Yaml(serde_yaml::Value),
+    Json(Box<serde_json::value::RawValue>),
+}
+
+pub fn item_head(item: &Item) -> (Option<String>, Option<String>) {
+    match item {
+        Item::Yaml(v) => {
+            let h = item_head_value(v);
+            (h.api_version, h.kind)
+        }
+        Item::Json(raw) => match head_json(raw.get()) {
+            Ok(h) => (h.api_version, h.kind),
+            Err(_) => (None, None),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+struct YamlList {
+    #[serde(default)]
+    items: Option<Vec<serde_yaml::Value>>,
+}
+
+#[derive(Deserialize)]
+struct JsonList {
+    #[serde(default)]
+    items: Option<Vec<Box<serde_json::value::RawValue>>>,
+}
+
+pub fn list_items_yaml(text: &str) -> Result<Vec<Item>, ParseError> {
+    let list: YamlList = serde_yaml::from_str(text).map_err(|e| ParseError::yaml(&e))?;
+    Ok(list
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(Item::Yaml)
+        .collect())
+}
+
+pub fn list_items_json(text: &str) -> Result<Vec<Item>, ParseError> {
+    let list: JsonList = serde_json::from_str(text).map_err(|e| ParseError::json(&e))?;
+    Ok(list
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(Item::Json)
+        .collect())
+}
+
+/// One typed parse, dispatched on the kind already known from the sniff.
+fn typed<'de, D>(kind: Kind, d: D) -> Result<Object, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Ok(match kind {
+        Kind::Ingress => Object::Ingress(Box::new(Ingress::deserialize(d)?)),
+        Kind::IngressClass => Object::IngressClass(IngressClass::deserialize(d)?),
+        Kind::Service => Object::Service(Box::new(Service::deserialize(d)?)),
+        Kind::Secret => Object::Secret(Box::new(Secret::deserialize(d)?)),
+        Kind::Namespace => Object::Namespace(Namespace::deserialize(d)?),
+        Kind::GatewayClass => Object::GatewayClass(GatewayClass::deserialize(d)?),
+        Kind::Gateway => Object::Gateway(Box::new(Gateway::deserialize(d)?)),
+        Kind::HttpRoute => Object::HttpRoute(Box::new(HttpRoute::deserialize(d)?)),
+        Kind::ReferenceGrant => Object::ReferenceGrant(ReferenceGrant::deserialize(d)?),
+        Kind::ListenerSet => Object::ListenerSet(Box::new(ListenerSet::deserialize(d)?)),
+    })
+}
+
+pub fn object_yaml(kind: Kind, text: &str) -> Result<Object, ParseError> {
+    typed(kind, serde_yaml::Deserializer::from_str(text)).map_err(|e| ParseError::yaml(&e))
+}
+
+pub fn object_json(kind: Kind, text: &str) -> Result<Object, ParseError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    typed(kind, &mut de).map_err(|e| ParseError::json(&e))
+}
+
+pub fn object_value(kind: Kind, item: Item) -> Result<Object, ParseError> {
+    match item {
+        Item::Yaml(v) => typed(kind, v).map_err(|e| ParseError::plain(e.to_string())),
+        Item::Json(raw) => object_json(kind, raw.get()),
+    }
+}
+
+/// The `metadata.name` of a document that failed to parse, for messages.
+pub fn name_hint(text: &str) -> Option<String> {
+    let mut in_meta = false;
+    for line in text.lines() {
+        if line.starts_with("metadata:") {
+            in_meta = true;
+            continue;
+        }
+        if in_meta {
+            if !line.starts_with(' ') && !line.trim().is_empty() {
+                in_meta = false;
+                continue;
+            }
+            let t = line.trim_start();
+            let indent = line.len() - t.len();
+            if indent == 2
+                && let Some(rest) = t.strip_prefix("name:")
+            {
+                return plain_scalar(rest);
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_block_documents() {
+        let h =
+            sniff("# c\napiVersion: v1\nkind: \"Service\" # x\nmetadata:\n  kind: nope\n").unwrap();
+        assert_eq!(h.api_version.as_deref(), Some("v1"));
+        assert_eq!(h.kind.as_deref(), Some("Service"));
+    }
+
+    #[test]
+    fn sniff_defers_to_parser_for_odd_forms() {
+        assert!(sniff("{\"kind\": \"Service\"}").is_none());
+        assert!(sniff("kind: &k Service\napiVersion: v1\n").is_none());
+        assert!(sniff("kind: Service\nkind: Secret\napiVersion: v1\n").is_none());
+    }
+
+    #[test]
+    fn classifies_versions() {
+        assert_eq!(
+            classify("networking.k8s.io/v1", "Ingress"),
+            Class::Use(Kind::Ingress)
+        );
+        assert_eq!(
+            classify("extensions/v1beta1", "Ingress"),
+            Class::Unsupported(Kind::Ingress)
+        );
+        assert_eq!(
+            classify("networking.istio.io/v1beta1", "Gateway"),
+            Class::Foreign
+        );
+        assert_eq!(
+            classify("gateway.networking.k8s.io/v1beta1", "HTTPRoute"),
+            Class::Use(Kind::HttpRoute)
+        );
+        assert_eq!(
+            classify("gateway.networking.k8s.io/v1alpha2", "HTTPRoute"),
+            Class::Unsupported(Kind::HttpRoute)
+        );
+        assert_eq!(classify("v1", "List"), Class::List);
+        assert_eq!(classify("apps/v1", "Deployment"), Class::Foreign);
+    }
+}

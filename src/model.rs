@@ -1,0 +1,297 @@
+//! The typed input: every object synroute uses, with where it came from.
+//!
+//! `Snapshot` holds the objects in sorted maps keyed by namespace/name, each
+//! wrapped in `Obj` with its `Origin`. Nothing here knows about YAML text or
+//! about Synapse's file format: loading fills it, translation reads it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use gateway_api::gatewayclasses::GatewayClassSpec;
+use gateway_api::gateways::GatewaySpec;
+use gateway_api::httproutes::HttpRouteSpec;
+use gateway_api::listenersets::ListenerSetSpec;
+use gateway_api::referencegrants::ReferenceGrantSpec;
+use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
+use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::diag::{Diagnostic, ObjectRef};
+
+/// The kinds synroute reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Ingress,
+    IngressClass,
+    Service,
+    Secret,
+    Namespace,
+    GatewayClass,
+    Gateway,
+    HttpRoute,
+    ReferenceGrant,
+    ListenerSet,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Ingress => "Ingress",
+            Kind::IngressClass => "IngressClass",
+            Kind::Service => "Service",
+            Kind::Secret => "Secret",
+            Kind::Namespace => "Namespace",
+            Kind::GatewayClass => "GatewayClass",
+            Kind::Gateway => "Gateway",
+            Kind::HttpRoute => "HTTPRoute",
+            Kind::ReferenceGrant => "ReferenceGrant",
+            Kind::ListenerSet => "ListenerSet",
+        }
+    }
+
+    /// Cluster-scoped kinds have no namespace and survive `--namespace`.
+    pub fn cluster_scoped(self) -> bool {
+        matches!(
+            self,
+            Kind::IngressClass | Kind::Namespace | Kind::GatewayClass
+        )
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The byte range of one document inside one source, for locating fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DocSpan {
+    pub source: usize,
+    pub start: usize,
+    pub end: usize,
+    /// 1-based line of `start` in the source.
+    pub first_line: u32,
+    /// Set when the document is an item of a `kind: List`: the item index.
+    pub list_item: Option<usize>,
+}
+
+/// Where an object came from: the file as given, the line its document
+/// starts on, and its identity.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Origin {
+    pub file: Arc<str>,
+    pub line: u32,
+    pub kind: Kind,
+    /// Empty for cluster-scoped kinds.
+    pub namespace: String,
+    pub name: String,
+    pub doc: DocSpan,
+}
+
+impl Origin {
+    pub fn object_ref(&self) -> ObjectRef {
+        ObjectRef {
+            kind: self.kind.as_str().to_string(),
+            namespace: if self.kind.cluster_scoped() {
+                None
+            } else {
+                Some(self.namespace.clone())
+            },
+            name: self.name.clone(),
+        }
+    }
+
+    /// `Kind ns/name`, for messages.
+    pub fn describe(&self) -> String {
+        self.object_ref().to_string()
+    }
+}
+
+/// One step of a field path.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+/// A path to a field inside an object, printed as
+/// `spec.rules[0].http.paths[1]` or `metadata.annotations["a/b"]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FieldPath(pub Vec<Seg>);
+
+impl FieldPath {
+    pub fn root() -> FieldPath {
+        FieldPath(Vec::new())
+    }
+
+    pub fn key(&self, k: &str) -> FieldPath {
+        let mut v = self.0.clone();
+        v.push(Seg::Key(k.to_string()));
+        FieldPath(v)
+    }
+
+    pub fn idx(&self, i: usize) -> FieldPath {
+        let mut v = self.0.clone();
+        v.push(Seg::Index(i));
+        FieldPath(v)
+    }
+
+    /// Builds a path from dotted keys: `FieldPath::of(&["spec", "rules"])`.
+    pub fn of(keys: &[&str]) -> FieldPath {
+        FieldPath(keys.iter().map(|k| Seg::Key((*k).to_string())).collect())
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for seg in &self.0 {
+            match seg {
+                Seg::Index(i) => write!(f, "[{i}]")?,
+                Seg::Key(k) => {
+                    let plain = !k.is_empty()
+                        && k.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                    if !plain {
+                        write!(f, "[{k:?}]")?;
+                    } else if first {
+                        f.write_str(k)?;
+                    } else {
+                        write!(f, ".{k}")?;
+                    }
+                }
+            }
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+/// A typed object and where it came from.
+#[derive(Clone, Debug)]
+pub struct Obj<T> {
+    pub origin: Origin,
+    pub value: T,
+}
+
+/// The Gateway API kinds are read through their spec types, so that every
+/// served version (v1, v1beta1, the x-k8s.io ListenerSet) shares one shape.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct Resource<S> {
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default = "Option::default")]
+    pub spec: Option<S>,
+}
+
+pub type GatewayClass = Resource<GatewayClassSpec>;
+pub type Gateway = Resource<GatewaySpec>;
+pub type HttpRoute = Resource<HttpRouteSpec>;
+pub type ReferenceGrant = Resource<ReferenceGrantSpec>;
+pub type ListenerSet = Resource<ListenerSetSpec>;
+
+/// Namespace and name; the key of every map in the snapshot.
+pub type Key = (String, String);
+
+/// Every object of the input that synroute uses, sorted by namespace/name.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub ingresses: BTreeMap<Key, Obj<Ingress>>,
+    pub ingress_classes: BTreeMap<Key, Obj<IngressClass>>,
+    pub services: BTreeMap<Key, Obj<Service>>,
+    pub secrets: BTreeMap<Key, Obj<Secret>>,
+    pub namespaces: BTreeMap<Key, Obj<Namespace>>,
+    pub gateway_classes: BTreeMap<Key, Obj<GatewayClass>>,
+    pub gateways: BTreeMap<Key, Obj<Gateway>>,
+    pub http_routes: BTreeMap<Key, Obj<HttpRoute>>,
+    pub reference_grants: BTreeMap<Key, Obj<ReferenceGrant>>,
+    pub listener_sets: BTreeMap<Key, Obj<ListenerSet>>,
+}
+
+impl Snapshot {
+    /// How many objects of each kind are in the snapshot.
+    pub fn len(&self) -> usize {
+        self.ingresses.len()
+            + self.ingress_classes.len()
+            + self.services.len()
+            + self.secrets.len()
+            + self.namespaces.len()
+            + self.gateway_classes.len()
+            + self.gateways.len()
+            + self.http_routes.len()
+            + self.reference_grants.len()
+            + self.listener_sets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Builds a diagnostic anchored at an object (its document's first line).
+/// The line is refined to the field's own line after translation.
+pub fn diag_at(
+    code: crate::diag::Code,
+    message: impl Into<String>,
+    origin: &Origin,
+    field: &FieldPath,
+) -> Anchored {
+    Anchored {
+        diag: Diagnostic {
+            object: Some(origin.object_ref()),
+            field: (!field.is_root()).then(|| field.to_string()),
+            ..Diagnostic::new(code, message)
+        },
+        anchor: Some((origin.clone(), field.clone())),
+        related_anchors: Vec::new(),
+    }
+}
+
+/// A diagnostic still holding the object and field it is about, so that its
+/// location can be resolved against the source text later.
+#[derive(Clone, Debug)]
+pub struct Anchored {
+    pub diag: Diagnostic,
+    pub anchor: Option<(Origin, FieldPath)>,
+    /// Anchors of `diag.related`, in the same order.
+    pub related_anchors: Vec<Option<(Origin, FieldPath)>>,
+}
+
+impl Anchored {
+    /// A diagnostic whose location is already known (loading errors).
+    pub fn plain(diag: Diagnostic) -> Anchored {
+        Anchored {
+            diag,
+            anchor: None,
+            related_anchors: Vec::new(),
+        }
+    }
+
+    pub fn related(
+        mut self,
+        message: impl Into<String>,
+        origin: &Origin,
+        field: &FieldPath,
+    ) -> Anchored {
+        self.diag.related.push(crate::diag::Related {
+            message: message.into(),
+            location: None,
+            object: Some(origin.object_ref()),
+            field: (!field.is_root()).then(|| field.to_string()),
+        });
+        self.related_anchors
+            .push(Some((origin.clone(), field.clone())));
+        self
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Anchored {
+        self.diag.hint = Some(hint.into());
+        self
+    }
+}

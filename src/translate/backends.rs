@@ -1,0 +1,143 @@
+//! Service backends → `host:port` addresses.
+//!
+//! A backend names a Service and a port (by number or by name). The address
+//! is the Service's cluster DNS name, or its `externalName` for an
+//! ExternalName Service. Named ports are looked up in the Service's
+//! `spec.ports`; what cannot be resolved is reported, never guessed.
+
+use k8s_openapi::api::core::v1::Service;
+
+use super::Ctx;
+use crate::diag::Code;
+use crate::model::{FieldPath, Obj, Origin, diag_at};
+
+/// How a backend names its port.
+#[derive(Clone, Copy, Debug)]
+pub enum PortRef<'a> {
+    Number(i32),
+    Name(&'a str),
+    Missing,
+}
+
+/// Resolves a Service backend to an address, or reports why it cannot be.
+/// `field` is the backend's field; `port_field` its port's.
+pub fn service_address(
+    ctx: &mut Ctx<'_>,
+    namespace: &str,
+    name: &str,
+    port: PortRef<'_>,
+    origin: &Origin,
+    field: &FieldPath,
+    port_field: &FieldPath,
+) -> Option<String> {
+    let service = ctx
+        .snap
+        .services
+        .get(&(namespace.to_string(), name.to_string()));
+    let number = match port {
+        PortRef::Number(n) => {
+            if !(1..=65535).contains(&n) {
+                ctx.push(diag_at(
+                    Code::BackendUnresolved,
+                    format!("Service {namespace}/{name} port {n} is not a valid port; the path is not rendered"),
+                    origin,
+                    port_field,
+                ));
+                return None;
+            }
+            match service {
+                None => ctx.push(diag_at(
+                    Code::ServiceNotInInput,
+                    format!("Service {namespace}/{name} is not in the input; its address is rendered from cluster DNS"),
+                    origin,
+                    field,
+                )),
+                Some(svc) if !has_port(svc, n) => ctx.push(
+                    diag_at(
+                        Code::ServicePortNotFound,
+                        format!("Service {namespace}/{name} has no port {n}; the entry is rendered as written"),
+                        origin,
+                        port_field,
+                    )
+                    .related("the Service", &svc.origin, &FieldPath::of(&["spec", "ports"])),
+                ),
+                Some(_) => {}
+            }
+            n
+        }
+        PortRef::Name(port_name) => {
+            let Some(svc) = service else {
+                ctx.push(diag_at(
+                    Code::BackendUnresolved,
+                    format!(
+                        "port {port_name:?} of Service {namespace}/{name} cannot be resolved: the Service is not in the input; the path is not rendered"
+                    ),
+                    origin,
+                    port_field,
+                ));
+                return None;
+            };
+            match named_port(svc, port_name) {
+                Some(n) => n,
+                None => {
+                    ctx.push(
+                        diag_at(
+                            Code::BackendUnresolved,
+                            format!("Service {namespace}/{name} has no port named {port_name:?}; the path is not rendered"),
+                            origin,
+                            port_field,
+                        )
+                        .related("the Service", &svc.origin, &FieldPath::of(&["spec", "ports"])),
+                    );
+                    return None;
+                }
+            }
+        }
+        PortRef::Missing => {
+            ctx.push(diag_at(
+                Code::BackendUnresolved,
+                format!(
+                    "the backend Service {namespace}/{name} has no port; the path is not rendered"
+                ),
+                origin,
+                field,
+            ));
+            return None;
+        }
+    };
+    let host = match service.and_then(external_name) {
+        Some(ext) => ext.to_string(),
+        None => format!("{name}.{namespace}.svc.{}", ctx.opts.cluster_domain),
+    };
+    Some(format!("{host}:{number}"))
+}
+
+fn has_port(svc: &Obj<Service>, n: i32) -> bool {
+    let ports = svc.value.spec.as_ref().and_then(|s| s.ports.as_ref());
+    match ports {
+        // An ExternalName Service often lists no ports at all.
+        None => true,
+        Some(p) if p.is_empty() => true,
+        Some(p) => p.iter().any(|p| p.port == n),
+    }
+}
+
+fn named_port(svc: &Obj<Service>, port_name: &str) -> Option<i32> {
+    svc.value
+        .spec
+        .as_ref()?
+        .ports
+        .as_ref()?
+        .iter()
+        .find(|p| p.name.as_deref() == Some(port_name))
+        .map(|p| p.port)
+}
+
+fn external_name(svc: &Obj<Service>) -> Option<&str> {
+    let spec = svc.value.spec.as_ref()?;
+    if spec.type_.as_deref() == Some("ExternalName") {
+        spec.external_name.as_deref().filter(|n| !n.is_empty())
+    } else {
+        None
+    }
+}

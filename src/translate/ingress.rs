@@ -1,0 +1,385 @@
+//! Ingress (`networking.k8s.io/v1`) → route table entries.
+//!
+//! Class selection, rules and paths, defaultBackend, ACME solver paths and
+//! `spec.tls`, in the SPEC's order: by creationTimestamp (objects that
+//! carry one first), then namespace/name.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::networking::v1::{Ingress, IngressBackend};
+
+use super::backends::{PortRef, service_address};
+use super::{Ctx, acme, annotations, prefix_key, report_path, routable_host, tls};
+use crate::diag::Code;
+use crate::ir::{PathEntry, Provenance, Server};
+use crate::model::{FieldPath, Obj, Origin, diag_at};
+
+pub const CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
+pub const DEFAULT_CLASS_ANNOTATION: &str = "ingressclass.kubernetes.io/is-default-class";
+
+pub fn translate(ctx: &mut Ctx<'_>) {
+    let mut ingresses: Vec<&Obj<Ingress>> = ctx.snap.ingresses.values().collect();
+    ingresses.sort_by(|a, b| {
+        let key = |o: &&Obj<Ingress>| {
+            let ts = o.value.metadata.creation_timestamp.as_ref().map(|t| t.0);
+            (
+                ts.is_none(),
+                ts,
+                o.origin.namespace.clone(),
+                o.origin.name.clone(),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    for ing in ingresses {
+        if is_ours(ctx, ing) {
+            translate_one(ctx, ing);
+        }
+    }
+}
+
+/// Class selection (SPEC §3): explicit class name, then the legacy
+/// annotation, then a default IngressClass of our controller.
+fn is_ours(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>) -> bool {
+    let want = ctx.opts.ingress_class.as_str();
+    let explicit = ing
+        .value
+        .spec
+        .as_ref()
+        .and_then(|s| s.ingress_class_name.as_deref())
+        .filter(|c| !c.is_empty());
+    let legacy = ing
+        .value
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(CLASS_ANNOTATION))
+        .map(String::as_str);
+    let (ours, why, field) = if let Some(c) = explicit {
+        (
+            c == want,
+            format!("spec.ingressClassName is {c:?}"),
+            FieldPath::of(&["spec", "ingressClassName"]),
+        )
+    } else if let Some(c) = legacy {
+        (
+            c == want,
+            format!("annotation {CLASS_ANNOTATION} is {c:?}"),
+            FieldPath::of(&["metadata", "annotations"]).key(CLASS_ANNOTATION),
+        )
+    } else {
+        let ours = ctx.snap.ingress_classes.values().any(|c| {
+            let default = c
+                .value
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(DEFAULT_CLASS_ANNOTATION))
+                .is_some_and(|v| v == "true");
+            default
+                && c.value.spec.as_ref().and_then(|s| s.controller.as_deref())
+                    == Some(ctx.opts.controller_name.as_str())
+        });
+        (
+            ours,
+            "it names no class and no default IngressClass of controller ".to_string()
+                + &ctx.opts.controller_name
+                + " is in the input",
+            FieldPath::of(&["spec"]),
+        )
+    };
+    if ours {
+        return true;
+    }
+    // A class of our controller under another name deserves a hint.
+    let hinted = explicit.and_then(|c| {
+        ctx.snap
+            .ingress_classes
+            .get(&(String::new(), c.to_string()))
+    });
+    let controller = ctx.opts.controller_name.clone();
+    match hinted {
+        Some(class)
+            if class
+                .value
+                .spec
+                .as_ref()
+                .and_then(|s| s.controller.as_deref())
+                == Some(controller.as_str()) =>
+        {
+            ctx.push(
+                diag_at(
+                    Code::IngressClassHint,
+                    format!(
+                        "IngressClass {:?} has controller {controller}, but --ingress-class is {want:?}; the Ingress is not rendered",
+                        class.origin.name
+                    ),
+                    &ing.origin,
+                    &field,
+                )
+                .related("the IngressClass", &class.origin, &FieldPath::of(&["spec", "controller"]))
+                .hint(format!("pass --ingress-class {}", class.origin.name)),
+            );
+        }
+        _ => ctx.push(diag_at(
+            Code::IngressClassIgnored,
+            format!("not of class {want:?} ({why}); the Ingress is not rendered"),
+            &ing.origin,
+            &field,
+        )),
+    }
+    false
+}
+
+fn translate_one(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>) {
+    let origin = &ing.origin;
+    let Some(spec) = ing.value.spec.as_ref() else {
+        return;
+    };
+    let ann = annotations::read(
+        ing.value.metadata.annotations.as_ref(),
+        origin,
+        &mut ctx.diags,
+    );
+    let rules_field = FieldPath::of(&["spec", "rules"]);
+    // Hosts this Ingress renders under, in order, for TLS and defaultBackend.
+    let mut hosts: Vec<String> = Vec::new();
+    let mut tls_hosts: Vec<String> = Vec::new();
+    let mut own_root: BTreeSet<String> = BTreeSet::new();
+    let mut rendered = false;
+    for (ri, rule) in spec.rules.iter().flatten().enumerate() {
+        let rfield = rules_field.idx(ri);
+        if let Some(h) = rule.host.as_deref().filter(|h| !h.is_empty())
+            && !tls_hosts.iter().any(|t| t == h)
+        {
+            tls_hosts.push(h.to_string());
+        }
+        let paths = rule
+            .http
+            .as_ref()
+            .map(|h| h.paths.as_slice())
+            .unwrap_or_default();
+        // ACME solver paths are host-independent: route them first.
+        let mut host_paths = Vec::new();
+        for (pi, p) in paths.iter().enumerate() {
+            let pfield = rfield.key("http").key("paths").idx(pi);
+            let raw = p.path.as_deref().unwrap_or("");
+            if let Some(key) = acme::challenge_key(raw) {
+                if let Some(address) =
+                    backend_address(ctx, origin, &p.backend, &pfield.key("backend"))
+                {
+                    let prov = Provenance {
+                        origin: origin.clone(),
+                        field: pfield,
+                    };
+                    acme::claim_solver(ctx, key, address, prov);
+                }
+            } else {
+                host_paths.push((pi, p, pfield));
+            }
+        }
+        if host_paths.is_empty() && rule.http.is_some() {
+            continue;
+        }
+        let Some(host) = routable_host(ctx, rule.host.as_deref(), origin, &rfield.key("host"))
+        else {
+            continue;
+        };
+        if !hosts.contains(&host) {
+            hosts.push(host.clone());
+        }
+        for (_, p, pfield) in host_paths {
+            let raw = p.path.as_deref().unwrap_or("");
+            let key = match prefix_key(raw) {
+                Ok(k) => k,
+                Err(problem) => {
+                    report_path(ctx, problem, raw, origin, &pfield.key("path"));
+                    continue;
+                }
+            };
+            match p.path_type.as_str() {
+                "Prefix" | "ImplementationSpecific" => {}
+                "Exact" => ctx.push(diag_at(
+                    Code::ExactPathApproximated,
+                    format!("Exact path {key} is rendered as a prefix: it also answers requests below it"),
+                    origin,
+                    &pfield.key("pathType"),
+                )),
+                other => {
+                    ctx.push(diag_at(
+                        Code::InvalidPath,
+                        format!("pathType {other:?} is not Prefix, Exact or ImplementationSpecific; the path is not rendered"),
+                        origin,
+                        &pfield.key("pathType"),
+                    ));
+                    continue;
+                }
+            }
+            let Some(address) = backend_address(ctx, origin, &p.backend, &pfield.key("backend"))
+            else {
+                continue;
+            };
+            let entry = PathEntry {
+                servers: vec![Server {
+                    address,
+                    weight: None,
+                }],
+                settings: ann.settings.clone(),
+                provenance: Provenance {
+                    origin: origin.clone(),
+                    field: pfield,
+                },
+                conditional: false,
+            };
+            if key == "/" {
+                own_root.insert(host.clone());
+            }
+            rendered |= ctx.claim(&host, &key, entry);
+        }
+    }
+    if let Some(backend) = spec.default_backend.as_ref() {
+        rendered |= default_backend(ctx, ing, backend, &hosts, &own_root, &ann.settings);
+    }
+    if rendered && ann.sticky && ctx.table.sticky_sessions.is_none() {
+        ctx.table.sticky_sessions = Some(Provenance {
+            origin: origin.clone(),
+            field: FieldPath::of(&["metadata", "annotations"])
+                .key("synapse.gen0sec.com/sticky-sessions"),
+        });
+    }
+    for (ti, t) in spec.tls.iter().flatten().enumerate() {
+        let tfield = FieldPath::of(&["spec", "tls"]).idx(ti);
+        let Some(secret) = t.secret_name.as_deref().filter(|s| !s.is_empty()) else {
+            ctx.push(diag_at(
+                Code::TlsWithoutSecret,
+                "the TLS entry names no Secret; Synapse serves its default certificate for these hosts".to_string(),
+                origin,
+                &tfield,
+            ));
+            continue;
+        };
+        let listed: Vec<String> = t.hosts.clone().unwrap_or_default();
+        let entry_hosts = if listed.is_empty() {
+            tls_hosts.clone()
+        } else {
+            listed
+        };
+        tls::project_entry(
+            ctx,
+            &origin.namespace,
+            secret,
+            &entry_hosts,
+            origin,
+            &tfield.key("secretName"),
+        );
+    }
+}
+
+/// Adds `spec.defaultBackend` as `/` of the Ingress's hosts without one.
+fn default_backend(
+    ctx: &mut Ctx<'_>,
+    ing: &Obj<Ingress>,
+    backend: &IngressBackend,
+    hosts: &[String],
+    own_root: &BTreeSet<String>,
+    settings: &crate::ir::PathSettings,
+) -> bool {
+    let origin = &ing.origin;
+    let field = FieldPath::of(&["spec", "defaultBackend"]);
+    let mut targets: Vec<String> = hosts
+        .iter()
+        .filter(|h| !own_root.contains(*h))
+        .cloned()
+        .collect();
+    if let Some(catch_all) = &ctx.opts.catch_all_host
+        && !own_root.contains(catch_all)
+        && !targets.contains(catch_all)
+    {
+        targets.push(catch_all.clone());
+    }
+    if targets.is_empty() {
+        if hosts.is_empty() {
+            ctx.push(diag_at(
+                Code::CatchAllHostUnsupported,
+                "spec.defaultBackend matches every host, which Synapse cannot express; it is not rendered".to_string(),
+                origin,
+                &field,
+            ));
+        }
+        return false;
+    }
+    let Some(address) = backend_address(ctx, origin, backend, &field) else {
+        return false;
+    };
+    let mut rendered = false;
+    for host in &targets {
+        let entry = PathEntry {
+            servers: vec![Server {
+                address: address.clone(),
+                weight: None,
+            }],
+            settings: settings.clone(),
+            provenance: Provenance {
+                origin: origin.clone(),
+                field: field.clone(),
+            },
+            conditional: false,
+        };
+        rendered |= ctx.claim(host, "/", entry);
+    }
+    ctx.push(diag_at(
+        Code::DefaultBackendLimited,
+        format!(
+            "spec.defaultBackend is rendered as / of {}; requests for other hosts do not reach it",
+            targets.join(", ")
+        ),
+        origin,
+        &field,
+    ));
+    rendered
+}
+
+/// An Ingress backend's address, or None after reporting why not.
+fn backend_address(
+    ctx: &mut Ctx<'_>,
+    origin: &Origin,
+    backend: &IngressBackend,
+    field: &FieldPath,
+) -> Option<String> {
+    let Some(svc) = backend.service.as_ref() else {
+        let what = if backend.resource.is_some() {
+            "backend.resource"
+        } else {
+            "a backend without a service"
+        };
+        ctx.push(diag_at(
+            if backend.resource.is_some() {
+                Code::UnsupportedBackend
+            } else {
+                Code::BackendUnresolved
+            },
+            format!("{what} cannot be proxied by Synapse; the path is not rendered"),
+            origin,
+            field,
+        ));
+        return None;
+    };
+    let port_field = field.key("service").key("port");
+    let port = match svc.port.as_ref() {
+        Some(p) => match (p.number, p.name.as_deref()) {
+            (Some(n), _) => PortRef::Number(n),
+            (None, Some(name)) if !name.is_empty() => PortRef::Name(name),
+            _ => PortRef::Missing,
+        },
+        None => PortRef::Missing,
+    };
+    service_address(
+        ctx,
+        &origin.namespace.clone(),
+        &svc.name,
+        port,
+        origin,
+        &field.key("service"),
+        &port_field,
+    )
+}

@@ -1,0 +1,282 @@
+//! Translation: Snapshot → RouteTable, with a diagnostic wherever meaning
+//! is lost. Selection (classes, parents), routes, backends and TLS live in
+//! their own files; the rules they share — host and path checks, how a
+//! claim on (host, path) is reported — live here. Nothing in this module
+//! reads text or knows Synapse's file format.
+
+pub mod acme;
+pub mod annotations;
+pub mod backends;
+pub mod ingress;
+pub mod tls;
+
+use crate::Options;
+use crate::diag::{Code, SUBSTITUTION_HINT, has_unsubstituted_variable};
+use crate::ir::{Claim, PathEntry, RouteTable};
+use crate::model::{Anchored, FieldPath, Origin, Snapshot, diag_at};
+
+/// The state one translation threads through its stages.
+pub struct Ctx<'a> {
+    pub snap: &'a Snapshot,
+    pub opts: &'a Options,
+    pub table: RouteTable,
+    pub diags: Vec<Anchored>,
+}
+
+impl Ctx<'_> {
+    pub fn push(&mut self, d: Anchored) {
+        self.diags.push(d);
+    }
+
+    /// Claims (host, path) and reports a lost or displaced claim.
+    /// Returns true when the entry is now in the table.
+    pub fn claim(&mut self, host: &str, path: &str, entry: PathEntry) -> bool {
+        let new = entry.provenance.clone();
+        let conditional = entry.conditional;
+        let outcome = self.table.claim(host, path, entry);
+        self.report_claim(outcome, &new, conditional, &format!("{host}{path}"))
+    }
+
+    pub fn claim_internal(&mut self, path: &str, entry: PathEntry) -> bool {
+        let new = entry.provenance.clone();
+        let outcome = self.table.claim_internal(path, entry);
+        self.report_claim(outcome, &new, false, &format!("internal path {path}"))
+    }
+
+    fn report_claim(
+        &mut self,
+        outcome: Claim,
+        new: &crate::ir::Provenance,
+        conditional: bool,
+        what: &str,
+    ) -> bool {
+        match outcome {
+            Claim::Inserted => true,
+            Claim::Kept(existing) => {
+                let by = &existing.provenance;
+                if by.origin == new.origin && by.field == new.field {
+                    return false;
+                }
+                let extra = if conditional && !existing.conditional {
+                    " (a match with dropped header/query/method conditions never displaces an unconditional one)"
+                } else {
+                    ""
+                };
+                self.push(
+                    diag_at(
+                        Code::RouteConflict,
+                        format!(
+                            "{what} is already served by {}; this one is not rendered there{extra}",
+                            by.origin.describe()
+                        ),
+                        &new.origin,
+                        &new.field,
+                    )
+                    .related("the entry that is kept", &by.origin, &by.field),
+                );
+                false
+            }
+            Claim::Displaced(old) => {
+                let by = &old.provenance;
+                self.push(
+                    diag_at(
+                        Code::RouteConflict,
+                        format!(
+                            "{what} was claimed by a match whose conditions were dropped; the unconditional match of {} takes it",
+                            new.origin.describe()
+                        ),
+                        &by.origin,
+                        &by.field,
+                    )
+                    .related("the unconditional match that is kept", &new.origin, &new.field),
+                );
+                true
+            }
+        }
+    }
+}
+
+/// What a host name in a manifest is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostName {
+    Concrete(String),
+    Wildcard(String),
+    Invalid,
+}
+
+/// RFC 1123 subdomain (lowercase), optionally with one leading `*.` label.
+pub fn classify_host(h: &str) -> HostName {
+    let (wild, rest) = match h.strip_prefix("*.") {
+        Some(r) => (true, r),
+        None => (false, h),
+    };
+    let ok = !rest.is_empty()
+        && rest.len() <= 253
+        && rest.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    match (ok, wild) {
+        (false, _) => HostName::Invalid,
+        (true, true) => HostName::Wildcard(h.to_string()),
+        (true, false) => HostName::Concrete(h.to_string()),
+    }
+}
+
+/// Checks a host for routing. Returns the host to render under, or None
+/// after reporting why it cannot be rendered.
+pub fn routable_host(
+    ctx: &mut Ctx<'_>,
+    host: Option<&str>,
+    origin: &Origin,
+    field: &FieldPath,
+) -> Option<String> {
+    let host = host.unwrap_or("");
+    if host.is_empty() {
+        if let Some(name) = &ctx.opts.catch_all_host {
+            return Some(name.clone());
+        }
+        ctx.push(diag_at(
+            Code::CatchAllHostUnsupported,
+            "the rule matches every host, which Synapse cannot express; it is not rendered"
+                .to_string(),
+            origin,
+            field,
+        ));
+        return None;
+    }
+    match classify_host(host) {
+        HostName::Concrete(h) => Some(h),
+        HostName::Wildcard(h) => {
+            ctx.push(diag_at(
+                Code::WildcardHostUnsupported,
+                format!(
+                    "host {h} is a wildcard; Synapse matches hosts exactly, so it is not rendered"
+                ),
+                origin,
+                field,
+            ));
+            None
+        }
+        HostName::Invalid => {
+            let mut d = diag_at(
+                Code::InvalidHostname,
+                format!("host {host:?} is not a valid DNS name; it is not rendered"),
+                origin,
+                field,
+            );
+            if has_unsubstituted_variable(host) {
+                d = d.hint(SUBSTITUTION_HINT);
+            }
+            ctx.push(d);
+            None
+        }
+    }
+}
+
+/// Why a path cannot be rendered as a Synapse key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathProblem {
+    Regex,
+    NotAbsolute,
+}
+
+/// Characters that make a path a regular expression (SPEC §3).
+const REGEX_CHARS: &[char] = &['(', ')', '[', ']', '{', '}', '^', '$', '|', '*', '+', '?'];
+
+/// A prefix path as a Synapse key: empty → `/`, trailing `/` removed.
+pub fn prefix_key(path: &str) -> Result<String, PathProblem> {
+    if path.is_empty() {
+        return Ok("/".to_string());
+    }
+    if path.contains(REGEX_CHARS) {
+        return Err(PathProblem::Regex);
+    }
+    if !path.starts_with('/') {
+        return Err(PathProblem::NotAbsolute);
+    }
+    let trimmed = path.trim_end_matches('/');
+    Ok(if trimmed.is_empty() {
+        "/".to_string()
+    } else {
+        trimmed.to_string()
+    })
+}
+
+/// Reports a path that cannot be rendered.
+pub fn report_path(
+    ctx: &mut Ctx<'_>,
+    problem: PathProblem,
+    path: &str,
+    origin: &Origin,
+    field: &FieldPath,
+) {
+    let (code, msg) = match problem {
+        PathProblem::Regex => (
+            Code::UnsupportedPathRegex,
+            format!(
+                "path {path:?} is a regular expression, which Synapse cannot match; it is not rendered"
+            ),
+        ),
+        PathProblem::NotAbsolute => (
+            Code::InvalidPath,
+            format!("path {path:?} does not start with `/`; it is not rendered"),
+        ),
+    };
+    let mut d = diag_at(code, msg, origin, field);
+    if has_unsubstituted_variable(path) {
+        d = d.hint(SUBSTITUTION_HINT);
+    }
+    ctx.push(d);
+}
+
+/// Runs every translator in the SPEC's order and finishes the table.
+pub fn translate(snap: &Snapshot, opts: &Options) -> (RouteTable, Vec<Anchored>) {
+    let mut ctx = Ctx {
+        snap,
+        opts,
+        table: RouteTable::default(),
+        diags: Vec::new(),
+    };
+    ingress::translate(&mut ctx);
+    ctx.table.prune_empty_hosts();
+    tls::assign_certificates(&mut ctx.table);
+    (ctx.table, ctx.diags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_keys() {
+        assert_eq!(prefix_key(""), Ok("/".into()));
+        assert_eq!(prefix_key("/"), Ok("/".into()));
+        assert_eq!(prefix_key("//"), Ok("/".into()));
+        assert_eq!(prefix_key("/api/"), Ok("/api".into()));
+        assert_eq!(prefix_key("/a.b/c"), Ok("/a.b/c".into()));
+        assert_eq!(prefix_key("/api/(.*)"), Err(PathProblem::Regex));
+        assert_eq!(prefix_key("api"), Err(PathProblem::NotAbsolute));
+    }
+
+    #[test]
+    fn hosts() {
+        assert_eq!(
+            classify_host("a.example.com"),
+            HostName::Concrete("a.example.com".into())
+        );
+        assert_eq!(
+            classify_host("*.example.com"),
+            HostName::Wildcard("*.example.com".into())
+        );
+        assert_eq!(classify_host("app.${SECRET_DOMAIN}"), HostName::Invalid);
+        assert_eq!(classify_host("A.example.com"), HostName::Invalid);
+        assert_eq!(classify_host("-a.com"), HostName::Invalid);
+        assert_eq!(classify_host("a..com"), HostName::Invalid);
+    }
+}

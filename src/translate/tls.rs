@@ -1,0 +1,255 @@
+//! TLS: Secrets named by TLS entries → certificate bundles with stems, and
+//! the `certificate:` of each host.
+//!
+//! A concrete host's bundle is stemmed by the host (Synapse matches the file
+//! name exactly); a wildcard or host-less bundle by `<namespace>_<name>` of
+//! its Secret. Stems are sanitised to `[a-z0-9._-]` with no leading dot, so
+//! no stem can name a path outside the certs folder.
+
+use k8s_openapi::api::core::v1::Secret;
+
+use super::{Ctx, HostName, classify_host};
+use crate::diag::Code;
+use crate::ir::{CertBundle, Provenance, RouteTable};
+use crate::model::{FieldPath, Obj, Origin, diag_at};
+
+/// Restricts a stem to `[a-z0-9._-]`, with no leading `.`.
+pub fn sanitize_stem(raw: &str) -> String {
+    let mut s: String = raw
+        .chars()
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.starts_with('.') {
+        s.replace_range(0..1, "_");
+    }
+    if s.is_empty() {
+        s.push('_');
+    }
+    s
+}
+
+/// The stem for a TLS host: the host itself when concrete, else the Secret's.
+pub fn stem_for(host: Option<&str>, secret_ns: &str, secret_name: &str) -> String {
+    match host.map(classify_host) {
+        Some(HostName::Concrete(h)) => sanitize_stem(&h),
+        _ => sanitize_stem(&format!("{secret_ns}_{secret_name}")),
+    }
+}
+
+/// A Secret's certificate and key, or what is wrong with it.
+fn tls_pair(secret: &Secret) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let ty = secret.type_.as_deref().unwrap_or("Opaque");
+    if ty != "kubernetes.io/tls" {
+        return Err(format!("is of type {ty}, not kubernetes.io/tls"));
+    }
+    let get = |k: &str| -> Option<Vec<u8>> {
+        if let Some(v) = secret.string_data.as_ref().and_then(|m| m.get(k)) {
+            return Some(v.as_bytes().to_vec());
+        }
+        secret
+            .data
+            .as_ref()
+            .and_then(|m| m.get(k))
+            .map(|b| b.0.clone())
+    };
+    match (get("tls.crt"), get("tls.key")) {
+        (Some(c), Some(k)) if !c.is_empty() && !k.is_empty() => Ok((c, k)),
+        (c, _) if c.as_ref().is_none_or(|c| c.is_empty()) => Err("has no tls.crt".to_string()),
+        _ => Err("has no tls.key".to_string()),
+    }
+}
+
+/// Projects the Secret `secret_ns/secret_name` under `stem` for `hosts`.
+/// `requested_by` is the TLS entry asking for it.
+pub fn add_bundle(
+    ctx: &mut Ctx<'_>,
+    stem: String,
+    secret_ns: &str,
+    secret_name: &str,
+    hosts: Vec<String>,
+    requested_by: Provenance,
+) {
+    let Some(secret) = ctx
+        .snap
+        .secrets
+        .get(&(secret_ns.to_string(), secret_name.to_string()))
+    else {
+        ctx.push(diag_at(
+            Code::TlsSecretNotFound,
+            format!("TLS Secret {secret_ns}/{secret_name} is not in the input; no certificate is written"),
+            &requested_by.origin,
+            &requested_by.field,
+        ));
+        return;
+    };
+    let (cert_pem, key_pem) = match tls_pair(&secret.value) {
+        Ok(pair) => pair,
+        Err(why) => {
+            ctx.push(
+                diag_at(
+                    Code::TlsSecretInvalid,
+                    format!(
+                        "TLS Secret {secret_ns}/{secret_name} {why}; no certificate is written"
+                    ),
+                    &requested_by.origin,
+                    &requested_by.field,
+                )
+                .related("the Secret", &secret.origin, &FieldPath::root()),
+            );
+            return;
+        }
+    };
+    let secret_prov = provenance(secret);
+    if let Some(existing) = ctx.table.certs.get_mut(&stem) {
+        if existing.secret.origin == secret_prov.origin {
+            for h in hosts {
+                if !existing.hosts.contains(&h) {
+                    existing.hosts.push(h);
+                }
+            }
+        } else {
+            let kept = existing.requested_by.clone();
+            let kept_secret = format!(
+                "{}/{}",
+                existing.secret.origin.namespace, existing.secret.origin.name
+            );
+            ctx.push(
+                diag_at(
+                    Code::CertificateConflict,
+                    format!(
+                        "certificate {stem} already comes from Secret {kept_secret}; Secret {secret_ns}/{secret_name} is not used for it"
+                    ),
+                    &requested_by.origin,
+                    &requested_by.field,
+                )
+                .related("the TLS entry that is kept", &kept.origin, &kept.field),
+            );
+        }
+        return;
+    }
+    ctx.table.certs.insert(
+        stem.clone(),
+        CertBundle {
+            stem,
+            cert_pem,
+            key_pem,
+            secret: secret_prov,
+            requested_by,
+            hosts,
+        },
+    );
+}
+
+fn provenance(secret: &Obj<Secret>) -> Provenance {
+    Provenance {
+        origin: secret.origin.clone(),
+        field: FieldPath::root(),
+    }
+}
+
+/// Reads one TLS entry that lists `hosts` (already defaulted) and names
+/// `secret_name` in `namespace`. Invalid host names were reported with
+/// the rules; here they are only skipped.
+pub fn project_entry(
+    ctx: &mut Ctx<'_>,
+    namespace: &str,
+    secret_name: &str,
+    hosts: &[String],
+    origin: &Origin,
+    field: &FieldPath,
+) {
+    let requested_by = Provenance {
+        origin: origin.clone(),
+        field: field.clone(),
+    };
+    let mut secret_stem_hosts = Vec::new();
+    for h in hosts {
+        match classify_host(h) {
+            HostName::Concrete(c) => {
+                let stem = stem_for(Some(&c), namespace, secret_name);
+                add_bundle(
+                    ctx,
+                    stem,
+                    namespace,
+                    secret_name,
+                    vec![c],
+                    requested_by.clone(),
+                );
+            }
+            HostName::Wildcard(w) => secret_stem_hosts.push(w),
+            HostName::Invalid => {}
+        }
+    }
+    if !secret_stem_hosts.is_empty() || hosts.is_empty() {
+        let stem = stem_for(None, namespace, secret_name);
+        add_bundle(
+            ctx,
+            stem,
+            namespace,
+            secret_name,
+            secret_stem_hosts,
+            requested_by,
+        );
+    }
+}
+
+/// Whether a certificate requested for `pattern` covers `host`.
+pub fn covers(pattern: &str, host: &str) -> bool {
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => host
+            .strip_suffix(suffix)
+            .and_then(|p| p.strip_suffix('.'))
+            .is_some_and(|label| !label.is_empty() && !label.contains('.')),
+        None => pattern == host,
+    }
+}
+
+/// Sets `certificate:` on each host: its own bundle, else the first
+/// (by stem) wildcard bundle that covers it.
+pub fn assign_certificates(table: &mut RouteTable) {
+    let certs = &table.certs;
+    for (host, entry) in table.hosts.iter_mut() {
+        entry.certificate = if certs.contains_key(host.as_str()) {
+            Some(host.clone())
+        } else {
+            certs
+                .values()
+                .find(|b| {
+                    b.hosts
+                        .iter()
+                        .any(|p| p.starts_with("*.") && covers(p, host))
+                })
+                .map(|b| b.stem.clone())
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stems_are_safe() {
+        assert_eq!(sanitize_stem("App.Example.com"), "app.example.com");
+        assert_eq!(sanitize_stem("../../etc/passwd"), "_._.._etc_passwd");
+        assert_eq!(sanitize_stem(".hidden"), "_hidden");
+        assert_eq!(sanitize_stem(""), "_");
+        assert_eq!(stem_for(Some("*.example.com"), "shop", "wild"), "shop_wild");
+        assert_eq!(stem_for(None, "shop", "w/x"), "shop_w_x");
+    }
+
+    #[test]
+    fn wildcard_covers_one_label() {
+        assert!(covers("*.example.com", "a.example.com"));
+        assert!(!covers("*.example.com", "a.b.example.com"));
+        assert!(!covers("*.example.com", "example.com"));
+        assert!(covers("a.example.com", "a.example.com"));
+    }
+}
