@@ -163,22 +163,25 @@ fn read_inputs(a: &InputArgs, stdin: &mut dyn Read) -> io::Result<Vec<Source>> {
         paths.push("-".to_string());
     }
     let mut sources = Vec::new();
+    if paths.iter().any(|p| p == "-") {
+        let mut buf = Vec::new();
+        stdin.read_to_end(&mut buf)?;
+        sources.push(Source::new("-", buf));
+    }
+    let files: Vec<String> = paths.into_iter().filter(|p| p != "-").collect();
+    sources.extend(collect_sources(&files, &a.exclude)?);
+    Ok(sources)
+}
+
+/// Reads files and folders (recursively) into sources, each file once.
+pub fn collect_sources(paths: &[String], exclude: &[String]) -> io::Result<Vec<Source>> {
+    let mut sources = Vec::new();
     let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
-    let mut stdin_read = false;
-    for p in &paths {
-        if p == "-" {
-            if !stdin_read {
-                let mut buf = Vec::new();
-                stdin.read_to_end(&mut buf)?;
-                sources.push(Source::new("-", buf));
-                stdin_read = true;
-            }
-            continue;
-        }
+    for p in paths {
         let path = Path::new(p);
         let meta = fs::metadata(path).map_err(|e| with_path(e, path))?;
         if meta.is_dir() {
-            for file in walk(path, &a.exclude)? {
+            for file in walk(path, exclude)? {
                 push_file(&mut sources, &mut seen, &file)?;
             }
         } else {
@@ -186,6 +189,20 @@ fn read_inputs(a: &InputArgs, stdin: &mut dyn Read) -> io::Result<Vec<Source>> {
         }
     }
     Ok(sources)
+}
+
+/// The `Options` that `synroute render ARGS` would use (for test harnesses
+/// and tools that keep their flags in a file).
+pub fn options_for(args: &[String]) -> Result<Options, String> {
+    let mut argv = vec!["synroute".to_string(), "render".to_string()];
+    argv.extend(args.iter().cloned());
+    match Cli::try_parse_from(argv) {
+        Ok(Cli {
+            command: Command::Render(a),
+        }) => Ok(options(&a.input)),
+        Ok(_) => Err("not a render command".to_string()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn with_path(e: io::Error, path: &Path) -> io::Error {

@@ -289,10 +289,21 @@ fn json_error(e: &serde_json::Error, line_offset: u32) -> RawError {
 /// serde's messages end in " at line L column C", relative to the
 /// document; the located diagnostic carries the absolute position instead.
 fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) if msg[i..].contains(" column ") => msg[..i].to_string(),
-        _ => msg.to_string(),
+    let mut out = msg.to_string();
+    while let Some(i) = out.find(" at line ") {
+        let rest = &out[i + " at line ".len()..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let Some(after) = rest[digits..].strip_prefix(" column ") else {
+            break;
+        };
+        let cols = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || cols == 0 {
+            break;
+        }
+        let end = i + " at line ".len() + digits + " column ".len() + cols;
+        out.replace_range(i..end, "");
     }
+    out
 }
 
 /// The first line of a document that holds content.

@@ -1,0 +1,177 @@
+//! Golden fixtures: every folder under `fixtures/` is one case.
+//!
+//! - `*.yaml` / `*.yml` / `*.json`: the input manifests;
+//! - `args` (optional): render flags, one per line (`--catch-all-host` …);
+//! - `expect.txt`: what must hold, checked through the Synapse lookup:
+//!   `URL -> server server…` (the servers Synapse picks, in order),
+//!   `URL -> none` (404), `! SRnnnn` (this code is raised),
+//!   `!! malformed` (the input must be refused).
+//!
+//! The whole render (upstreams.yaml, cert files, diagnostics) is also
+//! pinned by an insta snapshot in `snapshots/fixture__<case>.snap`.
+
+use std::fs;
+use std::path::Path;
+
+use synroute::route::{Request, lookup};
+use synroute::{Rendered, Source, render};
+
+fn cases() -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir("fixtures")
+        .expect("fixtures folder")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+fn args_of(case: &str) -> Vec<String> {
+    fs::read_to_string(Path::new("fixtures").join(case).join("args"))
+        .map(|s| {
+            s.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Renders a fixture the way the CLI would.
+pub fn render_case(case: &str) -> (Rendered, Vec<Source>) {
+    let args = args_of(case);
+    let opts = synroute::cli::options_for(&args).unwrap_or_else(|e| panic!("{case}/args: {e}"));
+    let dir = format!("fixtures/{case}");
+    let sources = synroute::cli::collect_sources(&[dir], &[]).expect("read fixture");
+    (render(&sources, &opts), sources)
+}
+
+fn snapshot_text(case: &str, r: &Rendered) -> String {
+    let mut out = String::new();
+    let args = args_of(case);
+    if !args.is_empty() {
+        out.push_str(&format!("== args: {}\n", args.join(" ")));
+    }
+    if r.malformed {
+        out.push_str("== malformed: nothing is written\n");
+    } else {
+        out.push_str("== upstreams.yaml\n");
+        out.push_str(&String::from_utf8_lossy(&r.upstreams));
+        if !r.certs.is_empty() {
+            out.push_str("== certs\n");
+            for (name, f) in &r.certs {
+                let mode = if f.private { "0600" } else { "0644" };
+                let first = String::from_utf8_lossy(&f.bytes)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                out.push_str(&format!("{name} {mode} {} bytes: {first}\n", f.bytes.len()));
+            }
+        }
+    }
+    out.push_str("== diagnostics\n");
+    for d in &r.diagnostics {
+        out.push_str(&d.concise());
+        out.push('\n');
+    }
+    let s = r.stats;
+    out.push_str(&format!(
+        "== documents: {} used, {} foreign, {} not objects, {} empty, {} diagnosed, {} out of namespace\n",
+        s.used, s.foreign, s.not_objects, s.empty, s.diagnosed, s.out_of_namespace
+    ));
+    out
+}
+
+/// Checks `expect.txt`; returns the failures.
+fn check_expectations(case: &str, r: &Rendered) -> Vec<String> {
+    let path = Path::new("fixtures").join(case).join("expect.txt");
+    let text = fs::read_to_string(&path).unwrap_or_default();
+    let mut failures = Vec::new();
+    let mut checks = 0;
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        checks += 1;
+        if line == "!! malformed" {
+            if !r.malformed {
+                failures.push(format!(
+                    "{case}: expected the input to be refused as malformed"
+                ));
+            }
+        } else if let Some(code) = line.strip_prefix("! ") {
+            if !r.diagnostics.iter().any(|d| d.code.id() == code.trim()) {
+                failures.push(format!("{case}: expected a diagnostic {code}"));
+            }
+        } else if let Some((url, want)) = line.split_once(" -> ") {
+            let Some(req) = Request::parse(url.trim()) else {
+                failures.push(format!("{case}: bad request line {line:?}"));
+                continue;
+            };
+            let got = match lookup(&r.table, &req.host, &req.path) {
+                Some(m) => m
+                    .entry
+                    .servers
+                    .iter()
+                    .map(|s| match s.weight {
+                        Some(w) => format!("{}@{w}", s.address),
+                        None => s.address.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                None => "none".to_string(),
+            };
+            if got != want.trim() {
+                failures.push(format!("{case}: {url} -> expected {want}, got {got}"));
+            }
+        } else {
+            failures.push(format!("{case}: cannot read expectation {line:?}"));
+        }
+    }
+    if checks == 0 {
+        failures.push(format!("{case}: expect.txt has no expectations"));
+    }
+    let routes = text.lines().filter(|l| l.contains(" -> ")).count();
+    if routes == 0 && !r.malformed {
+        failures.push(format!(
+            "{case}: a rendering fixture must check its routing with `URL -> servers` lines"
+        ));
+    }
+    failures
+}
+
+#[test]
+fn fixtures_match_snapshots_and_route_as_expected() {
+    let cases = cases();
+    assert!(cases.len() >= 30, "only {} fixtures", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let (rendered, _) = render_case(case);
+        failures.extend(check_expectations(case, &rendered));
+        let text = snapshot_text(case, &rendered);
+        insta::with_settings!({
+            snapshot_path => "../snapshots",
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+            description => format!("fixtures/{case}"),
+        }, {
+            insta::assert_snapshot!(format!("fixture__{case}"), text);
+        });
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn demo_is_clean() {
+    let (r, _) = render_case("demo");
+    assert!(!r.malformed);
+    assert!(
+        r.diagnostics
+            .iter()
+            .all(|d| d.severity < synroute::diag::Severity::Error)
+    );
+}
