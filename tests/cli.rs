@@ -1,0 +1,439 @@
+//! The command line as a user runs it: inputs, exit codes, and what is (and
+//! is not) written to disk.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, SystemTime};
+
+fn synroute(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_synroute"));
+    cmd.args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn synroute");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write stdin");
+    }
+    child.wait_with_output().expect("wait")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit code")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn mtime(p: &Path) -> SystemTime {
+    fs::metadata(p).and_then(|m| m.modified()).expect("mtime")
+}
+
+fn set_old_mtime(p: &Path) -> SystemTime {
+    let old = SystemTime::UNIX_EPOCH + Duration::from_secs(946_684_800);
+    fs::File::options()
+        .write(true)
+        .open(p)
+        .expect("open")
+        .set_modified(old)
+        .expect("set mtime");
+    old
+}
+
+const INGRESS: &str = "\
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: shop}
+spec:
+  ingressClassName: synapse
+  rules:
+  - host: stdin.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+";
+
+#[test]
+fn reads_stdin() {
+    let o = synroute(&["render", "-"], Some(INGRESS.as_bytes()));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("stdin.example.com:"));
+    assert!(stdout(&o).contains("- web.shop.svc.cluster.local:80"));
+}
+
+#[test]
+fn reads_folders_json_and_lists() {
+    let o = synroute(&["render", "fixtures/demo"], None);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("shop.example.com:"));
+    let o = synroute(&["render", "fixtures/json-input/objects.json"], None);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("- web.shop.svc.cluster.local:8080"));
+    let o = synroute(&["render", "fixtures/list-input"], None);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("- api.shop.svc.cluster.local:80"));
+}
+
+#[test]
+fn order_of_paths_does_not_change_output() {
+    let a = synroute(
+        &[
+            "render",
+            "fixtures/demo/services.yaml",
+            "fixtures/demo/ingresses.yaml",
+        ],
+        None,
+    );
+    let b = synroute(
+        &[
+            "render",
+            "fixtures/demo/ingresses.yaml",
+            "fixtures/demo/services.yaml",
+        ],
+        None,
+    );
+    assert_eq!(code(&a), 0);
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn exit_codes() {
+    assert_eq!(code(&synroute(&["render", "fixtures/demo"], None)), 0);
+    assert_eq!(
+        code(&synroute(&["render", "fixtures/malformed-yaml"], None)),
+        2
+    );
+    assert_eq!(code(&synroute(&["render", "no/such/path"], None)), 2);
+    assert_eq!(
+        code(&synroute(
+            &["render", "--no-such-flag", "fixtures/demo"],
+            None
+        )),
+        2
+    );
+    assert_eq!(code(&synroute(&["frobnicate"], None)), 2);
+    // --strict: a warning refuses the render.
+    assert_eq!(
+        code(&synroute(&["render", "--strict", "fixtures/demo"], None)),
+        1
+    );
+    assert_eq!(
+        code(&synroute(
+            &["render", "--strict", "fixtures/named-port-resolved"],
+            None
+        )),
+        0
+    );
+    // explain: 0 when an entry answers, 1 when Synapse would 404.
+    assert_eq!(
+        code(&synroute(
+            &["explain", "https://shop.example.com/x", "fixtures/demo"],
+            None
+        )),
+        0
+    );
+    assert_eq!(
+        code(&synroute(
+            &["explain", "https://nope.example.com/", "fixtures/demo"],
+            None
+        )),
+        1
+    );
+    assert_eq!(
+        code(&synroute(&["explain", "ftp://x/", "fixtures/demo"], None)),
+        2
+    );
+}
+
+#[test]
+fn malformed_input_reports_every_bad_document_with_line_and_column() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad1 = dir.path().join("one.yaml");
+    let bad2 = dir.path().join("two.yaml");
+    fs::write(
+        &bad1,
+        "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  ports: 80\n",
+    )
+    .expect("write");
+    fs::write(
+        &bad2,
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: b\n  labels: [oops\n",
+    )
+    .expect("write");
+    let o = synroute(&["render", dir.path().to_str().expect("utf8")], None);
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    assert!(err.contains("one.yaml:5:10: error[SR1001]"), "{err}");
+    assert!(
+        err.contains("two.yaml:6:1: error[SR1001]") || err.contains("two.yaml:5:"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was written"));
+}
+
+#[test]
+fn malformed_input_leaves_existing_output_untouched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("upstreams.yaml");
+    fs::write(&out, "previous good render\n").expect("write");
+    let old = set_old_mtime(&out);
+    let certs = dir.path().join("certs");
+    let o = synroute(
+        &[
+            "render",
+            "fixtures/malformed-yaml",
+            "fixtures/demo",
+            "-o",
+            out.to_str().expect("utf8"),
+            "--certs-out",
+            certs.to_str().expect("utf8"),
+        ],
+        None,
+    );
+    assert_eq!(code(&o), 2);
+    assert_eq!(fs::read(&out).expect("read"), b"previous good render\n");
+    assert_eq!(mtime(&out), old);
+    assert!(!certs.exists(), "no certs folder may be created");
+}
+
+#[test]
+fn unchanged_output_is_not_rewritten_and_changed_output_is() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("upstreams.yaml");
+    let certs = dir.path().join("certs");
+    let args = |input: &str| -> Vec<String> {
+        vec![
+            "render".into(),
+            input.into(),
+            "-o".into(),
+            out.display().to_string(),
+            "--certs-out".into(),
+            certs.display().to_string(),
+        ]
+    };
+    let run = |input: &str| {
+        let a = args(input);
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        let o = synroute(&refs, None);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+    };
+    run("fixtures/demo");
+    let crt = certs.join("shop.example.com.crt");
+    let old_out = set_old_mtime(&out);
+    let old_crt = set_old_mtime(&crt);
+    run("fixtures/demo");
+    assert_eq!(
+        mtime(&out),
+        old_out,
+        "unchanged upstreams.yaml was rewritten"
+    );
+    assert_eq!(mtime(&crt), old_crt, "unchanged cert was rewritten");
+    run("fixtures/tls-concrete-hosts");
+    assert_ne!(mtime(&out), old_out);
+    assert!(
+        fs::read_to_string(&out)
+            .expect("read")
+            .contains("c.example.com")
+    );
+    // No temporary file is left behind next to the output.
+    let leftovers: Vec<_> = fs::read_dir(dir.path())
+        .expect("list")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains("tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn key_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let certs = dir.path().join("certs");
+    let o = synroute(
+        &[
+            "render",
+            "fixtures/demo",
+            "--certs-out",
+            certs.to_str().expect("utf8"),
+        ],
+        None,
+    );
+    assert_eq!(code(&o), 0);
+    let mode = |p: PathBuf| fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(certs.join("shop.example.com.key")), 0o600);
+    assert_eq!(mode(certs.join("shop.example.com.crt")), 0o644);
+}
+
+#[test]
+fn pruning_removes_only_what_synroute_wrote() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let certs = dir.path().join("certs");
+    fs::create_dir_all(&certs).expect("mkdir");
+    fs::write(certs.join("default.crt"), "mounted by hand").expect("write");
+    fs::write(certs.join("notes.txt"), "keep me").expect("write");
+    let c = certs.to_str().expect("utf8");
+    assert_eq!(
+        code(&synroute(
+            &["render", "fixtures/demo", "--certs-out", c],
+            None
+        )),
+        0
+    );
+    assert!(certs.join("shop.example.com.crt").exists());
+    assert!(certs.join("api.example.com.key").exists());
+    assert_eq!(
+        code(&synroute(
+            &["render", "fixtures/tls-string-data", "--certs-out", c],
+            None
+        )),
+        0
+    );
+    assert!(
+        !certs.join("shop.example.com.crt").exists(),
+        "stale cert kept"
+    );
+    assert!(
+        !certs.join("api.example.com.key").exists(),
+        "stale key kept"
+    );
+    assert!(certs.join("a.example.com.crt").exists());
+    assert_eq!(
+        fs::read_to_string(certs.join("default.crt")).expect("read"),
+        "mounted by hand"
+    );
+    assert_eq!(
+        fs::read_to_string(certs.join("notes.txt")).expect("read"),
+        "keep me"
+    );
+    let owned = fs::read_to_string(certs.join(".synroute-owned")).expect("owned list");
+    assert!(owned.contains("a.example.com.crt") && !owned.contains("shop.example.com"));
+}
+
+#[cfg(unix)]
+#[test]
+fn no_cert_file_is_written_outside_certs_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let certs = dir.path().join("certs");
+    fs::create_dir_all(&certs).expect("mkdir");
+    let outside = dir.path().join("outside.txt");
+    fs::write(&outside, "precious").expect("write");
+    // A symlink planted where a cert will go must not be followed.
+    std::os::unix::fs::symlink(&outside, certs.join("shop.example.com.crt")).expect("symlink");
+    // A forged owned list must not make synroute delete files outside.
+    fs::write(
+        certs.join(".synroute-owned"),
+        "../outside.txt\n/etc/passwd\n",
+    )
+    .expect("write");
+    let o = synroute(
+        &[
+            "render",
+            "fixtures/demo",
+            "--certs-out",
+            certs.to_str().expect("utf8"),
+        ],
+        None,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(&outside).expect("read"), "precious");
+    let crt = certs.join("shop.example.com.crt");
+    assert!(
+        !fs::symlink_metadata(&crt)
+            .expect("meta")
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        fs::read_to_string(&crt)
+            .expect("read")
+            .starts_with("-----BEGIN CERTIFICATE-----")
+    );
+    // Everything written is directly inside the folder.
+    let mut names: Vec<String> = fs::read_dir(&certs)
+        .expect("list")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            ".synroute-owned",
+            "api.example.com.crt",
+            "api.example.com.key",
+            "shop.example.com.crt",
+            "shop.example.com.key"
+        ]
+    );
+    let top: Vec<_> = fs::read_dir(dir.path())
+        .expect("list")
+        .filter_map(Result::ok)
+        .collect();
+    assert_eq!(
+        top.len(),
+        2,
+        "something was written beside the certs folder"
+    );
+}
+
+#[test]
+fn explain_names_the_entry_and_its_source() {
+    let o = synroute(
+        &[
+            "explain",
+            "https://api.example.com/v1/orders/7",
+            "fixtures/demo",
+        ],
+        None,
+    );
+    let out = stdout(&o);
+    assert!(out.contains("entry    /v1"), "{out}");
+    assert!(out.contains("api-v1.shop.svc.cluster.local:8080"));
+    assert!(
+        out.contains("Ingress shop/api at fixtures/demo/ingresses.yaml:67"),
+        "{out}"
+    );
+    let o = synroute(
+        &[
+            "explain",
+            "http://x.example.org/.well-known/acme-challenge/Zx9kQp2vN4rT",
+            "fixtures/demo",
+        ],
+        None,
+    );
+    assert!(stdout(&o).contains("internal_paths"));
+}
+
+#[test]
+fn excluded_folders_are_skipped() {
+    let o = synroute(
+        &[
+            "render",
+            "fixtures/duplicate-object",
+            "--exclude",
+            "b-archive.yaml",
+        ],
+        None,
+    );
+    assert_eq!(code(&o), 0);
+    assert!(!stderr(&o).contains("SR1003"), "{}", stderr(&o));
+    let o = synroute(&["render", "fixtures/duplicate-object"], None);
+    assert!(stderr(&o).contains("SR1003"));
+}
