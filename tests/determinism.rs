@@ -99,7 +99,9 @@ fn shuffled(sources: &[Source], seed: u64) -> Vec<Source> {
 
 /// What must not change: the files' bytes and the diagnostics' codes,
 /// objects and messages.
-fn essence(r: &Rendered) -> (Vec<u8>, Vec<(String, Vec<u8>)>, Vec<String>) {
+type Essence = (Vec<u8>, Vec<(String, Vec<u8>)>, Vec<String>);
+
+fn essence(r: &Rendered) -> Essence {
     let certs = r
         .certs
         .iter()
@@ -128,6 +130,20 @@ proptest! {
         prop_assert!(!again.malformed, "{case}: shuffled input did not load: {:?}", again.diagnostics);
         prop_assert_eq!(essence(&base), essence(&again), "{} with seed {}", case, seed);
     }
+}
+
+#[test]
+fn the_shuffle_really_moves_things() {
+    let (sources, _) = load_case("demo");
+    let moved = shuffled(&sources, 7);
+    let names = |v: &[Source]| v.iter().map(|s| s.name.clone()).collect::<Vec<_>>();
+    let texts = |v: &[Source]| {
+        let mut t: Vec<Vec<u8>> = v.iter().map(|s| s.content.clone()).collect();
+        t.sort();
+        t
+    };
+    assert!(names(&moved) != names(&sources) || texts(&moved) != texts(&sources));
+    assert_ne!(texts(&moved), texts(&sources), "documents and keys did not move");
 }
 
 #[test]
