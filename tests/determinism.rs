@@ -143,7 +143,11 @@ fn the_shuffle_really_moves_things() {
         t
     };
     assert!(names(&moved) != names(&sources) || texts(&moved) != texts(&sources));
-    assert_ne!(texts(&moved), texts(&sources), "documents and keys did not move");
+    assert_ne!(
+        texts(&moved),
+        texts(&sources),
+        "documents and keys did not move"
+    );
 }
 
 #[test]

@@ -175,3 +175,25 @@ fn demo_is_clean() {
             .all(|d| d.severity < synroute::diag::Severity::Error)
     );
 }
+
+#[test]
+fn every_code_is_documented_and_raised_by_a_fixture() {
+    let readme = fs::read_to_string("README.md").expect("README");
+    let mut expected = String::new();
+    for case in cases() {
+        expected.push_str(
+            &fs::read_to_string(format!("fixtures/{case}/expect.txt")).unwrap_or_default(),
+        );
+    }
+    let mut missing = Vec::new();
+    for c in synroute::diag::Code::ALL {
+        let row = format!("| {} | {} | {} |", c.id(), c.title(), c.default_severity());
+        if !readme.contains(&row) {
+            missing.push(format!("README lacks the row {row}"));
+        }
+        if !expected.contains(&format!("! {}", c.id())) {
+            missing.push(format!("no fixture expects {} {}", c.id(), c.title()));
+        }
+    }
+    assert!(missing.is_empty(), "\n{}", missing.join("\n"));
+}
