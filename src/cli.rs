@@ -64,6 +64,20 @@ struct InputArgs {
     /// Render rules that match every host under this host name.
     #[arg(long, value_name = "NAME")]
     catch_all_host: Option<String>,
+    /// Render only routes attached to this Gateway (and its ListenerSets);
+    /// repeatable. Default: every Gateway of our GatewayClasses.
+    #[arg(long, value_name = "NS/NAME", value_parser = parse_gateway)]
+    gateway: Vec<(String, String)>,
+}
+
+fn parse_gateway(s: &str) -> Result<(String, String), String> {
+    match s.split_once('/') {
+        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
+            Ok((ns.to_string(), name.to_string()))
+        }
+        None if !s.is_empty() => Ok(("default".to_string(), s.to_string())),
+        _ => Err(format!("{s:?} is not NAMESPACE/NAME")),
+    }
 }
 
 #[derive(Args, Debug)]
@@ -140,8 +154,10 @@ where
     }
 }
 
-fn options(a: &InputArgs) -> Options {
+fn options(a: &InputArgs, strict: bool) -> Options {
     Options {
+        gateways: a.gateway.clone(),
+        strict,
         ingress_class: a.ingress_class.clone(),
         controller_name: a.controller_name.clone(),
         cluster_domain: a.cluster_domain.clone(),
@@ -199,7 +215,7 @@ pub fn options_for(args: &[String]) -> Result<Options, String> {
     match Cli::try_parse_from(argv) {
         Ok(Cli {
             command: Command::Render(a),
-        }) => Ok(options(&a.input)),
+        }) => Ok(options(&a.input, a.strict)),
         Ok(_) => Err("not a render command".to_string()),
         Err(e) => Err(e.to_string()),
     }
@@ -347,7 +363,7 @@ fn cmd_render(
     stderr: &mut dyn Write,
 ) -> io::Result<u8> {
     let sources = read_inputs(&a.input, stdin)?;
-    let rendered = render(&sources, &options(&a.input));
+    let rendered = render(&sources, &options(&a.input, a.strict));
     let min = Severity::parse(&a.min_severity).unwrap_or(Severity::Warning);
     print_diagnostics(&rendered, min, stderr)?;
     if rendered.malformed {
@@ -540,7 +556,7 @@ fn cmd_explain(
         return Ok(EXIT_ERROR);
     };
     let sources = read_inputs(&a.input, stdin)?;
-    let rendered = render(&sources, &options(&a.input));
+    let rendered = render(&sources, &options(&a.input, false));
     if rendered.malformed {
         print_diagnostics(&rendered, Severity::Error, stderr)?;
         writeln!(stderr, "synroute: the input is malformed")?;

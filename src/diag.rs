@@ -174,6 +174,74 @@ codes! {
     TlsWithoutSecret = "SR1404", Info,
         "A TLS entry has no `secretName`; Synapse serves its default \
          certificate for those hosts.";
+    GatewayIgnored = "SR2001", Info,
+        "The Gateway's class is not one of ours (no GatewayClass in the \
+         input has `spec.controllerName` equal to `--controller-name`), or \
+         `--gateway` leaves it out. Routes attached only to it are not \
+         rendered.";
+    NoMatchingParent = "SR2002", Warning,
+        "A parentRef names a Gateway or ListenerSet that is not in the input, \
+         or a `sectionName`/`port` that none of its listeners has. The route \
+         is not attached there (Accepted=False, NoMatchingParent).";
+    RouteNotAttached = "SR2003", Info,
+        "The HTTPRoute has no parentRef to a Gateway or ListenerSet of ours; \
+         it belongs to another controller and is not rendered.";
+    NotAllowedByListeners = "SR2004", Warning,
+        "The parent's listeners do not accept this route: wrong protocol \
+         (only HTTP and HTTPS carry HTTPRoutes), `allowedRoutes.kinds`, or \
+         `allowedRoutes.namespaces` (Same, All, Selector). The route is not \
+         attached there (Accepted=False, NotAllowedByListeners).";
+    NoMatchingListenerHostname = "SR2005", Warning,
+        "None of the route's hostnames intersects the hostnames of the \
+         listeners it could attach to. The route is not attached there \
+         (Accepted=False, NoMatchingListenerHostname).";
+    RefNotPermitted = "SR2006", Error,
+        "A reference to another namespace (a backendRef, a listener's \
+         certificateRef) has no ReferenceGrant in the target namespace \
+         allowing it. The reference is dropped (ResolvedRefs=False, \
+         RefNotPermitted).";
+    UnsupportedMatch = "SR2007", Warning,
+        "Synapse routes on host and path only. A header, query-parameter or \
+         method match is rendered on its path alone, so it answers every \
+         request on that path; an unconditional match on the same path \
+         always takes precedence. `--strict` makes this an error.";
+    UnsupportedFilter = "SR2008", Warning,
+        "A filter or rule field has no Synapse equivalent (URLRewrite, a \
+         redirect other than to https, RequestMirror, ExtensionRef, CORS, \
+         header removal, per-backend filters, timeouts, retries, session \
+         persistence). The rule renders without it.";
+    BackendFallThrough = "SR2009", Error,
+        "A rule is left without any backend (none given, all weights 0, or \
+         all dropped). A Gateway API implementation answers 500; Synapse \
+         cannot, and its requests fall through to a shorter path on the \
+         same host. The message names where they land.";
+    ListenerSetNotAllowed = "SR2010", Warning,
+        "The ListenerSet's parent Gateway does not admit ListenerSets from \
+         its namespace (`spec.allowedListeners.namespaces.from` is None by \
+         default). Its listeners, and routes attached to them, are not \
+         rendered.";
+    NamespaceSelectorUnmatchable = "SR2011", Warning,
+        "A namespace selector (allowedRoutes or allowedListeners) needs the \
+         Namespace objects' labels, and the input holds no Namespace of that \
+         name. It cannot match; add the Namespace manifests to the input.";
+    HttpsRedirectUnmerged = "SR2012", Warning,
+        "A rule that only redirects to https is merged into the route with \
+         backends on the same host and path (as `https_proxy_enabled`). No \
+         such route exists here, and Synapse cannot answer with a redirect \
+         alone.";
+    SelectedGatewayMissing = "SR2013", Warning,
+        "`--gateway NS/NAME` names a Gateway that is not in the input, or is \
+         not of one of our GatewayClasses.";
+    HeaderAddApproximated = "SR2014", Warning,
+        "A header modifier's `add` appends to a value the message already \
+         carries. Synapse's header list sets headers, so `add` is rendered \
+         like `set`: an existing value is replaced, not appended to.";
+    BackendNotFound = "SR2015", Warning,
+        "An HTTPRoute backendRef names a Service that is not in the input. A \
+         Gateway API controller would answer 500 for its share \
+         (ResolvedRefs=False, BackendNotFound); synroute renders its cluster \
+         DNS address, assuming the Service exists outside the input (a Helm \
+         release, another repository).";
 }
 
 impl fmt::Display for Code {

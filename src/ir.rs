@@ -138,3 +138,23 @@ fn claim_in(paths: &mut BTreeMap<String, PathEntry>, path: &str, entry: PathEntr
         Some(existing) => Claim::Kept(Box::new(existing.clone())),
     }
 }
+
+/// A route condition as a Gateway API controller would set it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Condition {
+    /// `Accepted` or `ResolvedRefs`.
+    pub kind: &'static str,
+    pub status: bool,
+    pub reason: &'static str,
+    pub message: String,
+}
+
+/// The status of one route for one of its parentRefs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteStatus {
+    pub route: crate::model::Origin,
+    /// The parentRef, as `Gateway ns/name` or `ListenerSet ns/name`, with
+    /// `/sectionName` or `:port` when given.
+    pub parent: String,
+    pub conditions: Vec<Condition>,
+}

@@ -47,6 +47,11 @@ pub struct Options {
     pub namespace: Option<String>,
     /// The host that catch-all rules are rendered under.
     pub catch_all_host: Option<String>,
+    /// Render only routes attached to these Gateways (namespace, name);
+    /// empty: every Gateway of our classes.
+    pub gateways: Vec<(String, String)>,
+    /// Dropped match conditions are errors, not warnings.
+    pub strict: bool,
 }
 
 impl Default for Options {
@@ -57,6 +62,8 @@ impl Default for Options {
             cluster_domain: "cluster.local".to_string(),
             namespace: None,
             catch_all_host: None,
+            gateways: Vec::new(),
+            strict: false,
         }
     }
 }
@@ -72,6 +79,8 @@ pub struct Rendered {
     pub diagnostics: Vec<Diagnostic>,
     /// The route table the files were emitted from (for `explain`).
     pub table: ir::RouteTable,
+    /// Route conditions (Accepted, ResolvedRefs) per HTTPRoute parentRef.
+    pub route_status: Vec<ir::RouteStatus>,
     /// True when any input is malformed: nothing may be written.
     pub malformed: bool,
     pub stats: load::DocStats,
@@ -87,9 +96,10 @@ impl Rendered {
 /// Renders `sources` with `opts`. Pure: no I/O.
 pub fn render(sources: &[Source], opts: &Options) -> Rendered {
     let loaded = load::load(sources, opts);
-    let (table, translate_diags) = translate::translate(&loaded.snapshot, opts);
+    let translated = translate::translate(&loaded.snapshot, opts);
+    let table = translated.table;
     let mut anchored = loaded.diagnostics;
-    anchored.extend(translate_diags);
+    anchored.extend(translated.diagnostics);
     if loaded.snapshot.is_empty() && !loaded.malformed {
         anchored.push(Anchored::plain(Diagnostic::new(
             Code::NoObjects,
@@ -105,6 +115,7 @@ pub fn render(sources: &[Source], opts: &Options) -> Rendered {
         certs: emit::certs::emit(&table),
         diagnostics,
         table,
+        route_status: translated.route_status,
         malformed: loaded.malformed,
         stats: loaded.stats,
     }

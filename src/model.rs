@@ -8,11 +8,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use gateway_api::gatewayclasses::GatewayClassSpec;
-use gateway_api::gateways::GatewaySpec;
-use gateway_api::httproutes::HttpRouteSpec;
-use gateway_api::listenersets::ListenerSetSpec;
-use gateway_api::referencegrants::ReferenceGrantSpec;
+// The experimental channel's types are a superset of the standard ones:
+// a valid object that uses a newer field or filter type still loads, and is
+// then reported as unsupported instead of refused as malformed.
+use gateway_api::experimental::gatewayclasses::GatewayClassSpec;
+use gateway_api::experimental::gateways::GatewaySpec;
+use gateway_api::experimental::httproutes::HttpRouteSpec;
+use gateway_api::experimental::listenersets::ListenerSetSpec;
+use gateway_api::experimental::referencegrants::ReferenceGrantSpec;
 use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;

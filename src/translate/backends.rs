@@ -19,17 +19,31 @@ pub enum PortRef<'a> {
     Missing,
 }
 
+/// A Service backend: where it is named and what a missing Service means.
+pub struct BackendRef<'a> {
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub port: PortRef<'a>,
+    /// The object naming the backend, the backend's field and its port's.
+    pub origin: &'a Origin,
+    pub field: &'a FieldPath,
+    pub port_field: &'a FieldPath,
+    /// The code for a Service that is not in the input (Ingress: info
+    /// ServiceNotInInput; HTTPRoute: warning BackendNotFound).
+    pub missing: Code,
+}
+
 /// Resolves a Service backend to an address, or reports why it cannot be.
-/// `field` is the backend's field; `port_field` its port's.
-pub fn service_address(
-    ctx: &mut Ctx<'_>,
-    namespace: &str,
-    name: &str,
-    port: PortRef<'_>,
-    origin: &Origin,
-    field: &FieldPath,
-    port_field: &FieldPath,
-) -> Option<String> {
+pub fn service_address(ctx: &mut Ctx<'_>, b: BackendRef<'_>) -> Option<String> {
+    let BackendRef {
+        namespace,
+        name,
+        port,
+        origin,
+        field,
+        port_field,
+        missing,
+    } = b;
     let service = ctx
         .snap
         .services
@@ -47,7 +61,7 @@ pub fn service_address(
             }
             match service {
                 None => ctx.push(diag_at(
-                    Code::ServiceNotInInput,
+                    missing,
                     format!("Service {namespace}/{name} is not in the input; its address is rendered from cluster DNS"),
                     origin,
                     field,

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use k8s_openapi::api::networking::v1::{Ingress, IngressBackend};
 
-use super::backends::{PortRef, service_address};
+use super::backends::{BackendRef, PortRef, service_address};
 use super::{Ctx, acme, annotations, prefix_key, report_path, routable_host, tls};
 use crate::diag::Code;
 use crate::ir::{PathEntry, Provenance, Server};
@@ -375,11 +375,14 @@ fn backend_address(
     };
     service_address(
         ctx,
-        &origin.namespace.clone(),
-        &svc.name,
-        port,
-        origin,
-        &field.key("service"),
-        &port_field,
+        BackendRef {
+            namespace: &origin.namespace,
+            name: &svc.name,
+            port,
+            origin,
+            field: &field.key("service"),
+            port_field: &port_field,
+            missing: Code::ServiceNotInInput,
+        },
     )
 }

@@ -7,12 +7,14 @@
 pub mod acme;
 pub mod annotations;
 pub mod backends;
+pub mod gateway;
+pub mod httproute;
 pub mod ingress;
 pub mod tls;
 
 use crate::Options;
 use crate::diag::{Code, SUBSTITUTION_HINT, has_unsubstituted_variable};
-use crate::ir::{Claim, PathEntry, RouteTable};
+use crate::ir::{Claim, PathEntry, RouteStatus, RouteTable};
 use crate::model::{Anchored, FieldPath, Origin, Snapshot, diag_at};
 
 /// The state one translation threads through its stages.
@@ -21,6 +23,7 @@ pub struct Ctx<'a> {
     pub opts: &'a Options,
     pub table: RouteTable,
     pub diags: Vec<Anchored>,
+    pub route_status: Vec<RouteStatus>,
 }
 
 impl Ctx<'_> {
@@ -235,18 +238,32 @@ pub fn report_path(
     ctx.push(d);
 }
 
-/// Runs every translator in the SPEC's order and finishes the table.
-pub fn translate(snap: &Snapshot, opts: &Options) -> (RouteTable, Vec<Anchored>) {
+/// What translation produces.
+pub struct Translated {
+    pub table: RouteTable,
+    pub diagnostics: Vec<Anchored>,
+    pub route_status: Vec<RouteStatus>,
+}
+
+/// Runs every translator in the SPEC's order (Ingresses, then Gateway API)
+/// and finishes the table.
+pub fn translate(snap: &Snapshot, opts: &Options) -> Translated {
     let mut ctx = Ctx {
         snap,
         opts,
         table: RouteTable::default(),
         diags: Vec::new(),
+        route_status: Vec::new(),
     };
     ingress::translate(&mut ctx);
+    gateway::translate(&mut ctx);
     ctx.table.prune_empty_hosts();
     tls::assign_certificates(&mut ctx.table);
-    (ctx.table, ctx.diags)
+    Translated {
+        table: ctx.table,
+        diagnostics: ctx.diags,
+        route_status: ctx.route_status,
+    }
 }
 
 #[cfg(test)]

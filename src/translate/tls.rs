@@ -212,7 +212,8 @@ pub fn covers(pattern: &str, host: &str) -> bool {
 }
 
 /// Sets `certificate:` on each host: its own bundle, else the first
-/// (by stem) wildcard bundle that covers it.
+/// (by stem) bundle requested for a pattern that covers it (a wildcard, or
+/// the host itself through a listener without hostname).
 pub fn assign_certificates(table: &mut RouteTable) {
     let certs = &table.certs;
     for (host, entry) in table.hosts.iter_mut() {
@@ -221,11 +222,7 @@ pub fn assign_certificates(table: &mut RouteTable) {
         } else {
             certs
                 .values()
-                .find(|b| {
-                    b.hosts
-                        .iter()
-                        .any(|p| p.starts_with("*.") && covers(p, host))
-                })
+                .find(|b| b.hosts.iter().any(|p| covers(p, host)))
                 .map(|b| b.stem.clone())
         };
     }

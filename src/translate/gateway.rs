@@ -1,0 +1,823 @@
+//! Gateway API selection and attachment: which GatewayClasses, Gateways
+//! and ListenerSets are ours, which listeners a route's parentRefs reach,
+//! and the hostnames it is rendered under — as the Gateway API spec defines
+//! them (sectionName, port, protocol, allowedRoutes, hostname
+//! intersection, allowedListeners). Listener TLS certificateRefs are
+//! projected here too. What a rule renders to lives in `httproute.rs`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Ctx, HostName, classify_host, httproute, tls};
+use crate::diag::Code;
+use crate::ir::{Condition, RouteStatus};
+use crate::model::{FieldPath, Gateway, HttpRoute, Key, Kind, Obj, Origin, diag_at};
+
+pub const GROUP: &str = "gateway.networking.k8s.io";
+pub const X_GROUP: &str = "gateway.networking.x-k8s.io";
+
+/// Which namespaces a listener accepts routes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum From {
+    Same,
+    All,
+    Selector(Selector),
+    /// For allowedListeners: the default, admits nothing.
+    None,
+}
+
+/// A label selector: matchLabels and matchExpressions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selector {
+    pub labels: BTreeMap<String, String>,
+    /// (key, operator, values)
+    pub expressions: Vec<(String, String, Vec<String>)>,
+}
+
+impl Selector {
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+            && self
+                .expressions
+                .iter()
+                .all(|(k, op, vals)| match op.as_str() {
+                    "In" => labels.get(k).is_some_and(|v| vals.contains(v)),
+                    "NotIn" => labels.get(k).is_none_or(|v| !vals.contains(v)),
+                    "Exists" => labels.contains_key(k),
+                    "DoesNotExist" => !labels.contains_key(k),
+                    _ => false,
+                })
+    }
+}
+
+/// A listener of a Gateway or of an admitted ListenerSet, in one shape.
+#[derive(Clone, Debug)]
+pub struct Listener {
+    /// The Gateway or ListenerSet that declares it.
+    pub owner: Origin,
+    /// The Gateway it serves (its own, or the ListenerSet's parent).
+    pub gateway: Key,
+    pub name: String,
+    pub port: i32,
+    pub protocol: String,
+    pub hostname: Option<String>,
+    pub from: From,
+    /// `allowedRoutes.kinds` as (group, kind); None: the protocol's default.
+    pub kinds: Option<Vec<(String, String)>>,
+    /// `tls.certificateRefs`; empty for `mode: Passthrough`.
+    pub certs: Vec<CertRef>,
+    pub field: FieldPath,
+}
+
+/// A listener's `tls.certificateRefs` entry.
+#[derive(Clone, Debug)]
+pub struct CertRef {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub kind: Option<String>,
+    pub group: Option<String>,
+}
+
+/// Reads a generated label selector (each Gateway API type has its own).
+macro_rules! selector_of {
+    ($s:expr) => {
+        Selector {
+            labels: $s.match_labels.clone().unwrap_or_default(),
+            expressions: $s
+                .match_expressions
+                .iter()
+                .flatten()
+                .map(|e| {
+                    (
+                        e.key.clone(),
+                        e.operator.clone(),
+                        e.values.clone().unwrap_or_default(),
+                    )
+                })
+                .collect(),
+        }
+    };
+}
+
+/// Reads a generated listener (Gateway's or ListenerSet's) into `Listener`.
+macro_rules! listener_of {
+    ($l:expr, $i:expr, $owner:expr, $gateway:expr) => {{
+        let l = $l;
+        let ar = l.allowed_routes.as_ref();
+        let ns = ar.and_then(|a| a.namespaces.as_ref());
+        let selector = ns
+            .and_then(|n| n.selector.as_ref())
+            .map(|s| selector_of!(s));
+        let passthrough = l
+            .tls
+            .as_ref()
+            .and_then(|t| t.mode.as_ref())
+            .is_some_and(|m| enum_name(m) == "Passthrough");
+        Listener {
+            owner: $owner,
+            gateway: $gateway,
+            name: l.name.clone(),
+            port: l.port,
+            protocol: l.protocol.clone(),
+            hostname: l.hostname.clone().filter(|h| !h.is_empty()),
+            from: from_str(
+                ns.and_then(|n| n.from.as_ref()).map(enum_name),
+                selector,
+                From::Same,
+            ),
+            kinds: ar.and_then(|a| a.kinds.as_ref()).map(|ks| {
+                ks.iter()
+                    .map(|k| {
+                        (
+                            k.group.clone().unwrap_or_else(|| GROUP.to_string()),
+                            k.kind.clone(),
+                        )
+                    })
+                    .collect()
+            }),
+            certs: if passthrough {
+                Vec::new()
+            } else {
+                l.tls
+                    .iter()
+                    .flat_map(|t| t.certificate_refs.iter().flatten())
+                    .map(|r| CertRef {
+                        name: r.name.clone(),
+                        namespace: r.namespace.clone(),
+                        kind: r.kind.clone(),
+                        group: r.group.clone(),
+                    })
+                    .collect()
+            },
+            field: FieldPath::of(&["spec", "listeners"]).idx($i),
+        }
+    }};
+}
+
+/// A host a route is rendered under.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Target {
+    Host(String),
+    /// Neither listener nor route names a host.
+    CatchAll,
+}
+
+pub fn translate(ctx: &mut Ctx<'_>) {
+    let snap = ctx.snap;
+    let classes: BTreeSet<&str> = snap
+        .gateway_classes
+        .values()
+        .filter(|c| {
+            c.value.spec.as_ref().map(|s| s.controller_name.as_str())
+                == Some(ctx.opts.controller_name.as_str())
+        })
+        .map(|c| c.origin.name.as_str())
+        .collect();
+    let mut ours: BTreeMap<Key, &Obj<Gateway>> = BTreeMap::new();
+    for (key, gw) in &snap.gateways {
+        let class = gw
+            .value
+            .spec
+            .as_ref()
+            .map(|s| s.gateway_class_name.as_str())
+            .unwrap_or("");
+        let selected = ctx.opts.gateways.is_empty() || ctx.opts.gateways.contains(key);
+        if classes.contains(class) && selected {
+            ours.insert(key.clone(), gw);
+        } else if !classes.contains(class) {
+            ctx.push(diag_at(
+                Code::GatewayIgnored,
+                format!("GatewayClass {class:?} is not one of ours (controller {}); the Gateway is not rendered", ctx.opts.controller_name),
+                &gw.origin,
+                &FieldPath::of(&["spec", "gatewayClassName"]),
+            ));
+        }
+    }
+    for (ns, name) in &ctx.opts.gateways {
+        if !ours.contains_key(&(ns.clone(), name.clone())) {
+            let mut d = crate::diag::Diagnostic::new(
+                Code::SelectedGatewayMissing,
+                format!("--gateway {ns}/{name}: no Gateway of ours by that name is in the input"),
+            );
+            d.object = Some(crate::diag::ObjectRef {
+                kind: "Gateway".into(),
+                namespace: Some(ns.clone()),
+                name: name.clone(),
+            });
+            ctx.push(crate::model::Anchored::plain(d));
+        }
+    }
+    let mut listeners: Vec<Listener> = Vec::new();
+    for gw in ours.values() {
+        listeners.extend(gateway_listeners(gw));
+    }
+    let admitted = admit_listener_sets(ctx, &ours, &mut listeners);
+    let mut routes: Vec<&Obj<HttpRoute>> = snap.http_routes.values().collect();
+    routes.sort_by(|a, b| {
+        let key = |o: &&Obj<HttpRoute>| {
+            let ts = o.value.metadata.creation_timestamp.as_ref().map(|t| t.0);
+            (
+                ts.is_none(),
+                ts,
+                o.origin.namespace.clone(),
+                o.origin.name.clone(),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    let mut pending = httproute::Pending::default();
+    // Hosts that reached each listener, for certificates of hostless listeners.
+    let mut listener_hosts: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
+    for route in routes {
+        let targets = attach(
+            ctx,
+            route,
+            &ours,
+            &admitted,
+            &listeners,
+            &mut listener_hosts,
+        );
+        // A route accepted by no parent renders nothing and is not checked
+        // further: its conditions already say why.
+        if let Some(targets) = targets.filter(|t| !t.is_empty()) {
+            httproute::render(ctx, route, &targets, &mut pending);
+        }
+    }
+    httproute::finish(ctx, pending);
+    project_listener_certs(ctx, &listeners, &listener_hosts);
+}
+
+fn from_str(from: Option<String>, selector: Option<Selector>, default: From) -> From {
+    match from.as_deref() {
+        Some("All") => From::All,
+        Some("Same") => From::Same,
+        Some("None") => From::None,
+        Some("Selector") => From::Selector(selector.unwrap_or_default()),
+        _ => default,
+    }
+}
+
+/// Debug-formats a generated enum into its YAML spelling (`Same`, `All`…).
+fn enum_name<T: std::fmt::Debug>(v: &T) -> String {
+    format!("{v:?}")
+}
+
+fn gateway_listeners(gw: &Obj<Gateway>) -> Vec<Listener> {
+    let Some(spec) = gw.value.spec.as_ref() else {
+        return Vec::new();
+    };
+    let key = (gw.origin.namespace.clone(), gw.origin.name.clone());
+    spec.listeners
+        .iter()
+        .enumerate()
+        .map(|(i, l)| listener_of!(l, i, gw.origin.clone(), key.clone()))
+        .collect()
+}
+
+/// Labels of a Namespace in the input, with the label Kubernetes sets on
+/// every Namespace (`kubernetes.io/metadata.name`). None: not in the input.
+fn namespace_labels(ctx: &Ctx<'_>, ns: &str) -> Option<BTreeMap<String, String>> {
+    let obj = ctx.snap.namespaces.get(&(String::new(), ns.to_string()))?;
+    let mut labels = obj.value.metadata.labels.clone().unwrap_or_default();
+    labels.insert("kubernetes.io/metadata.name".to_string(), ns.to_string());
+    Some(labels)
+}
+
+/// Whether `from` admits namespace `ns` for an owner in `owner_ns`.
+/// Reports a selector that cannot be evaluated.
+fn admits(
+    ctx: &mut Ctx<'_>,
+    from: &From,
+    owner_ns: &str,
+    ns: &str,
+    origin: &Origin,
+    field: &FieldPath,
+) -> bool {
+    match from {
+        From::All => true,
+        From::Same => owner_ns == ns,
+        From::None => false,
+        From::Selector(sel) => match namespace_labels(ctx, ns) {
+            Some(labels) => sel.matches(&labels),
+            None => {
+                ctx.push(diag_at(
+                    Code::NamespaceSelectorUnmatchable,
+                    format!("the namespace selector cannot be evaluated for namespace {ns:?}: its Namespace object is not in the input"),
+                    origin,
+                    field,
+                ));
+                false
+            }
+        },
+    }
+}
+
+/// ListenerSets whose parent Gateway is ours and admits them; their
+/// listeners are appended. Returns the admitted ones by key.
+fn admit_listener_sets(
+    ctx: &mut Ctx<'_>,
+    ours: &BTreeMap<Key, &Obj<Gateway>>,
+    listeners: &mut Vec<Listener>,
+) -> BTreeSet<Key> {
+    let mut admitted = BTreeSet::new();
+    let snap = ctx.snap;
+    for (key, ls) in &snap.listener_sets {
+        let Some(spec) = ls.value.spec.as_ref() else {
+            continue;
+        };
+        let pr = &spec.parent_ref;
+        let kind = pr.kind.as_deref().unwrap_or("Gateway");
+        if kind != "Gateway" {
+            continue;
+        }
+        let gw_key = (
+            pr.namespace
+                .clone()
+                .unwrap_or_else(|| ls.origin.namespace.clone()),
+            pr.name.clone(),
+        );
+        let Some(gw) = ours.get(&gw_key) else {
+            continue;
+        };
+        let allowed = gw
+            .value
+            .spec
+            .as_ref()
+            .and_then(|s| s.allowed_listeners.as_ref())
+            .and_then(|a| a.namespaces.as_ref());
+        let selector = allowed
+            .and_then(|n| n.selector.as_ref())
+            .map(|s| selector_of!(s));
+        let from = from_str(
+            allowed.and_then(|n| n.from.as_ref()).map(enum_name),
+            selector,
+            From::None,
+        );
+        let field = FieldPath::of(&["spec", "allowedListeners"]);
+        if !admits(
+            ctx,
+            &from,
+            &gw.origin.namespace,
+            &ls.origin.namespace,
+            &gw.origin,
+            &field,
+        ) {
+            ctx.push(
+                diag_at(
+                    Code::ListenerSetNotAllowed,
+                    format!(
+                        "{} does not admit ListenerSets from namespace {:?}; its listeners are not rendered",
+                        gw.origin.describe(),
+                        ls.origin.namespace
+                    ),
+                    &ls.origin,
+                    &FieldPath::of(&["spec", "parentRef"]),
+                )
+                .related("the Gateway's allowedListeners", &gw.origin, &field),
+            );
+            continue;
+        }
+        admitted.insert(key.clone());
+        for (i, l) in spec.listeners.iter().enumerate() {
+            listeners.push(listener_of!(l, i, ls.origin.clone(), gw_key.clone()));
+        }
+    }
+    admitted
+}
+
+/// The hostnames a route gets on a listener (Gateway API hostname
+/// intersection). Empty: no intersection.
+pub fn intersect(listener: Option<&str>, route: &[String]) -> Vec<Target> {
+    let target = |h: &str| Target::Host(h.to_string());
+    match (listener, route.is_empty()) {
+        (None, true) => vec![Target::CatchAll],
+        (None, false) => route.iter().map(|h| target(h)).collect(),
+        (Some(l), true) => vec![target(l)],
+        (Some(l), false) => route
+            .iter()
+            .filter_map(|h| intersect_one(l, h).map(|h| target(&h)))
+            .collect(),
+    }
+}
+
+fn wildcard_matches(pattern_suffix: &str, host: &str) -> bool {
+    host.strip_suffix(pattern_suffix)
+        .and_then(|p| p.strip_suffix('.'))
+        .is_some_and(|label| !label.is_empty())
+}
+
+fn intersect_one(l: &str, h: &str) -> Option<String> {
+    if l == h {
+        return Some(h.to_string());
+    }
+    match (l.strip_prefix("*."), h.strip_prefix("*.")) {
+        (Some(ls), None) => wildcard_matches(ls, h).then(|| h.to_string()),
+        (None, Some(hs)) => wildcard_matches(hs, l).then(|| l.to_string()),
+        (Some(ls), Some(hs)) => {
+            if wildcard_matches(ls, hs) {
+                Some(h.to_string())
+            } else if wildcard_matches(hs, ls) {
+                Some(l.to_string())
+            } else {
+                None
+            }
+        }
+        (None, None) => None,
+    }
+}
+
+fn allows_kind(l: &Listener) -> bool {
+    match &l.kinds {
+        None => true,
+        Some(kinds) => kinds.iter().any(|(g, k)| g == GROUP && k == "HTTPRoute"),
+    }
+}
+
+fn condition(
+    kind: &'static str,
+    status: bool,
+    reason: &'static str,
+    message: impl Into<String>,
+) -> Condition {
+    Condition {
+        kind,
+        status,
+        reason,
+        message: message.into(),
+    }
+}
+
+/// Attaches a route to its parents. Returns the hosts it renders under
+/// (empty vec: attached nowhere renderable), or None when no parentRef
+/// names a parent of ours at all.
+fn attach(
+    ctx: &mut Ctx<'_>,
+    route: &Obj<HttpRoute>,
+    ours: &BTreeMap<Key, &Obj<Gateway>>,
+    admitted: &BTreeSet<Key>,
+    listeners: &[Listener],
+    listener_hosts: &mut BTreeMap<(String, String, String), BTreeSet<String>>,
+) -> Option<Vec<Target>> {
+    let origin = &route.origin;
+    let spec = route.value.spec.as_ref()?;
+    let hostnames: Vec<String> = spec.hostnames.clone().unwrap_or_default();
+    let mut targets: Vec<Target> = Vec::new();
+    let mut any_ours = false;
+    for (pi, pr) in spec.parent_refs.iter().flatten().enumerate() {
+        let field = FieldPath::of(&["spec", "parentRefs"]).idx(pi);
+        let group = pr.group.as_deref().unwrap_or(GROUP);
+        let kind = pr.kind.as_deref().unwrap_or("Gateway");
+        let ns = pr
+            .namespace
+            .clone()
+            .unwrap_or_else(|| origin.namespace.clone());
+        let key = (ns.clone(), pr.name.clone());
+        let mut parent = format!("{kind} {ns}/{}", pr.name);
+        if let Some(s) = &pr.section_name {
+            parent.push('/');
+            parent.push_str(s);
+        }
+        if let Some(p) = pr.port {
+            parent.push_str(&format!(":{p}"));
+        }
+        let candidates: Vec<&Listener> = match (group, kind) {
+            (GROUP, "Gateway") => {
+                if !ours.contains_key(&key) {
+                    if !ctx.snap.gateways.contains_key(&key) {
+                        report_parent(
+                            ctx,
+                            origin,
+                            &field,
+                            &parent,
+                            "NoMatchingParent",
+                            Code::NoMatchingParent,
+                            "is not in the input",
+                        );
+                    }
+                    continue;
+                }
+                listeners
+                    .iter()
+                    .filter(|l| l.owner.kind == Kind::Gateway && l.gateway == key)
+                    .collect()
+            }
+            (GROUP, "ListenerSet") | (X_GROUP, "XListenerSet") => {
+                let Some(ls) = ctx.snap.listener_sets.get(&key) else {
+                    report_parent(
+                        ctx,
+                        origin,
+                        &field,
+                        &parent,
+                        "NoMatchingParent",
+                        Code::NoMatchingParent,
+                        "is not in the input",
+                    );
+                    continue;
+                };
+                let parent_gw = ls.value.spec.as_ref().map(|s| {
+                    (
+                        s.parent_ref
+                            .namespace
+                            .clone()
+                            .unwrap_or_else(|| ls.origin.namespace.clone()),
+                        s.parent_ref.name.clone(),
+                    )
+                });
+                if !parent_gw.is_some_and(|g| ours.contains_key(&g)) {
+                    continue;
+                }
+                if !admitted.contains(&key) {
+                    any_ours = true;
+                    report_parent(
+                        ctx,
+                        origin,
+                        &field,
+                        &parent,
+                        "NotAllowedByListeners",
+                        Code::NotAllowedByListeners,
+                        "is not admitted by its Gateway",
+                    );
+                    continue;
+                }
+                listeners
+                    .iter()
+                    .filter(|l| {
+                        l.owner.kind == Kind::ListenerSet
+                            && l.owner.namespace == key.0
+                            && l.owner.name == key.1
+                    })
+                    .collect()
+            }
+            _ => continue,
+        };
+        any_ours = true;
+        let named: Vec<&Listener> = candidates
+            .into_iter()
+            .filter(|l| pr.section_name.as_ref().is_none_or(|s| &l.name == s))
+            .filter(|l| pr.port.is_none_or(|p| l.port == p))
+            .collect();
+        if named.is_empty() {
+            report_parent(
+                ctx,
+                origin,
+                &field,
+                &parent,
+                "NoMatchingParent",
+                Code::NoMatchingParent,
+                "has no listener of that sectionName/port",
+            );
+            continue;
+        }
+        let mut allowed: Vec<&Listener> = Vec::new();
+        for l in named {
+            let proto_ok = l.protocol == "HTTP" || l.protocol == "HTTPS";
+            if proto_ok
+                && allows_kind(l)
+                && admits(
+                    ctx,
+                    &l.from,
+                    &l.owner.namespace,
+                    &origin.namespace,
+                    &l.owner,
+                    &l.field.key("allowedRoutes"),
+                )
+            {
+                allowed.push(l);
+            }
+        }
+        if allowed.is_empty() {
+            report_parent(
+                ctx,
+                origin,
+                &field,
+                &parent,
+                "NotAllowedByListeners",
+                Code::NotAllowedByListeners,
+                "has no listener that accepts this route (protocol, allowedRoutes kinds or namespaces)",
+            );
+            continue;
+        }
+        let mut found = Vec::new();
+        for l in allowed {
+            for t in intersect(l.hostname.as_deref(), &hostnames) {
+                if let Target::Host(h) = &t {
+                    listener_hosts
+                        .entry((
+                            l.owner.namespace.clone(),
+                            l.owner.name.clone(),
+                            l.name.clone(),
+                        ))
+                        .or_default()
+                        .insert(h.clone());
+                }
+                if !found.contains(&t) {
+                    found.push(t);
+                }
+            }
+        }
+        if found.is_empty() {
+            report_parent(
+                ctx,
+                origin,
+                &field,
+                &parent,
+                "NoMatchingListenerHostname",
+                Code::NoMatchingListenerHostname,
+                "has no listener whose hostname intersects the route's hostnames",
+            );
+            continue;
+        }
+        ctx.route_status.push(RouteStatus {
+            route: origin.clone(),
+            parent,
+            conditions: vec![condition("Accepted", true, "Accepted", "")],
+        });
+        for t in found {
+            if !targets.contains(&t) {
+                targets.push(t);
+            }
+        }
+    }
+    if !any_ours {
+        ctx.push(diag_at(
+            Code::RouteNotAttached,
+            "no parentRef names a Gateway or ListenerSet of ours; the HTTPRoute is not rendered"
+                .to_string(),
+            origin,
+            &FieldPath::of(&["spec", "parentRefs"]),
+        ));
+        return None;
+    }
+    Some(targets)
+}
+
+fn report_parent(
+    ctx: &mut Ctx<'_>,
+    origin: &Origin,
+    field: &FieldPath,
+    parent: &str,
+    reason: &'static str,
+    code: Code,
+    why: &str,
+) {
+    ctx.push(diag_at(
+        code,
+        format!("parentRef {parent} {why}; the route is not attached there"),
+        origin,
+        field,
+    ));
+    ctx.route_status.push(RouteStatus {
+        route: origin.clone(),
+        parent: parent.to_string(),
+        conditions: vec![condition("Accepted", false, reason, why)],
+    });
+}
+
+/// Checks a ReferenceGrant in `to_ns` allowing `from` to reach `to`.
+pub fn grant_allows(ctx: &Ctx<'_>, from: (&str, &str, &str), to: (&str, &str, &str, &str)) -> bool {
+    let (from_group, from_kind, from_ns) = from;
+    let (to_group, to_kind, to_ns, to_name) = to;
+    ctx.snap.reference_grants.values().any(|g| {
+        g.origin.namespace == to_ns
+            && g.value.spec.as_ref().is_some_and(|s| {
+                s.from
+                    .iter()
+                    .any(|f| f.group == from_group && f.kind == from_kind && f.namespace == from_ns)
+                    && s.to.iter().any(|t| {
+                        t.group == to_group
+                            && t.kind == to_kind
+                            && t.name.as_deref().is_none_or(|n| n == to_name)
+                    })
+            })
+    })
+}
+
+/// HTTPS listeners' `tls.certificateRefs` (mode Terminate) → cert bundles.
+fn project_listener_certs(
+    ctx: &mut Ctx<'_>,
+    listeners: &[Listener],
+    listener_hosts: &BTreeMap<(String, String, String), BTreeSet<String>>,
+) {
+    for l in listeners.iter().filter(|l| l.protocol == "HTTPS") {
+        for (ci, r) in l.certs.iter().enumerate() {
+            let field = l.field.key("tls").key("certificateRefs").idx(ci);
+            let kind = r.kind.as_deref().unwrap_or("Secret");
+            let group = r.group.as_deref().unwrap_or("");
+            if kind != "Secret" || !group.is_empty() {
+                ctx.push(diag_at(
+                    Code::TlsSecretInvalid,
+                    format!("certificateRef of kind {kind:?} (group {group:?}) is not a Secret; no certificate is written"),
+                    &l.owner,
+                    &field,
+                ));
+                continue;
+            }
+            let secret_ns = r
+                .namespace
+                .clone()
+                .unwrap_or_else(|| l.owner.namespace.clone());
+            if secret_ns != l.owner.namespace && !cert_ref_granted(ctx, l, &secret_ns, &r.name) {
+                ctx.push(diag_at(
+                    Code::RefNotPermitted,
+                    format!(
+                        "certificateRef to Secret {secret_ns}/{} crosses namespaces and no ReferenceGrant in {secret_ns:?} allows it; no certificate is written",
+                        r.name
+                    ),
+                    &l.owner,
+                    &field,
+                ));
+                continue;
+            }
+            let hosts: Vec<String> = l.hostname.iter().cloned().collect();
+            tls::project_entry(ctx, &secret_ns, &r.name, &hosts, &l.owner, &field);
+            let concrete = matches!(
+                l.hostname.as_deref().map(classify_host),
+                Some(HostName::Concrete(_))
+            );
+            if concrete {
+                continue;
+            }
+            // A listener without a concrete hostname serves its routes'
+            // hosts with this certificate.
+            let stem = tls::stem_for(None, &secret_ns, &r.name);
+            let attached = listener_hosts.get(&(
+                l.owner.namespace.clone(),
+                l.owner.name.clone(),
+                l.name.clone(),
+            ));
+            if let (Some(bundle), Some(attached)) = (ctx.table.certs.get_mut(&stem), attached) {
+                for h in attached {
+                    if !h.starts_with("*.") && !bundle.hosts.contains(h) {
+                        bundle.hosts.push(h.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A ReferenceGrant lets the listener's owner reach a Secret elsewhere.
+/// Grants do not flow between a Gateway and its ListenerSets.
+fn cert_ref_granted(ctx: &Ctx<'_>, l: &Listener, secret_ns: &str, name: &str) -> bool {
+    let to = ("", "Secret", secret_ns, name);
+    match l.owner.kind {
+        Kind::Gateway => grant_allows(ctx, (GROUP, "Gateway", &l.owner.namespace), to),
+        _ => {
+            grant_allows(ctx, (GROUP, "ListenerSet", &l.owner.namespace), to)
+                || grant_allows(ctx, (X_GROUP, "XListenerSet", &l.owner.namespace), to)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts(v: Vec<Target>) -> Vec<String> {
+        v.into_iter()
+            .map(|t| match t {
+                Target::Host(h) => h,
+                Target::CatchAll => "<all>".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hostname_intersection() {
+        let r = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(hosts(intersect(None, &[])), vec!["<all>"]);
+        assert_eq!(hosts(intersect(Some("a.com"), &[])), vec!["a.com"]);
+        assert_eq!(
+            hosts(intersect(
+                Some("*.example.com"),
+                &r(&["a.example.com", "x.org", "b.c.example.com"])
+            )),
+            vec!["a.example.com", "b.c.example.com"]
+        );
+        assert_eq!(
+            hosts(intersect(Some("a.example.com"), &r(&["*.example.com"]))),
+            vec!["a.example.com"]
+        );
+        assert_eq!(
+            hosts(intersect(Some("*.example.com"), &r(&["*.a.example.com"]))),
+            vec!["*.a.example.com"]
+        );
+        assert!(intersect(Some("a.example.com"), &r(&["b.example.com"])).is_empty());
+        assert!(intersect(Some("*.example.com"), &r(&["example.com"])).is_empty());
+    }
+
+    #[test]
+    fn selectors() {
+        let mut labels = BTreeMap::new();
+        labels.insert("env".to_string(), "prod".to_string());
+        let s = Selector {
+            labels: labels.clone(),
+            expressions: vec![("team".into(), "DoesNotExist".into(), vec![])],
+        };
+        assert!(s.matches(&labels));
+        let s = Selector {
+            labels: BTreeMap::new(),
+            expressions: vec![("env".into(), "In".into(), vec!["dev".into()])],
+        };
+        assert!(!s.matches(&labels));
+    }
+}
