@@ -127,26 +127,39 @@ fn statuses(v: &Value) -> Vec<i64> {
     }
 }
 
-/// One render per (manifests, gateways), with its selectorless Services.
-type Renders = BTreeMap<(Vec<String>, Vec<String>), (Rendered, BTreeSet<(String, String)>)>;
+/// (namespace, Service) → the `app` label its selector picks (the suite's
+/// pods are named after it), or None for a Service without a selector,
+/// backed by manual EndpointSlices whose pods the harness cannot name.
+type PodsOf = BTreeMap<(String, String), Option<String>>;
 
-/// Services without a selector (namespace, name): they are backed by
-/// manual EndpointSlices whose pods the harness cannot name.
-fn selectorless_services(sources: &[Source]) -> BTreeSet<(String, String)> {
-    let mut out = BTreeSet::new();
+/// One render per (manifests, gateways), with its Services' pods.
+type Renders = BTreeMap<(Vec<String>, Vec<String>), (Rendered, PodsOf)>;
+
+fn pods_of_services(sources: &[Source]) -> PodsOf {
+    let mut out = BTreeMap::new();
     for s in sources {
         let text = String::from_utf8_lossy(&s.content);
         for doc in serde_yaml::Deserializer::from_str(&text) {
             let Ok(v) = <serde_yaml::Value as serde::Deserialize>::deserialize(doc) else {
                 continue;
             };
-            if v["kind"].as_str() == Some("Service") && v["spec"]["selector"].is_null() {
+            if v["kind"].as_str() == Some("Service") {
                 let ns = v["metadata"]["namespace"]
                     .as_str()
                     .unwrap_or("default")
                     .to_string();
                 let name = v["metadata"]["name"].as_str().unwrap_or("").to_string();
-                out.insert((ns, name));
+                let selector = &v["spec"]["selector"];
+                let app = if selector.is_null() {
+                    None
+                } else {
+                    Some(
+                        selector["app"]
+                            .as_str()
+                            .map_or_else(|| name.clone(), str::to_string),
+                    )
+                };
+                out.insert((ns, name), app);
             }
         }
     }
@@ -154,13 +167,7 @@ fn selectorless_services(sources: &[Source]) -> BTreeSet<(String, String)> {
 }
 
 /// Why the answer differs from the expectation, or None when it matches.
-fn mismatch(
-    r: &Rendered,
-    selectorless: &BTreeSet<(String, String)>,
-    case: &Value,
-    host: &str,
-    path: &str,
-) -> Option<String> {
+fn mismatch(r: &Rendered, pods: &PodsOf, case: &Value, host: &str, path: &str) -> Option<String> {
     let expect = &case["expect"];
     let want = statuses(&expect["status"]);
     let m = lookup(&r.table, host, path);
@@ -219,11 +226,13 @@ fn mismatch(
             {
                 return Some(format!("expected namespace {want_ns}, got {}", s.address));
             }
-            // A Service without a selector is backed by manual
-            // EndpointSlices whose pods the harness cannot name.
-            if let Some(b) = expect["backend"].as_str()
-                && !svc.starts_with(b)
-                && !selectorless.contains(&(ns.clone(), svc.clone()))
+            let pod = match pods.get(&(ns.clone(), svc.clone())) {
+                Some(None) => None,
+                Some(Some(app)) => Some(app.clone()),
+                None => Some(svc.clone()),
+            };
+            if let (Some(b), Some(pod)) = (expect["backend"].as_str(), pod)
+                && !pod.starts_with(b)
             {
                 return Some(format!("expected backend {b}, got {}", s.address));
             }
@@ -390,7 +399,7 @@ fn conformance_cases() {
             .flatten()
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect();
-        let (r, selectorless) = renders
+        let (r, pods) = renders
             .entry((manifests.clone(), gateways.clone()))
             .or_insert_with(|| {
                 let mut sources = vec![base.clone(), extra.clone()];
@@ -408,7 +417,7 @@ fn conformance_cases() {
                         .collect(),
                     ..Options::default()
                 };
-                (render(&sources, &opts), selectorless_services(&sources))
+                (render(&sources, &opts), pods_of_services(&sources))
             });
         let host = case["request"]["host"].as_str().unwrap_or(CATCH_ALL);
         let host = host
@@ -422,7 +431,7 @@ fn conformance_cases() {
         };
         let test_files: BTreeSet<String> =
             manifests.iter().map(|m| format!("manifests/{m}")).collect();
-        let verdict = match mismatch(r, selectorless, case, &req.host, &req.path) {
+        let verdict = match mismatch(r, pods, case, &req.host, &req.path) {
             None => Verdict::Pass,
             Some(why) => {
                 if explained(r, &test_files, &req.host, &req.path) {
