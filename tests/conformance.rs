@@ -475,3 +475,185 @@ fn conformance_cases() {
         failures.join("\n")
     );
 }
+
+/// (route namespace, route name) → the `ns/name` of each of its parentRefs,
+/// read from the manifests themselves.
+fn route_parents(sources: &[Source]) -> BTreeMap<(String, String), BTreeSet<String>> {
+    let mut out: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for s in sources {
+        let text = String::from_utf8_lossy(&s.content);
+        for doc in serde_yaml::Deserializer::from_str(&text) {
+            let Ok(v) = <serde_yaml::Value as serde::Deserialize>::deserialize(doc) else {
+                continue;
+            };
+            if v["kind"].as_str() != Some("HTTPRoute") {
+                continue;
+            }
+            let ns = v["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("default")
+                .to_string();
+            let name = v["metadata"]["name"].as_str().unwrap_or("").to_string();
+            let parents = out.entry((ns.clone(), name)).or_default();
+            for p in v["spec"]["parentRefs"].as_sequence().into_iter().flatten() {
+                let pns = p["namespace"].as_str().unwrap_or(&ns);
+                parents.insert(format!("{pns}/{}", p["name"].as_str().unwrap_or("")));
+            }
+        }
+    }
+    out
+}
+
+/// `{Name, Namespace}` of a check argument.
+fn nn(v: &Value) -> Option<(String, String)> {
+    Some((
+        v["Namespace"].as_str()?.to_string(),
+        v["Name"].as_str()?.to_string(),
+    ))
+}
+
+/// The suite's status assertions on HTTPRoutes (`HTTPRouteMustHaveCondition`,
+/// `HTTPRouteMustHaveNoAcceptedParents`,
+/// `HTTPRouteMustHaveResolvedRefsConditionsTrue`) against the conditions
+/// synroute keeps in `Rendered::route_status`.
+#[test]
+fn conformance_route_conditions() {
+    let Some(root) = corpus() else { return };
+    let dir = root.join("gateway-api");
+    let cases: Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("cases.json")).expect("cases.json"))
+            .expect("json");
+    let base = load_manifest(&dir, "base-manifests.yaml");
+    let extra = Source::new(
+        "synroute-stand-ins.yaml",
+        class_manifest() + &stand_in_secrets(),
+    );
+    let (mut pass, mut failures, mut mismatched) = (0, Vec::new(), 0);
+    for t in cases["tests"].as_array().expect("tests") {
+        if t["mesh"].as_bool() == Some(true) {
+            continue;
+        }
+        let checks: Vec<&Value> = t["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| {
+                c["check"]
+                    .as_str()
+                    .is_some_and(|k| k.starts_with("HTTPRouteMust"))
+                    && c["args"].is_array()
+            })
+            .collect();
+        if checks.is_empty() {
+            continue;
+        }
+        let mut sources = vec![base.clone(), extra.clone()];
+        for m in t["manifests"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            sources.push(load_manifest(&dir, m));
+        }
+        let r = render(&sources, &Options::default());
+        let declared = route_parents(&sources);
+        let statuses = |route: &(String, String)| -> Vec<&synroute::ir::RouteStatus> {
+            r.route_status
+                .iter()
+                .filter(|s| s.route.namespace == route.0 && s.route.name == route.1)
+                .collect()
+        };
+        for c in checks {
+            let args = &c["args"];
+            let Some(route) = nn(&args[0]) else { continue };
+            // The parent may be a Gateway or a ListenerSet: compare the
+            // `ns/name` after the kind, before any /section or :port.
+            let parent = nn(&args[1]).map(|(ns, name)| format!("{ns}/{name}"));
+            // The extractor reads Go text: a check naming a parent the route
+            // does not declare (a variable reassigned in the test) says
+            // nothing about the manifests.
+            if let Some(p) = &parent
+                && !declared.get(&route).is_some_and(|ps| ps.contains(p))
+            {
+                mismatched += 1;
+                continue;
+            }
+            let for_parent = |s: &&synroute::ir::RouteStatus| {
+                let named = s.parent.split_once(' ').map_or("", |(_, rest)| rest);
+                let mut parts = named.splitn(3, ['/', ':']);
+                let key = format!(
+                    "{}/{}",
+                    parts.next().unwrap_or(""),
+                    parts.next().unwrap_or("")
+                );
+                parent.as_ref().is_none_or(|p| &key == p)
+            };
+            let ok = match c["check"].as_str().unwrap_or("") {
+                "HTTPRouteMustHaveCondition" => {
+                    let want = &args[2];
+                    let (kind, status, reason) = (
+                        want["Type"].as_str(),
+                        want["Status"].as_str(),
+                        want["Reason"].as_str(),
+                    );
+                    statuses(&route)
+                        .into_iter()
+                        .filter(|s| for_parent(s))
+                        .any(|s| {
+                            s.conditions.iter().any(|cond| {
+                                Some(cond.kind) == kind
+                                    && Some(if cond.status { "True" } else { "False" }) == status
+                                    && reason.is_none_or(|r| r.is_empty() || r == cond.reason)
+                            })
+                        })
+                }
+                "HTTPRouteMustHaveNoAcceptedParents" => !statuses(&route).into_iter().any(|s| {
+                    s.conditions
+                        .iter()
+                        .any(|c| c.kind == "Accepted" && c.status)
+                }),
+                "HTTPRouteMustHaveResolvedRefsConditionsTrue" => statuses(&route)
+                    .into_iter()
+                    .filter(|s| for_parent(s))
+                    .any(|s| {
+                        s.conditions
+                            .iter()
+                            .any(|c| c.kind == "ResolvedRefs" && c.status)
+                    }),
+                "HTTPRouteMustHaveParents" => !statuses(&route).is_empty(),
+                _ => continue,
+            };
+            if ok {
+                pass += 1;
+            } else {
+                let got: Vec<String> = statuses(&route)
+                    .into_iter()
+                    .map(|s| {
+                        let conds: Vec<String> = s
+                            .conditions
+                            .iter()
+                            .map(|c| format!("{}={} {}", c.kind, c.status, c.reason))
+                            .collect();
+                        format!("{} [{}]", s.parent, conds.join(", "))
+                    })
+                    .collect();
+                failures.push(format!(
+                    "{} line {}: {} {}: got {:?}",
+                    t["test"], c["line"], c["check"], args, got
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "route condition checks: {pass} pass, {} fail ({mismatched} name a parent the route does not declare)",
+        failures.len()
+    );
+    assert!(pass > 50, "only {pass} checks passed");
+    assert!(
+        failures.is_empty(),
+        "{} failing checks:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

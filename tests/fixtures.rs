@@ -72,6 +72,29 @@ fn snapshot_text(case: &str, r: &Rendered) -> String {
             }
         }
     }
+    if !r.route_status.is_empty() {
+        out.push_str("== route status\n");
+        for st in &r.route_status {
+            let conds: Vec<String> = st
+                .conditions
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{}={} ({})",
+                        c.kind,
+                        if c.status { "True" } else { "False" },
+                        c.reason
+                    )
+                })
+                .collect();
+            out.push_str(&format!(
+                "{} -> {}: {}\n",
+                st.route.describe(),
+                st.parent,
+                conds.join(", ")
+            ));
+        }
+    }
     out.push_str("== diagnostics\n");
     for d in &r.diagnostics {
         out.push_str(&d.concise());

@@ -236,6 +236,16 @@ pub fn translate(ctx: &mut Ctx<'_>) {
             &listeners,
             &mut listener_hosts,
         );
+        if targets.is_some() {
+            let resolved = httproute::resolved_refs(ctx, route);
+            for st in ctx
+                .route_status
+                .iter_mut()
+                .filter(|s| s.route == route.origin)
+            {
+                st.conditions.push(resolved.clone());
+            }
+        }
         // A route accepted by no parent renders nothing and is not checked
         // further: its conditions already say why.
         if let Some(targets) = targets.filter(|t| !t.is_empty()) {

@@ -27,9 +27,6 @@ pub struct Pending {
     fallthrough: Vec<(String, String, Provenance)>,
 }
 
-/// Why ResolvedRefs is False, the first reason found.
-type Unresolved = Option<(&'static str, String)>;
-
 pub fn render(
     ctx: &mut Ctx<'_>,
     route: &Obj<HttpRoute>,
@@ -58,14 +55,13 @@ pub fn render(
             hosts.push(h);
         }
     }
-    let mut unresolved: Unresolved = None;
     let mut rendered = false;
     for (ri, rule) in spec.rules.iter().flatten().enumerate() {
         let rfield = FieldPath::of(&["spec", "rules"]).idx(ri);
         let mut settings = ann.settings.clone();
         let redirect_https = filters(ctx, origin, rule, &rfield, &mut settings);
         unsupported_fields(ctx, origin, rule, &rfield);
-        let servers = backends(ctx, origin, rule, &rfield, &mut unresolved);
+        let servers = backends(ctx, origin, rule, &rfield);
         let keys = match_keys(ctx, origin, rule, &rfield);
         let has_refs = rule.backend_refs.as_ref().is_some_and(|b| !b.is_empty());
         // cert-manager's gatewayHTTPRoute solver: host-independent.
@@ -109,25 +105,6 @@ pub fn render(
             field: FieldPath::of(&["metadata", "annotations"])
                 .key("synapse.gen0sec.com/sticky-sessions"),
         });
-    }
-    let resolved = match unresolved {
-        None => Condition {
-            kind: "ResolvedRefs",
-            status: true,
-            reason: "ResolvedRefs",
-            message: String::new(),
-        },
-        Some((reason, message)) => Condition {
-            kind: "ResolvedRefs",
-            status: false,
-            reason,
-            message,
-        },
-    };
-    for st in ctx.route_status.iter_mut().filter(|s| &s.route == origin) {
-        if st.conditions.first().is_some_and(|c| c.status) {
-            st.conditions.push(resolved.clone());
-        }
     }
 }
 
@@ -262,7 +239,6 @@ fn backends(
     origin: &Origin,
     rule: &HttpRouteRules,
     rfield: &FieldPath,
-    unresolved: &mut Unresolved,
 ) -> Vec<Server> {
     let refs = rule.backend_refs.as_deref().unwrap_or_default();
     let weighted = refs.iter().any(|b| b.weight.is_some());
@@ -289,7 +265,6 @@ fn backends(
                 origin,
                 &bfield,
             ));
-            unresolved.get_or_insert(("InvalidKind", format!("backendRef {bi} is a {kind}")));
             continue;
         }
         let weight = if weighted {
@@ -320,23 +295,12 @@ fn backends(
                 origin,
                 &bfield,
             ));
-            unresolved.get_or_insert(("RefNotPermitted", format!("Service {ns}/{}", b.name)));
             continue;
         }
         let port = match b.port {
             Some(p) => PortRef::Number(p),
             None => PortRef::Missing,
         };
-        if !ctx
-            .snap
-            .services
-            .contains_key(&(ns.clone(), b.name.clone()))
-        {
-            unresolved.get_or_insert((
-                "BackendNotFound",
-                format!("Service {ns}/{} is not in the input", b.name),
-            ));
-        }
         let Some(address) = service_address(
             ctx,
             BackendRef {
@@ -489,5 +453,63 @@ pub fn finish(ctx: &mut Ctx<'_>, pending: Pending) {
             ),
         };
         ctx.push(d);
+    }
+}
+
+/// The route's ResolvedRefs condition, as a controller sets it whether or
+/// not a parent accepted the route: False with the first reason found
+/// (InvalidKind, RefNotPermitted, BackendNotFound), else True.
+pub fn resolved_refs(ctx: &Ctx<'_>, route: &Obj<HttpRoute>) -> Condition {
+    let origin = &route.origin;
+    let refs = route
+        .value
+        .spec
+        .iter()
+        .flat_map(|s| s.rules.iter().flatten())
+        .flat_map(|r| r.backend_refs.iter().flatten());
+    for b in refs {
+        let group = b.group.as_deref().unwrap_or("");
+        let kind = b.kind.as_deref().unwrap_or("Service");
+        let ns = b
+            .namespace
+            .clone()
+            .unwrap_or_else(|| origin.namespace.clone());
+        let (reason, message) = if !(group.is_empty() || group == "core") || kind != "Service" {
+            ("InvalidKind", format!("backendRef {} is a {kind}", b.name))
+        } else if ns != origin.namespace
+            && !grant_allows(
+                ctx,
+                (GROUP, "HTTPRoute", &origin.namespace),
+                ("", "Service", &ns, &b.name),
+            )
+        {
+            (
+                "RefNotPermitted",
+                format!("no ReferenceGrant allows Service {ns}/{}", b.name),
+            )
+        } else if !ctx
+            .snap
+            .services
+            .contains_key(&(ns.clone(), b.name.clone()))
+        {
+            (
+                "BackendNotFound",
+                format!("Service {ns}/{} is not in the input", b.name),
+            )
+        } else {
+            continue;
+        };
+        return Condition {
+            kind: "ResolvedRefs",
+            status: false,
+            reason,
+            message,
+        };
+    }
+    Condition {
+        kind: "ResolvedRefs",
+        status: true,
+        reason: "ResolvedRefs",
+        message: String::new(),
     }
 }
