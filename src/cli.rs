@@ -571,6 +571,24 @@ fn cmd_explain(
     })
 }
 
+/// True when `message` names `host` as a whole name, not inside another.
+fn mentions_host(message: &str, host: &str) -> bool {
+    let is_name_char = |c: char| c.is_ascii_alphanumeric() || c == '-';
+    message.match_indices(host).any(|(i, _)| {
+        let before_ok = message[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !is_name_char(c) && c != '.');
+        let mut after = message[i + host.len()..].chars();
+        let after_ok = match after.next() {
+            None => true,
+            Some('.') => !after.next().is_some_and(is_name_char),
+            Some(c) => !is_name_char(c),
+        };
+        before_ok && after_ok
+    })
+}
+
 /// The human-readable answer of `explain`.
 pub fn explain_text(rendered: &Rendered, req: &Request, sources: &[Source]) -> String {
     let scheme = if req.https { "https" } else { "http" };
@@ -587,10 +605,12 @@ pub fn explain_text(rendered: &Rendered, req: &Request, sources: &[Source]) -> S
                 req.host
             ));
         }
+        // Whatever synroute said about this host explains its absence,
+        // infos included (an Ingress of another class, say).
         let about: Vec<_> = rendered
             .diagnostics
             .iter()
-            .filter(|d| d.message.contains(&req.host) && d.severity >= Severity::Warning)
+            .filter(|d| mentions_host(&d.message, &req.host))
             .collect();
         for d in about {
             out.push_str(&format!("  see: {}\n", d.concise().replace('\n', "\n  ")));
@@ -678,6 +698,15 @@ pub fn explain_text(rendered: &Rendered, req: &Request, sources: &[Source]) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_mentions_are_whole_names() {
+        assert!(mentions_host("hosts a.example.com, b", "a.example.com"));
+        assert!(mentions_host("served a.example.com/api.", "a.example.com"));
+        assert!(mentions_host("(hosts a.example.com)", "a.example.com"));
+        assert!(!mentions_host("hosts aa.example.com", "a.example.com"));
+        assert!(!mentions_host("hosts a.example.com.au", "a.example.com"));
+    }
 
     #[test]
     fn globs() {

@@ -437,3 +437,39 @@ fn excluded_folders_are_skipped() {
     let o = synroute(&["render", "fixtures/duplicate-object"], None);
     assert!(stderr(&o).contains("SR1003"));
 }
+
+#[test]
+fn explain_follows_httproutes_and_says_why_a_host_is_missing() {
+    let o = synroute(
+        &[
+            "explain",
+            "https://app.example.com/api/v1",
+            "fixtures/gateway-basic-httproute",
+        ],
+        None,
+    );
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    assert!(out.contains("entry    /api"), "{out}");
+    assert!(out.contains("from     HTTPRoute infra/web at fixtures/gateway-basic-httproute/route.yaml:16 (spec.rules[1].matches[0])"), "{out}");
+    let o = synroute(
+        &["explain", "https://admin.example.com/", "fixtures/demo"],
+        None,
+    );
+    assert_eq!(code(&o), 1);
+    assert!(
+        stdout(&o).contains("see: fixtures/demo/ingresses.yaml"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("SR1201"));
+    let o = synroute(
+        &[
+            "explain",
+            "https://shop.example.org/",
+            "fixtures/httproute-hostname-mismatch",
+        ],
+        None,
+    );
+    assert!(stdout(&o).contains("SR2005"), "{}", stdout(&o));
+}

@@ -660,6 +660,22 @@ fn attach(
     Some(targets)
 }
 
+/// ` (hosts a, b)` of an HTTPRoute, for messages (see `explain`).
+fn route_hosts_note(ctx: &Ctx<'_>, origin: &Origin) -> String {
+    let hosts = ctx
+        .snap
+        .http_routes
+        .get(&(origin.namespace.clone(), origin.name.clone()))
+        .and_then(|r| r.value.spec.as_ref())
+        .and_then(|s| s.hostnames.clone())
+        .unwrap_or_default();
+    if hosts.is_empty() {
+        String::new()
+    } else {
+        format!(" (hosts {})", hosts.join(", "))
+    }
+}
+
 fn report_parent(
     ctx: &mut Ctx<'_>,
     origin: &Origin,
@@ -671,7 +687,10 @@ fn report_parent(
 ) {
     ctx.push(diag_at(
         code,
-        format!("parentRef {parent} {why}; the route is not attached there"),
+        format!(
+            "parentRef {parent} {why}; the route{} is not attached there",
+            route_hosts_note(ctx, origin)
+        ),
         origin,
         field,
     ));

@@ -123,12 +123,32 @@ fn is_ours(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>) -> bool {
         }
         _ => ctx.push(diag_at(
             Code::IngressClassIgnored,
-            format!("not of class {want:?} ({why}); the Ingress is not rendered"),
+            format!(
+                "not of class {want:?} ({why}); the Ingress{} is not rendered",
+                hosts_note(ing)
+            ),
             &ing.origin,
             &field,
         )),
     }
     false
+}
+
+/// ` (hosts a, b)` for messages about an Ingress that is not rendered, so
+/// that `explain` can tell a user why their host is missing.
+fn hosts_note(ing: &Obj<Ingress>) -> String {
+    let hosts: Vec<&str> = ing
+        .value
+        .spec
+        .iter()
+        .flat_map(|s| s.rules.iter().flatten())
+        .filter_map(|r| r.host.as_deref())
+        .collect();
+    if hosts.is_empty() {
+        String::new()
+    } else {
+        format!(" (hosts {})", hosts.join(", "))
+    }
 }
 
 fn translate_one(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>) {
