@@ -157,9 +157,17 @@ pub fn locate(origin: &model::Origin, field: &FieldPath, sources: &[Source]) -> 
             (doc.first_line + l, c)
         }
     };
-    Location {
-        file: origin.file.to_string(),
-        line,
-        column: Some(column),
+    match &origin.source {
+        // Point at the file the object was rendered from (helm, kustomize).
+        Some((path, base)) if line >= *base => Location {
+            file: path.to_string(),
+            line: line - base + 1,
+            column: Some(column),
+        },
+        _ => Location {
+            file: origin.file.to_string(),
+            line,
+            column: Some(column),
+        },
     }
 }

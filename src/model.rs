@@ -91,6 +91,10 @@ pub struct Origin {
     pub namespace: String,
     pub name: String,
     pub doc: DocSpan,
+    /// The file this object was rendered from, when the input says so
+    /// (helm's `# Source:` comment, kustomize's `config.kubernetes.io/origin`
+    /// annotation), with the input line that is line 1 of that file.
+    pub source: Option<(Arc<str>, u32)>,
 }
 
 impl Origin {

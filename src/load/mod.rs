@@ -364,7 +364,15 @@ fn load_document(file: &Arc<str>, doc: &Doc<'_>, opts: &Options) -> Outcome {
                 parse::object_yaml(k, doc.text)
             };
             match parsed {
-                Ok(obj) => identify(file, doc.span, line, k, obj, opts),
+                Ok(obj) => identify(
+                    file,
+                    doc.span,
+                    line,
+                    k,
+                    obj,
+                    opts,
+                    helm_comment(doc.text, doc.span.first_line),
+                ),
                 Err(e) => Outcome::Diagnosed(vec![malformed(file, doc, e, Some(k))]),
             }
         }
@@ -383,10 +391,17 @@ fn malformed(file: &Arc<str>, doc: &Doc<'_>, e: parse::ParseError, kind: Option<
             name,
         });
     }
-    d.location = Some(Location {
-        file: file.to_string(),
-        line,
-        column: Some(e.column),
+    d.location = Some(match helm_comment(doc.text, doc.span.first_line) {
+        Some((path, base)) if line >= base => Location {
+            file: path.to_string(),
+            line: line - base + 1,
+            column: Some(e.column),
+        },
+        _ => Location {
+            file: file.to_string(),
+            line,
+            column: Some(e.column),
+        },
     });
     d.field = e.field;
     let near = doc
@@ -444,7 +459,15 @@ fn load_list(file: &Arc<str>, doc: &Doc<'_>, json: bool, opts: &Options) -> Outc
                 Code::UnsupportedApiVersion,
             )),
             Class::Use(k) => match parse::object_value(k, item) {
-                Ok(obj) => match identify(file, span, line, k, obj, opts) {
+                Ok(obj) => match identify(
+                    file,
+                    span,
+                    line,
+                    k,
+                    obj,
+                    opts,
+                    helm_comment(doc.text, doc.span.first_line),
+                ) {
                     Outcome::Objects(o, _) => objects.extend(o),
                     Outcome::Diagnosed(d) => diags.extend(d),
                     _ => {}
@@ -460,6 +483,39 @@ fn load_list(file: &Arc<str>, doc: &Doc<'_>, json: bool, opts: &Options) -> Outc
 }
 
 /// Names the object, applies namespace defaulting and `--namespace`.
+/// The path named by helm's `# Source: chart/templates/x.yaml` comment
+/// heading a document of `helm template` output.
+fn helm_comment(text: &str, first_line: u32) -> Option<(Arc<str>, u32)> {
+    for (n, l) in (first_line..).zip(text.lines()) {
+        let t = l.trim();
+        if let Some(path) = t.strip_prefix("# Source:") {
+            let path = path.trim();
+            return (!path.is_empty()).then(|| (Arc::from(path), n + 1));
+        }
+        if !(t.is_empty() || t.starts_with('#') || t == "---") {
+            return None;
+        }
+    }
+    None
+}
+
+/// kustomize's `config.kubernetes.io/origin` annotation (`path: base/x.yaml`).
+fn kustomize_source(
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    line: u32,
+) -> Option<(Arc<str>, u32)> {
+    let origin = meta
+        .annotations
+        .as_ref()?
+        .get("config.kubernetes.io/origin")?;
+    let path = origin
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("path:"))?
+        .trim();
+    let path = path.trim_matches(|c| c == '"' || c == '\'');
+    (!path.is_empty()).then(|| (Arc::from(path), line))
+}
+
 fn identify(
     file: &Arc<str>,
     span: DocSpan,
@@ -467,6 +523,7 @@ fn identify(
     kind: Kind,
     obj: Object,
     opts: &Options,
+    helm: Option<(Arc<str>, u32)>,
 ) -> Outcome {
     let meta = obj.metadata();
     let name = meta.name.clone().unwrap_or_default();
@@ -479,6 +536,7 @@ fn identify(
             .or_else(|| opts.namespace.clone())
             .unwrap_or_else(|| "default".to_string())
     };
+    let source = helm.or_else(|| kustomize_source(meta, line));
     let origin = Origin {
         file: file.clone(),
         line,
@@ -486,6 +544,7 @@ fn identify(
         namespace,
         name,
         doc: span,
+        source,
     };
     if origin.name.is_empty() {
         let d = diag_at(
