@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::diag::Severity;
+use crate::diag::{Code, Severity};
 use crate::emit::certs::{CertFile, OWNED_LIST};
+use crate::report::{self, Format, Ignore, Policy, Report};
 use crate::route::{Request, Table, lookup};
 use crate::{Options, Rendered, Source, render};
 
@@ -36,6 +37,8 @@ enum Command {
     Render(RenderArgs),
     /// Show which entry Synapse would pick for a URL, and where it came from.
     Explain(ExplainArgs),
+    /// Lint manifests: render, write nothing, report every diagnostic.
+    Check(CheckArgs),
 }
 
 #[derive(Args, Debug)]
@@ -104,6 +107,36 @@ struct RenderArgs {
 }
 
 #[derive(Args, Debug)]
+struct CheckArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Output format (default: github when GITHUB_ACTIONS=true, else text).
+    #[arg(long, value_parser = ["text", "json", "github", "sarif", "junit"])]
+    format: Option<String>,
+    /// Exit 1 when a diagnostic reaches this severity.
+    #[arg(long, default_value = "error", value_parser = ["error", "warning", "info", "never"])]
+    fail_on: String,
+    /// Lowest severity shown (everything is still counted).
+    #[arg(long, default_value = "info", value_parser = ["info", "warning", "error"])]
+    min_severity: String,
+    /// Override a code's severity: SRnnnn=error|warning|info (repeatable).
+    #[arg(long, value_name = "CODE=SEVERITY")]
+    severity: Vec<String>,
+    /// Silence a code everywhere, or on one object: SRnnnn[=Kind/ns/name].
+    #[arg(long, value_name = "CODE[=Kind/ns/name]")]
+    ignore: Vec<String>,
+    /// Dropped HTTPRoute match conditions are errors.
+    #[arg(long)]
+    strict: bool,
+    /// Print a code's explanation and exit.
+    #[arg(long, value_name = "CODE", exclusive = true)]
+    explain: Option<String>,
+    /// Print the table of codes and exit.
+    #[arg(long, exclusive = true)]
+    list_codes: bool,
+}
+
+#[derive(Args, Debug)]
 struct ExplainArgs {
     /// The request, as `https://host/path` (port and query are ignored).
     url: String,
@@ -143,6 +176,7 @@ where
     let result = match cli.command {
         Command::Render(a) => cmd_render(a, stdin, stdout, stderr),
         Command::Explain(a) => cmd_explain(a, stdin, stdout, stderr),
+        Command::Check(a) => cmd_check(a, stdin, stdout, stderr),
     };
     match result {
         Ok(code) => code,
@@ -543,6 +577,80 @@ fn prune_certs(
     }
     let owned: BTreeSet<String> = files.keys().filter(|n| safe_name(n)).cloned().collect();
     write_owned(dir, &owned)
+}
+
+fn cmd_check(
+    a: CheckArgs,
+    stdin: &mut dyn Read,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> io::Result<u8> {
+    if a.list_codes {
+        stdout.write_all(report::list_codes().as_bytes())?;
+        return Ok(EXIT_OK);
+    }
+    if let Some(code) = &a.explain {
+        return Ok(match Code::parse(code) {
+            Some(c) => {
+                stdout.write_all(report::explain_code(c).as_bytes())?;
+                EXIT_OK
+            }
+            None => {
+                writeln!(
+                    stderr,
+                    "synroute: error: {code:?} is not a synroute code (see --list-codes)"
+                )?;
+                EXIT_ERROR
+            }
+        });
+    }
+    let mut policy = Policy {
+        min_severity: Severity::parse(&a.min_severity).unwrap_or(Severity::Info),
+        fail_on: Severity::parse(&a.fail_on),
+        ..Policy::default()
+    };
+    for o in &a.severity {
+        let parsed = o
+            .split_once('=')
+            .and_then(|(c, s)| Some((Code::parse(c)?, Severity::parse(s)?)));
+        match parsed {
+            Some((c, s)) => {
+                policy.overrides.insert(c, s);
+            }
+            None => {
+                writeln!(
+                    stderr,
+                    "synroute: error: --severity {o:?} is not CODE=error|warning|info"
+                )?;
+                return Ok(EXIT_ERROR);
+            }
+        }
+    }
+    for i in &a.ignore {
+        match Ignore::parse(i) {
+            Ok(ig) => policy.ignores.push(ig),
+            Err(e) => {
+                writeln!(stderr, "synroute: error: --ignore {i:?}: {e}")?;
+                return Ok(EXIT_ERROR);
+            }
+        }
+    }
+    let format = match a.format.as_deref() {
+        Some(f) => Format::parse(f).unwrap_or(Format::Text),
+        None if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") => Format::Github,
+        None => Format::Text,
+    };
+    let sources = read_inputs(&a.input, stdin)?;
+    let rendered = render(&sources, &options(&a.input, a.strict));
+    let report = Report::new(&rendered, &policy);
+    stdout.write_all(report::render(&report, format).as_bytes())?;
+    Ok(if rendered.malformed {
+        EXIT_ERROR
+    } else if report.fails() {
+        EXIT_FOUND
+    } else {
+        EXIT_OK
+    })
 }
 
 fn cmd_explain(

@@ -98,6 +98,10 @@ codes! {
         "The input holds no object synroute uses (no Ingress, Service, \
          Secret or Gateway API object). An empty pipe or a wrong path would \
          otherwise pass silently.";
+    UnusedSuppression = "SR1007", Warning,
+        "A suppression (the `synroute.gen0sec.com/ignore` annotation or \
+         `--ignore`) matches no diagnostic, or names no synroute code. A \
+         stale suppression would hide the next real problem; remove it.";
     IngressClassIgnored = "SR1201", Info,
         "The Ingress belongs to another class (by `spec.ingressClassName`, \
          the `kubernetes.io/ingress.class` annotation, or the default \

@@ -12,6 +12,7 @@ pub mod emit;
 pub mod ir;
 pub mod load;
 pub mod model;
+pub mod report;
 pub mod route;
 pub mod translate;
 
@@ -77,8 +78,13 @@ pub struct Rendered {
     pub certs: BTreeMap<String, emit::certs::CertFile>,
     /// Sorted by file, line, code.
     pub diagnostics: Vec<Diagnostic>,
+    /// Diagnostics silenced by their object's `synroute.gen0sec.com/ignore`
+    /// annotation.
+    pub suppressed: Vec<Diagnostic>,
     /// The route table the files were emitted from (for `explain`).
     pub table: ir::RouteTable,
+    /// Every object synroute used, with where it is (for per-object reports).
+    pub objects: Vec<(diag::ObjectRef, Location)>,
     /// Route conditions (Accepted, ResolvedRefs) per HTTPRoute parentRef.
     pub route_status: Vec<ir::RouteStatus>,
     /// True when any input is malformed: nothing may be written.
@@ -106,19 +112,93 @@ pub fn render(sources: &[Source], opts: &Options) -> Rendered {
             "the input holds no Ingress, Service, Secret or Gateway API object",
         )));
     }
-    let mut diagnostics: Vec<Diagnostic> =
-        anchored.into_iter().map(|a| resolve(a, sources)).collect();
+    let diagnostics: Vec<Diagnostic> = anchored.into_iter().map(|a| resolve(a, sources)).collect();
+    let (mut diagnostics, mut suppressed) = suppress(diagnostics, &loaded.snapshot, sources);
+    let objects = loaded
+        .snapshot
+        .metas()
+        .into_iter()
+        .map(|(o, _)| (o.object_ref(), locate(o, &FieldPath::root(), sources)))
+        .collect();
     diagnostics.sort();
     diagnostics.dedup();
+    suppressed.sort();
+    suppressed.dedup();
     Rendered {
         upstreams: emit::upstreams::emit(&table),
         certs: emit::certs::emit(&table),
         diagnostics,
+        suppressed,
+        objects,
         table,
         route_status: translated.route_status,
         malformed: loaded.malformed,
         stats: loaded.stats,
     }
+}
+
+/// The annotation that silences codes on one object.
+pub const IGNORE_ANNOTATION: &str = "synroute.gen0sec.com/ignore";
+
+/// Moves the diagnostics an object's ignore annotation names into the
+/// suppressed list; reports annotation entries that silence nothing.
+fn suppress(
+    diagnostics: Vec<Diagnostic>,
+    snap: &model::Snapshot,
+    sources: &[Source],
+) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
+    let mut rules: Vec<(diag::ObjectRef, &model::Origin, String, Option<Code>, bool)> = Vec::new();
+    for (origin, meta) in snap.metas() {
+        let Some(value) = meta
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(IGNORE_ANNOTATION))
+        else {
+            continue;
+        };
+        for word in value
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+        {
+            rules.push((
+                origin.object_ref(),
+                origin,
+                word.to_string(),
+                Code::parse(word),
+                false,
+            ));
+        }
+    }
+    let (mut kept, mut gone) = (Vec::new(), Vec::new());
+    for d in diagnostics {
+        let hit = rules
+            .iter_mut()
+            .find(|(obj, _, _, code, _)| Some(d.code) == *code && d.object.as_ref() == Some(obj));
+        match hit {
+            Some(rule) => {
+                rule.4 = true;
+                gone.push(d);
+            }
+            None => kept.push(d),
+        }
+    }
+    for (_, origin, word, code, used) in rules {
+        if used {
+            continue;
+        }
+        let why = if code.is_some() {
+            format!("{IGNORE_ANNOTATION}: {word} silences nothing on this object; remove it")
+        } else {
+            format!("{IGNORE_ANNOTATION}: {word:?} is not a synroute code")
+        };
+        let field = FieldPath::of(&["metadata", "annotations"]).key(IGNORE_ANNOTATION);
+        kept.push(resolve(
+            model::diag_at(Code::UnusedSuppression, why, origin, &field),
+            sources,
+        ));
+    }
+    (kept, gone)
 }
 
 /// Turns an anchored diagnostic into a located one, finding the field's

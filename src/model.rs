@@ -239,6 +239,28 @@ impl Snapshot {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Every object's origin and metadata, kind by kind.
+    pub fn metas(&self) -> Vec<(&Origin, &ObjectMeta)> {
+        fn of<'a, T>(
+            map: &'a BTreeMap<Key, Obj<T>>,
+            meta: impl Fn(&T) -> &ObjectMeta,
+        ) -> impl Iterator<Item = (&'a Origin, &'a ObjectMeta)> {
+            map.values().map(move |o| (&o.origin, meta(&o.value)))
+        }
+        let mut v: Vec<(&Origin, &ObjectMeta)> = Vec::new();
+        v.extend(of(&self.ingresses, |o| &o.metadata));
+        v.extend(of(&self.ingress_classes, |o| &o.metadata));
+        v.extend(of(&self.services, |o| &o.metadata));
+        v.extend(of(&self.secrets, |o| &o.metadata));
+        v.extend(of(&self.namespaces, |o| &o.metadata));
+        v.extend(of(&self.gateway_classes, |o| &o.metadata));
+        v.extend(of(&self.gateways, |o| &o.metadata));
+        v.extend(of(&self.http_routes, |o| &o.metadata));
+        v.extend(of(&self.reference_grants, |o| &o.metadata));
+        v.extend(of(&self.listener_sets, |o| &o.metadata));
+        v
+    }
 }
 
 /// Builds a diagnostic anchored at an object (its document's first line).

@@ -100,6 +100,13 @@ fn snapshot_text(case: &str, r: &Rendered) -> String {
         out.push_str(&d.concise());
         out.push('\n');
     }
+    if !r.suppressed.is_empty() {
+        out.push_str("== suppressed\n");
+        for d in &r.suppressed {
+            out.push_str(&d.concise());
+            out.push('\n');
+        }
+    }
     let s = r.stats;
     out.push_str(&format!(
         "== documents: {} used, {} foreign, {} not objects, {} empty, {} diagnosed, {} out of namespace\n",

@@ -1,0 +1,330 @@
+//! `synroute check`: every format pinned by a snapshot, exit codes that do
+//! not depend on the format, thresholds, overrides, suppression, provenance
+//! through pipes, and SARIF validated against the SARIF 2.1.0 schema.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn synroute(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_synroute"));
+    cmd.args(args)
+        .env_remove("GITHUB_ACTIONS")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write");
+    }
+    child.wait_with_output().expect("wait")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit code")
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+/// Inputs with a conflict (warning + related location), an info, a
+/// suppression used and unused, and helm provenance.
+const INPUTS: &[&str] = &[
+    "fixtures/route-conflict-first-writer-wins",
+    "fixtures/suppression-annotation",
+    "fixtures/helm-template-provenance",
+    "fixtures/named-port-service-missing",
+];
+
+fn check(extra: &[&str]) -> Output {
+    let mut args = vec!["check"];
+    args.extend_from_slice(INPUTS);
+    args.extend_from_slice(extra);
+    synroute(&args, None, &[])
+}
+
+fn snapshot(name: &str, text: &str) {
+    insta::with_settings!({
+        snapshot_path => "../snapshots",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+#[test]
+fn every_format_is_pinned_and_the_exit_code_does_not_depend_on_it() {
+    let mut codes = Vec::new();
+    for format in ["text", "json", "github", "sarif", "junit"] {
+        let o = check(&["--format", format]);
+        codes.push(code(&o));
+        snapshot(&format!("check__format_{format}"), &out(&o));
+    }
+    // An error (BackendUnresolved) is present: the default --fail-on error fails.
+    assert!(codes.iter().all(|c| *c == 1), "{codes:?}");
+}
+
+#[test]
+fn thresholds_and_overrides_set_the_exit_code() {
+    assert_eq!(code(&check(&["--fail-on", "never"])), 0);
+    assert_eq!(
+        code(&check(&[
+            "--severity",
+            "SR1206=warning",
+            "--severity",
+            "SR1003=warning"
+        ])),
+        0
+    );
+    assert_eq!(
+        code(&check(&[
+            "--severity",
+            "SR1206=warning",
+            "--severity",
+            "SR1003=info",
+            "--fail-on",
+            "warning"
+        ])),
+        1
+    );
+    let demo = |extra: &[&str]| {
+        let mut a = vec!["check", "fixtures/demo"];
+        a.extend_from_slice(extra);
+        code(&synroute(&a, None, &[]))
+    };
+    assert_eq!(demo(&[]), 0);
+    assert_eq!(demo(&["--fail-on", "warning"]), 1);
+    assert_eq!(demo(&["--fail-on", "info"]), 1);
+    assert_eq!(demo(&["--fail-on", "warning", "--ignore", "SR1202"]), 0);
+    assert_eq!(
+        demo(&[
+            "--fail-on",
+            "warning",
+            "--ignore",
+            "SR1202=Ingress/shop/storefront"
+        ]),
+        0
+    );
+    assert_eq!(
+        demo(&[
+            "--fail-on",
+            "warning",
+            "--ignore",
+            "SR1202=Ingress/shop/other"
+        ]),
+        1
+    );
+    // --min-severity hides, it does not change the exit code.
+    let o = synroute(
+        &[
+            "check",
+            "fixtures/demo",
+            "--min-severity",
+            "error",
+            "--fail-on",
+            "warning",
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(code(&o), 1);
+    assert!(!out(&o).contains("SR1202"));
+    assert_eq!(
+        code(&synroute(&["check", "fixtures/malformed-yaml"], None, &[])),
+        2
+    );
+    assert_eq!(
+        code(&synroute(
+            &["check", "--severity", "SR1202=loud", "fixtures/demo"],
+            None,
+            &[]
+        )),
+        2
+    );
+    assert_eq!(
+        code(&synroute(
+            &["check", "--ignore", "SR0000", "fixtures/demo"],
+            None,
+            &[]
+        )),
+        2
+    );
+}
+
+#[test]
+fn unused_ignores_are_warnings() {
+    let o = synroute(&["check", "fixtures/demo", "--ignore", "SR1404"], None, &[]);
+    assert!(
+        out(&o).contains("warning[SR1007]: --ignore SR1404 silences nothing"),
+        "{}",
+        out(&o)
+    );
+    let o = synroute(
+        &[
+            "check",
+            "fixtures/demo",
+            "--ignore",
+            "SR1202",
+            "--format",
+            "json",
+        ],
+        None,
+        &[],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out(&o)).expect("json");
+    assert_eq!(v["summary"]["suppressed"], 1);
+    assert_eq!(v["schemaVersion"], 1);
+}
+
+#[test]
+fn empty_input_is_a_warning_so_a_broken_pipe_cannot_pass() {
+    let o = synroute(&["check", "-"], Some(b""), &[]);
+    assert!(out(&o).contains("SR1006"), "{}", out(&o));
+    assert_eq!(code(&o), 0);
+    let o = synroute(&["check", "-", "--fail-on", "warning"], Some(b""), &[]);
+    assert_eq!(code(&o), 1);
+}
+
+#[test]
+fn helm_output_through_a_pipe_points_at_the_chart() {
+    let rendered = std::fs::read("fixtures/helm-template-provenance/rendered.yaml").expect("read");
+    let o = synroute(&["check", "-"], Some(&rendered), &[]);
+    let text = out(&o);
+    assert!(
+        text.contains("shop/templates/ingress.yaml:21:9: warning[SR1203]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("shop/templates/ingress.yaml:7:5: warning[SR1208]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn github_actions_gets_workflow_annotations_by_default() {
+    let o = synroute(
+        &["check", "fixtures/demo"],
+        None,
+        &[("GITHUB_ACTIONS", "true")],
+    );
+    assert!(out(&o).starts_with("::warning file=fixtures/demo/ingresses.yaml,line=41,col=9,title=SR1202 ExactPathApproximated::"), "{}", out(&o));
+}
+
+#[test]
+fn explain_and_list_codes() {
+    let o = synroute(&["check", "--explain", "SR1203"], None, &[]);
+    assert_eq!(code(&o), 0);
+    assert!(out(&o).starts_with("SR1203 UnsupportedPathRegex (default severity: warning)"));
+    let o = synroute(&["check", "--explain", "RouteConflict"], None, &[]);
+    assert!(out(&o).starts_with("SR1209 RouteConflict"));
+    assert_eq!(
+        code(&synroute(&["check", "--explain", "SR4242"], None, &[])),
+        2
+    );
+    let o = synroute(&["check", "--list-codes"], None, &[]);
+    assert_eq!(out(&o).lines().count(), synroute::diag::Code::ALL.len());
+}
+
+/// The SARIF 2.1.0 schema, read from the serde-sarif package (a
+/// dev-dependency) found through `cargo metadata`.
+fn sarif_schema() -> serde_json::Value {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let meta = Command::new(cargo)
+        .args(["metadata", "--format-version", "1"])
+        .output()
+        .expect("cargo metadata");
+    let meta: serde_json::Value = serde_json::from_slice(&meta.stdout).expect("metadata json");
+    let manifest = meta["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .find(|p| p["name"] == "serde-sarif")
+        .and_then(|p| p["manifest_path"].as_str())
+        .expect("serde-sarif in cargo metadata");
+    let path = PathBuf::from(manifest)
+        .with_file_name("src")
+        .join("schema.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("schema json")
+}
+
+fn mend_language_patterns(v: &mut serde_json::Value) {
+    const BAD: &str = "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$";
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                if k == "pattern" && x.as_str() == Some(BAD) {
+                    *x = serde_json::json!("^[a-zA-Z]{2}(-[a-zA-Z]{2})?$");
+                } else {
+                    mend_language_patterns(x);
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(mend_language_patterns),
+        _ => {}
+    }
+}
+
+#[test]
+fn sarif_validates_against_the_schema_and_points_at_the_field() {
+    let o = check(&["--format", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_str(&out(&o)).expect("sarif json");
+    let schema = sarif_schema();
+    assert!(
+        schema["title"]
+            .as_str()
+            .is_some_and(|t| t.contains("2.1.0"))
+    );
+    // The published schema's `language` patterns are not valid regexes (a
+    // stray `]`), and the meta-schema check refuses them; synroute never
+    // writes that field, so those patterns are mended before compiling.
+    let mut schema = schema;
+    mend_language_patterns(&mut schema);
+    let validator = jsonschema::validator_for(&schema).expect("compile schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // A result that could be false: validation really runs.
+    let mut broken = sarif.clone();
+    broken["version"] = serde_json::json!("9.9");
+    assert!(!validator.is_valid(&broken));
+    // serde-sarif's types read it too.
+    let _: serde_sarif::sarif::Sarif =
+        serde_json::from_value(sarif.clone()).expect("serde-sarif reads it");
+    // The regex path's result points at the path's own line, not line 1.
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    let regex = results
+        .iter()
+        .find(|r| r["ruleId"] == "SR1203")
+        .expect("SR1203 result");
+    let region = &regex["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startLine"], 21);
+    assert_eq!(
+        regex["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "shop/templates/ingress.yaml"
+    );
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules");
+    assert_eq!(rules.len(), synroute::diag::Code::ALL.len());
+    for r in results {
+        let i = r["ruleIndex"].as_u64().expect("ruleIndex") as usize;
+        assert_eq!(rules[i]["id"], r["ruleId"]);
+    }
+}
