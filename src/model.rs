@@ -242,10 +242,10 @@ impl Snapshot {
 
     /// Every object's origin and metadata, kind by kind.
     pub fn metas(&self) -> Vec<(&Origin, &ObjectMeta)> {
-        fn of<'a, T>(
-            map: &'a BTreeMap<Key, Obj<T>>,
+        fn of<T>(
+            map: &BTreeMap<Key, Obj<T>>,
             meta: impl Fn(&T) -> &ObjectMeta,
-        ) -> impl Iterator<Item = (&'a Origin, &'a ObjectMeta)> {
+        ) -> impl Iterator<Item = (&Origin, &ObjectMeta)> {
             map.values().map(move |o| (&o.origin, meta(&o.value)))
         }
         let mut v: Vec<(&Origin, &ObjectMeta)> = Vec::new();
