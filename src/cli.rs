@@ -104,6 +104,10 @@ struct RenderArgs {
     /// Print no summary line.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Write nothing; exit 1 when -o FILE or --certs-out DIR is not what
+    /// this render would write ("is the committed output up to date?").
+    #[arg(long)]
+    check: bool,
 }
 
 #[derive(Args, Debug)]
@@ -407,6 +411,9 @@ fn cmd_render(
         )?;
         return Ok(EXIT_ERROR);
     }
+    if a.check {
+        return check_outputs(&a, &rendered, stderr);
+    }
     if a.strict && rendered.worst() >= Some(Severity::Warning) {
         writeln!(
             stderr,
@@ -431,6 +438,49 @@ fn cmd_render(
         writeln!(stderr, "{}", summary(&rendered))?;
     }
     Ok(EXIT_OK)
+}
+
+/// `render --check`: compares what is on disk with what would be written.
+fn check_outputs(a: &RenderArgs, rendered: &Rendered, stderr: &mut dyn Write) -> io::Result<u8> {
+    if a.output.is_none() && a.certs_out.is_none() {
+        writeln!(
+            stderr,
+            "synroute: error: --check needs -o FILE and/or --certs-out DIR to compare"
+        )?;
+        return Ok(EXIT_ERROR);
+    }
+    let mut stale = Vec::new();
+    if let Some(path) = &a.output
+        && fs::read(path).ok().as_deref() != Some(rendered.upstreams.as_slice())
+    {
+        stale.push(format!("{} differs from the render", path.display()));
+    }
+    if let Some(dir) = &a.certs_out {
+        for (name, file) in &rendered.certs {
+            if fs::read(dir.join(name)).ok().as_deref() != Some(file.bytes.as_slice()) {
+                stale.push(format!(
+                    "{} is missing or differs",
+                    dir.join(name).display()
+                ));
+            }
+        }
+        for name in read_owned(dir) {
+            if !rendered.certs.contains_key(&name) && dir.join(&name).exists() {
+                stale.push(format!("{} is no longer needed", dir.join(&name).display()));
+            }
+        }
+    }
+    for s in &stale {
+        writeln!(stderr, "synroute: stale: {s}")?;
+    }
+    if stale.is_empty() {
+        if !a.quiet {
+            writeln!(stderr, "synroute: up to date")?;
+        }
+        Ok(EXIT_OK)
+    } else {
+        Ok(EXIT_FOUND)
+    }
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and

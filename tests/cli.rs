@@ -473,3 +473,81 @@ fn explain_follows_httproutes_and_says_why_a_host_is_missing() {
     );
     assert!(stdout(&o).contains("SR2005"), "{}", stdout(&o));
 }
+
+#[test]
+fn render_check_reports_stale_output_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("upstreams.yaml");
+    let certs = dir.path().join("certs");
+    let (o, c) = (out.to_str().expect("utf8"), certs.to_str().expect("utf8"));
+    // Nothing on disk yet: stale, and --check creates nothing.
+    let r = synroute(
+        &[
+            "render",
+            "--check",
+            "fixtures/demo",
+            "-o",
+            o,
+            "--certs-out",
+            c,
+        ],
+        None,
+    );
+    assert_eq!(code(&r), 1);
+    assert!(!out.exists() && !certs.exists());
+    assert_eq!(
+        code(&synroute(
+            &["render", "fixtures/demo", "-o", o, "--certs-out", c],
+            None
+        )),
+        0
+    );
+    let r = synroute(
+        &[
+            "render",
+            "--check",
+            "fixtures/demo",
+            "-o",
+            o,
+            "--certs-out",
+            c,
+        ],
+        None,
+    );
+    assert_eq!(code(&r), 0, "{}", stderr(&r));
+    // An edited manifest makes the committed output stale.
+    let r = synroute(
+        &[
+            "render",
+            "--check",
+            "fixtures/tls-string-data",
+            "-o",
+            o,
+            "--certs-out",
+            c,
+        ],
+        None,
+    );
+    assert_eq!(code(&r), 1);
+    assert!(
+        stderr(&r).contains("upstreams.yaml differs"),
+        "{}",
+        stderr(&r)
+    );
+    assert!(
+        stderr(&r).contains("shop.example.com.crt is no longer needed"),
+        "{}",
+        stderr(&r)
+    );
+    assert_eq!(
+        code(&synroute(&["render", "--check", "fixtures/demo"], None)),
+        2
+    );
+    assert_eq!(
+        code(&synroute(
+            &["render", "--check", "fixtures/malformed-yaml", "-o", o],
+            None
+        )),
+        2
+    );
+}
