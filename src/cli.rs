@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use crate::diag::{Code, Severity};
+use crate::diff::Side;
 use crate::emit::certs::{CertFile, OWNED_LIST};
 use crate::report::{self, Format, Ignore, Policy, Report};
 use crate::route::{Request, Table, lookup};
@@ -39,6 +40,23 @@ enum Command {
     Explain(ExplainArgs),
     /// Lint manifests: render, write nothing, report every diagnostic.
     Check(CheckArgs),
+    /// Show how routes change between two manifest trees (or rendered files).
+    Diff(DiffArgs),
+}
+
+#[derive(Args, Debug)]
+struct DiffArgs {
+    /// The old side: manifests (file, folder, `-`) or a rendered upstreams.yaml.
+    old: String,
+    /// The new side: manifests (file, folder, `-`) or a rendered upstreams.yaml.
+    new: String,
+    #[command(flatten)]
+    select: SelectArgs,
+    #[arg(long, default_value = "text", value_parser = ["text", "markdown", "json"])]
+    format: String,
+    /// Also print the text diff of the rendered files.
+    #[arg(long)]
+    unified: bool,
 }
 
 #[derive(Args, Debug)]
@@ -46,6 +64,13 @@ struct InputArgs {
     /// Files, folders (recursive: *.yaml, *.yml, *.json) or `-` for stdin.
     #[arg(value_name = "PATH")]
     paths: Vec<String>,
+    #[command(flatten)]
+    select: SelectArgs,
+}
+
+/// How inputs are read and which objects are ours.
+#[derive(Args, Debug)]
+struct SelectArgs {
     /// Leave paths matching GLOB out of folder walks (repeatable). A GLOB
     /// without `/` matches any file or folder name; one with `/` matches the
     /// path below the folder given (`**` spans folders).
@@ -181,6 +206,7 @@ where
         Command::Render(a) => cmd_render(a, stdin, stdout, stderr),
         Command::Explain(a) => cmd_explain(a, stdin, stdout, stderr),
         Command::Check(a) => cmd_check(a, stdin, stdout, stderr),
+        Command::Diff(a) => cmd_diff(a, stdin, stdout, stderr),
     };
     match result {
         Ok(code) => code,
@@ -192,7 +218,7 @@ where
     }
 }
 
-fn options(a: &InputArgs, strict: bool) -> Options {
+fn options(a: &SelectArgs, strict: bool) -> Options {
     Options {
         gateways: a.gateway.clone(),
         strict,
@@ -223,7 +249,7 @@ fn read_inputs(a: &InputArgs, stdin: &mut dyn Read) -> io::Result<Vec<Source>> {
         sources.push(Source::new("-", buf));
     }
     let files: Vec<String> = paths.into_iter().filter(|p| p != "-").collect();
-    sources.extend(collect_sources(&files, &a.exclude)?);
+    sources.extend(collect_sources(&files, &a.select.exclude)?);
     Ok(sources)
 }
 
@@ -253,7 +279,7 @@ pub fn options_for(args: &[String]) -> Result<Options, String> {
     match Cli::try_parse_from(argv) {
         Ok(Cli {
             command: Command::Render(a),
-        }) => Ok(options(&a.input, a.strict)),
+        }) => Ok(options(&a.input.select, a.strict)),
         Ok(_) => Err("not a render command".to_string()),
         Err(e) => Err(e.to_string()),
     }
@@ -401,7 +427,7 @@ fn cmd_render(
     stderr: &mut dyn Write,
 ) -> io::Result<u8> {
     let sources = read_inputs(&a.input, stdin)?;
-    let rendered = render(&sources, &options(&a.input, a.strict));
+    let rendered = render(&sources, &options(&a.input.select, a.strict));
     let min = Severity::parse(&a.min_severity).unwrap_or(Severity::Warning);
     print_diagnostics(&rendered, min, stderr)?;
     if rendered.malformed {
@@ -691,7 +717,7 @@ fn cmd_check(
         None => Format::Text,
     };
     let sources = read_inputs(&a.input, stdin)?;
-    let rendered = render(&sources, &options(&a.input, a.strict));
+    let rendered = render(&sources, &options(&a.input.select, a.strict));
     let report = Report::new(&rendered, &policy);
     stdout.write_all(report::render(&report, format).as_bytes())?;
     Ok(if rendered.malformed {
@@ -701,6 +727,79 @@ fn cmd_check(
     } else {
         EXIT_OK
     })
+}
+
+/// One side of `diff`: a rendered upstreams.yaml (recognised by its
+/// content), or manifests to render. None: malformed (already reported).
+fn diff_side(
+    path: &str,
+    a: &DiffArgs,
+    stdin: &mut dyn Read,
+    stderr: &mut dyn Write,
+) -> io::Result<Option<Side>> {
+    let sources = if path == "-" {
+        let mut buf = Vec::new();
+        stdin.read_to_end(&mut buf)?;
+        vec![Source::new("-", buf)]
+    } else {
+        collect_sources(&[path.to_string()], &a.select.exclude)?
+    };
+    if let [only] = sources.as_slice()
+        && let Ok(text) = std::str::from_utf8(&only.content)
+        && crate::emit::upstreams::is_upstreams_file(text)
+    {
+        return match crate::emit::upstreams::parse(text) {
+            Ok(f) => Ok(Some(Side::from_file(&f, text))),
+            Err(e) => {
+                writeln!(stderr, "synroute: error: {}: {e}", only.name)?;
+                Ok(None)
+            }
+        };
+    }
+    let rendered = render(&sources, &options(&a.select, false));
+    if rendered.malformed {
+        print_diagnostics(&rendered, Severity::Error, stderr)?;
+        writeln!(stderr, "synroute: {path}: the input is malformed")?;
+        return Ok(None);
+    }
+    Ok(Some(Side::from_rendered(&rendered, &sources)))
+}
+
+fn cmd_diff(
+    a: DiffArgs,
+    stdin: &mut dyn Read,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> io::Result<u8> {
+    if a.old == "-" && a.new == "-" {
+        writeln!(
+            stderr,
+            "synroute: error: only one side of diff can be stdin"
+        )?;
+        return Ok(EXIT_ERROR);
+    }
+    let (Some(old), Some(new)) = (
+        diff_side(&a.old, &a, stdin, stderr)?,
+        diff_side(&a.new, &a, stdin, stderr)?,
+    ) else {
+        return Ok(EXIT_ERROR);
+    };
+    let d = crate::diff::diff(&old, &new);
+    let body = match a.format.as_str() {
+        "markdown" => crate::diff::markdown(&d),
+        "json" => crate::diff::json(&d),
+        _ => crate::diff::text(&d),
+    };
+    stdout.write_all(body.as_bytes())?;
+    if a.unified {
+        let u = crate::diff::unified(&old, &new, &a.old, &a.new);
+        if a.format == "markdown" {
+            write!(stdout, "\n```diff\n{u}```\n")?;
+        } else {
+            stdout.write_all(u.as_bytes())?;
+        }
+    }
+    Ok(if d.is_empty() { EXIT_OK } else { EXIT_FOUND })
 }
 
 fn cmd_explain(
@@ -714,7 +813,7 @@ fn cmd_explain(
         return Ok(EXIT_ERROR);
     };
     let sources = read_inputs(&a.input, stdin)?;
-    let rendered = render(&sources, &options(&a.input, false));
+    let rendered = render(&sources, &options(&a.input.select, false));
     if rendered.malformed {
         print_diagnostics(&rendered, Severity::Error, stderr)?;
         writeln!(stderr, "synroute: the input is malformed")?;

@@ -138,3 +138,92 @@ pub fn is_upstreams_file(text: &str) -> bool {
     text.starts_with(HEADER)
         || (text.contains("\nprovider: file\n") && text.contains("\nupstreams:"))
 }
+
+/// An `upstreams.yaml` read back (for `diff` when a side is a rendered
+/// file). Only what synroute writes is read; other keys are ignored.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ParsedFile {
+    #[serde(default)]
+    pub sticky_sessions: bool,
+    #[serde(default)]
+    pub internal_paths: BTreeMap<String, ParsedPath>,
+    #[serde(default)]
+    pub upstreams: BTreeMap<String, ParsedHost>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ParsedHost {
+    pub certificate: Option<String>,
+    #[serde(default)]
+    pub paths: BTreeMap<String, ParsedPath>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+pub enum ParsedServer {
+    Plain(String),
+    Weighted { address: String, weight: u32 },
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ParsedPath {
+    #[serde(default)]
+    pub servers: Vec<ParsedServer>,
+    /// Synapse reads a missing `ssl_enabled` as true.
+    pub ssl_enabled: Option<bool>,
+    pub http2_enabled: Option<bool>,
+    pub https_proxy_enabled: Option<bool>,
+    pub connect_timeout: Option<u64>,
+    pub read_timeout: Option<u64>,
+    pub write_timeout: Option<u64>,
+    pub idle_timeout: Option<u64>,
+    pub healthcheck: Option<bool>,
+    pub disable_access_log: Option<bool>,
+    #[serde(default)]
+    pub request_headers: Vec<String>,
+    #[serde(default)]
+    pub response_headers: Vec<String>,
+}
+
+impl ParsedPath {
+    /// The per-path settings this entry stands for.
+    pub fn settings(&self) -> crate::ir::PathSettings {
+        crate::ir::PathSettings {
+            ssl_enabled: self.ssl_enabled.unwrap_or(true),
+            http2_enabled: self.http2_enabled,
+            https_proxy_enabled: self.https_proxy_enabled,
+            connect_timeout: self.connect_timeout,
+            read_timeout: self.read_timeout,
+            write_timeout: self.write_timeout,
+            idle_timeout: self.idle_timeout,
+            healthcheck: self.healthcheck,
+            disable_access_log: self.disable_access_log,
+            request_headers: self.request_headers.clone(),
+            response_headers: self.response_headers.clone(),
+        }
+    }
+
+    pub fn servers(&self) -> Vec<crate::ir::Server> {
+        self.servers
+            .iter()
+            .map(|s| match s {
+                ParsedServer::Plain(a) => crate::ir::Server {
+                    address: a.clone(),
+                    weight: None,
+                },
+                ParsedServer::Weighted { address, weight } => crate::ir::Server {
+                    address: address.clone(),
+                    weight: Some(*weight),
+                },
+            })
+            .collect()
+    }
+}
+
+/// Parses an `upstreams.yaml`; the error names line and column.
+pub fn parse(text: &str) -> Result<ParsedFile, String> {
+    serde_yaml::from_str(text).map_err(|e| match e.location() {
+        Some(l) => format!("line {} column {}: {e}", l.line(), l.column()),
+        None => e.to_string(),
+    })
+}

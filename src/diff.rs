@@ -1,0 +1,585 @@
+//! `diff`: the change in meaning between two renders — hosts and paths
+//! added or removed, servers and weights, flags and headers, certificates
+//! added, removed or rotated — each naming the object it comes from, and
+//! the diagnostics a change introduces or fixes. Printed as text, Markdown
+//! (for a pull-request comment) or versioned JSON. Pure: both sides come in
+//! as `Side`s built by the shell.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::diag::Diagnostic;
+use crate::emit::upstreams::ParsedFile;
+use crate::ir::{PathSettings, Server};
+use crate::{Rendered, Source};
+
+/// One (host, path) entry as seen by diff.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub servers: Vec<Server>,
+    pub settings: PathSettings,
+    /// `Kind ns/name at file:line`, when the side was rendered here.
+    pub source: Option<String>,
+}
+
+/// One side of a diff: a render of manifests, or an `upstreams.yaml`.
+#[derive(Clone, Debug, Default)]
+pub struct Side {
+    /// host → path → entry; internal paths under the host `""`.
+    pub entries: BTreeMap<String, BTreeMap<String, Entry>>,
+    pub certificates: BTreeMap<String, String>,
+    /// cert stem → SHA-256 fingerprint of the certificate (manifests only).
+    pub fingerprints: BTreeMap<String, String>,
+    /// cert stem → the Secret it comes from.
+    pub cert_sources: BTreeMap<String, String>,
+    pub sticky: bool,
+    pub diagnostics: Vec<Diagnostic>,
+    /// The rendered bytes, for `--unified`.
+    pub text: String,
+    /// Rendered from manifests here: certificates and diagnostics are
+    /// known (an `upstreams.yaml` holds neither).
+    pub rendered: bool,
+}
+
+/// The key under which internal (ACME) paths are kept.
+pub const INTERNAL: &str = "";
+
+/// SHA-256 of the first certificate's DER, or of the bytes when they are
+/// not PEM.
+pub fn fingerprint(pem: &[u8]) -> String {
+    let der = x509_parser::pem::parse_x509_pem(pem)
+        .ok()
+        .map(|(_, p)| p.contents);
+    let digest = Sha256::digest(der.as_deref().unwrap_or(pem));
+    let mut hex = String::with_capacity(64);
+    for b in digest {
+        let _ = write!(hex, "{b:02x}");
+    }
+    format!("sha256:{hex}")
+}
+
+impl Side {
+    pub fn from_rendered(r: &Rendered, sources: &[Source]) -> Side {
+        let describe = |p: &crate::ir::Provenance| {
+            let l = crate::locate(&p.origin, &p.field, sources);
+            format!("{} at {}:{}", p.origin.describe(), l.file, l.line)
+        };
+        let mut side = Side {
+            sticky: r.table.sticky_sessions.is_some(),
+            diagnostics: r.diagnostics.clone(),
+            text: String::from_utf8_lossy(&r.upstreams).to_string(),
+            rendered: true,
+            ..Side::default()
+        };
+        for (host, h) in &r.table.hosts {
+            if let Some(c) = &h.certificate {
+                side.certificates.insert(host.clone(), c.clone());
+            }
+            let paths = side.entries.entry(host.clone()).or_default();
+            for (path, e) in &h.paths {
+                paths.insert(
+                    path.clone(),
+                    Entry {
+                        servers: e.servers.clone(),
+                        settings: e.settings.clone(),
+                        source: Some(describe(&e.provenance)),
+                    },
+                );
+            }
+        }
+        for (path, e) in &r.table.internal_paths {
+            side.entries
+                .entry(INTERNAL.to_string())
+                .or_default()
+                .insert(
+                    path.clone(),
+                    Entry {
+                        servers: e.servers.clone(),
+                        settings: e.settings.clone(),
+                        source: Some(describe(&e.provenance)),
+                    },
+                );
+        }
+        for (stem, b) in &r.table.certs {
+            side.fingerprints
+                .insert(stem.clone(), fingerprint(&b.cert_pem));
+            side.cert_sources.insert(stem.clone(), describe(&b.secret));
+        }
+        side
+    }
+
+    pub fn from_file(f: &ParsedFile, text: &str) -> Side {
+        let mut side = Side {
+            sticky: f.sticky_sessions,
+            text: text.to_string(),
+            ..Side::default()
+        };
+        for (host, h) in &f.upstreams {
+            if let Some(c) = &h.certificate {
+                side.certificates.insert(host.clone(), c.clone());
+            }
+            let paths = side.entries.entry(host.clone()).or_default();
+            for (path, e) in &h.paths {
+                paths.insert(
+                    path.clone(),
+                    Entry {
+                        servers: e.servers(),
+                        settings: e.settings(),
+                        source: None,
+                    },
+                );
+            }
+        }
+        for (path, e) in &f.internal_paths {
+            side.entries
+                .entry(INTERNAL.to_string())
+                .or_default()
+                .insert(
+                    path.clone(),
+                    Entry {
+                        servers: e.servers(),
+                        settings: e.settings(),
+                        source: None,
+                    },
+                );
+        }
+        side
+    }
+}
+
+/// What changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    HostAdded,
+    HostRemoved,
+    PathAdded,
+    PathRemoved,
+    ServersChanged,
+    SettingChanged(&'static str),
+    CertificateChanged,
+    CertAdded,
+    CertRemoved,
+    CertRotated,
+    StickyChanged,
+}
+
+impl Kind {
+    pub fn label(&self) -> String {
+        match self {
+            Kind::HostAdded => "host added".into(),
+            Kind::HostRemoved => "host removed".into(),
+            Kind::PathAdded => "path added".into(),
+            Kind::PathRemoved => "path removed".into(),
+            Kind::ServersChanged => "servers changed".into(),
+            Kind::SettingChanged(f) => format!("{f} changed"),
+            Kind::CertificateChanged => "certificate changed".into(),
+            Kind::CertAdded => "cert added".into(),
+            Kind::CertRemoved => "cert removed".into(),
+            Kind::CertRotated => "cert rotated".into(),
+            Kind::StickyChanged => "sticky_sessions changed".into(),
+        }
+    }
+
+    fn id(&self) -> String {
+        self.label().replace(' ', "_")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub kind: Kind,
+    /// The host (or `internal_paths`), or the cert stem.
+    pub subject: String,
+    pub path: Option<String>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// Where the change comes from: the NEW side's object, or the OLD
+    /// side's for removals.
+    pub source: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Diff {
+    pub changes: Vec<Change>,
+    pub new_diagnostics: Vec<Diagnostic>,
+    pub fixed_diagnostics: Vec<Diagnostic>,
+}
+
+impl Diff {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+fn servers_text(s: &[Server]) -> String {
+    let weighted = s.iter().any(|x| x.weight.is_some());
+    s.iter()
+        .map(|x| match (weighted, x.weight) {
+            (true, w) => format!("{} (weight {})", x.address, w.unwrap_or(1)),
+            (false, _) => x.address.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn settings_fields(s: &PathSettings) -> Vec<(&'static str, Option<String>)> {
+    let b = |v: Option<bool>| v.map(|x| x.to_string());
+    let n = |v: Option<u64>| v.map(|x| x.to_string());
+    let l = |v: &[String]| (!v.is_empty()).then(|| v.join(", "));
+    vec![
+        ("ssl_enabled", Some(s.ssl_enabled.to_string())),
+        ("http2_enabled", b(s.http2_enabled)),
+        ("https_proxy_enabled", b(s.https_proxy_enabled)),
+        ("connect_timeout", n(s.connect_timeout)),
+        ("read_timeout", n(s.read_timeout)),
+        ("write_timeout", n(s.write_timeout)),
+        ("idle_timeout", n(s.idle_timeout)),
+        ("healthcheck", b(s.healthcheck)),
+        ("disable_access_log", b(s.disable_access_log)),
+        ("request_headers", l(&s.request_headers)),
+        ("response_headers", l(&s.response_headers)),
+    ]
+}
+
+fn subject(host: &str) -> String {
+    if host == INTERNAL {
+        "internal_paths".to_string()
+    } else {
+        host.to_string()
+    }
+}
+
+/// A diagnostic's identity across two renders: not its line.
+fn diag_key(d: &Diagnostic) -> (String, Option<String>, String) {
+    (
+        d.code.id().to_string(),
+        d.object.as_ref().map(ToString::to_string),
+        d.message.clone(),
+    )
+}
+
+pub fn diff(old: &Side, new: &Side) -> Diff {
+    let mut changes = Vec::new();
+    let hosts: BTreeSet<&String> = old.entries.keys().chain(new.entries.keys()).collect();
+    for host in hosts {
+        let empty = BTreeMap::new();
+        let (o, n) = (
+            old.entries.get(host).unwrap_or(&empty),
+            new.entries.get(host).unwrap_or(&empty),
+        );
+        let first_source = |m: &BTreeMap<String, Entry>| m.values().find_map(|e| e.source.clone());
+        if o.is_empty() && host != INTERNAL {
+            // A new host is one change: its paths and certificate go with it.
+            let mut after = n.keys().cloned().collect::<Vec<_>>().join(", ");
+            if let Some(c) = new.certificates.get(host) {
+                after.push_str(&format!(" (certificate {c})"));
+            }
+            changes.push(Change {
+                kind: Kind::HostAdded,
+                subject: subject(host),
+                path: None,
+                before: None,
+                after: Some(after),
+                source: first_source(n),
+            });
+            continue;
+        } else if n.is_empty() && host != INTERNAL {
+            changes.push(Change {
+                kind: Kind::HostRemoved,
+                subject: subject(host),
+                path: None,
+                before: Some(o.keys().cloned().collect::<Vec<_>>().join(", ")),
+                after: None,
+                source: first_source(o),
+            });
+            continue;
+        }
+        let paths: BTreeSet<&String> = o.keys().chain(n.keys()).collect();
+        for path in paths {
+            match (o.get(path), n.get(path)) {
+                (None, Some(e)) => changes.push(Change {
+                    kind: Kind::PathAdded,
+                    subject: subject(host),
+                    path: Some(path.clone()),
+                    before: None,
+                    after: Some(servers_text(&e.servers)),
+                    source: e.source.clone(),
+                }),
+                (Some(e), None) => changes.push(Change {
+                    kind: Kind::PathRemoved,
+                    subject: subject(host),
+                    path: Some(path.clone()),
+                    before: Some(servers_text(&e.servers)),
+                    after: None,
+                    source: e.source.clone(),
+                }),
+                (Some(a), Some(b)) => {
+                    if a.servers != b.servers {
+                        changes.push(Change {
+                            kind: Kind::ServersChanged,
+                            subject: subject(host),
+                            path: Some(path.clone()),
+                            before: Some(servers_text(&a.servers)),
+                            after: Some(servers_text(&b.servers)),
+                            source: b.source.clone(),
+                        });
+                    }
+                    for ((field, x), (_, y)) in settings_fields(&a.settings)
+                        .into_iter()
+                        .zip(settings_fields(&b.settings))
+                    {
+                        if x != y {
+                            changes.push(Change {
+                                kind: Kind::SettingChanged(field),
+                                subject: subject(host),
+                                path: Some(path.clone()),
+                                before: x,
+                                after: y,
+                                source: b.source.clone(),
+                            });
+                        }
+                    }
+                }
+                (None, None) => {}
+            }
+        }
+        let (co, cn) = (old.certificates.get(host), new.certificates.get(host));
+        if co != cn && !n.is_empty() {
+            changes.push(Change {
+                kind: Kind::CertificateChanged,
+                subject: subject(host),
+                path: None,
+                before: co.cloned(),
+                after: cn.cloned(),
+                source: cn.and_then(|s| new.cert_sources.get(s)).cloned(),
+            });
+        }
+    }
+    let both = old.rendered && new.rendered;
+    let stems: BTreeSet<&String> = old
+        .fingerprints
+        .keys()
+        .chain(new.fingerprints.keys())
+        .filter(|_| both)
+        .collect();
+    let mut cert_changes: Vec<Change> = Vec::new();
+    for stem in stems {
+        let (a, b) = (old.fingerprints.get(stem), new.fingerprints.get(stem));
+        let kind = match (a, b) {
+            (None, Some(_)) => Kind::CertAdded,
+            (Some(_), None) => Kind::CertRemoved,
+            (Some(x), Some(y)) if x != y => Kind::CertRotated,
+            _ => continue,
+        };
+        let source = new
+            .cert_sources
+            .get(stem)
+            .or_else(|| old.cert_sources.get(stem))
+            .cloned();
+        // One Secret projected under several stems is one change.
+        match cert_changes.iter_mut().find(|c| {
+            c.kind == kind && c.source == source && c.before.as_ref() == a && c.after.as_ref() == b
+        }) {
+            Some(c) => {
+                c.subject.push_str(", ");
+                c.subject.push_str(stem);
+            }
+            None => cert_changes.push(Change {
+                kind,
+                subject: stem.clone(),
+                path: None,
+                before: a.cloned(),
+                after: b.cloned(),
+                source,
+            }),
+        }
+    }
+    changes.extend(cert_changes);
+    if old.sticky != new.sticky {
+        changes.push(Change {
+            kind: Kind::StickyChanged,
+            subject: "sticky_sessions".to_string(),
+            path: None,
+            before: Some(old.sticky.to_string()),
+            after: Some(new.sticky.to_string()),
+            source: None,
+        });
+    }
+    let old_keys: BTreeSet<_> = old.diagnostics.iter().map(diag_key).collect();
+    let new_keys: BTreeSet<_> = new.diagnostics.iter().map(diag_key).collect();
+    let (new_diagnostics, fixed_diagnostics) = if both {
+        (
+            new.diagnostics
+                .iter()
+                .filter(|d| !old_keys.contains(&diag_key(d)))
+                .cloned()
+                .collect(),
+            old.diagnostics
+                .iter()
+                .filter(|d| !new_keys.contains(&diag_key(d)))
+                .cloned()
+                .collect(),
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    Diff {
+        changes,
+        new_diagnostics,
+        fixed_diagnostics,
+    }
+}
+
+fn target(c: &Change) -> String {
+    match &c.path {
+        Some(p) if c.subject == "internal_paths" => format!("internal_paths {p}"),
+        Some(p) => format!("{}{p}", c.subject),
+        None => c.subject.clone(),
+    }
+}
+
+fn sign(k: &Kind) -> char {
+    match k {
+        Kind::HostAdded | Kind::PathAdded | Kind::CertAdded => '+',
+        Kind::HostRemoved | Kind::PathRemoved | Kind::CertRemoved => '-',
+        _ => '~',
+    }
+}
+
+pub fn text(d: &Diff) -> String {
+    let mut out = String::new();
+    if d.changes.is_empty() {
+        out.push_str("no route changes\n");
+    }
+    for c in &d.changes {
+        let _ = write!(out, "{} {} {}", sign(&c.kind), c.kind.label(), target(c));
+        match (&c.before, &c.after) {
+            (Some(b), Some(a)) => {
+                let _ = write!(out, ": {b} → {a}");
+            }
+            (None, Some(a)) => {
+                let _ = write!(out, ": {a}");
+            }
+            (Some(b), None) => {
+                let _ = write!(out, ": was {b}");
+            }
+            (None, None) => {}
+        }
+        if let Some(s) = &c.source {
+            let _ = write!(out, "\n    from {s}");
+        }
+        out.push('\n');
+    }
+    for (title, list) in [("new", &d.new_diagnostics), ("fixed", &d.fixed_diagnostics)] {
+        if !list.is_empty() {
+            let _ = writeln!(out, "{title} diagnostics:");
+            for x in list {
+                let _ = writeln!(out, "  {}", x.concise().replace('\n', "\n  "));
+            }
+        }
+    }
+    out
+}
+
+fn md(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn markdown(d: &Diff) -> String {
+    let mut out = String::from("### synroute: route changes\n\n");
+    if d.changes.is_empty() {
+        out.push_str("No route changes.\n");
+    } else {
+        out.push_str(
+            "| | change | host / path | before | after | from |\n|---|---|---|---|---|---|\n",
+        );
+        for c in &d.changes {
+            let cell = |v: &Option<String>| {
+                v.as_deref()
+                    .map(|x| format!("`{}`", md(x)))
+                    .unwrap_or_default()
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | `{}` | {} | {} | {} |",
+                sign(&c.kind),
+                c.kind.label(),
+                md(&target(c)),
+                cell(&c.before),
+                cell(&c.after),
+                c.source.as_deref().map(md).unwrap_or_default()
+            );
+        }
+    }
+    for (title, list) in [
+        ("New diagnostics", &d.new_diagnostics),
+        ("Fixed diagnostics", &d.fixed_diagnostics),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n#### {title}\n");
+        for x in list {
+            let loc = x
+                .location
+                .as_ref()
+                .map(|l| format!("`{l}` "))
+                .unwrap_or_default();
+            let obj = x
+                .object
+                .as_ref()
+                .map(|o| format!(" ({o})"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "- {loc}**{}[{}]** {}{obj}",
+                x.severity,
+                x.code.id(),
+                md(&x.message)
+            );
+        }
+    }
+    out
+}
+
+pub fn json(d: &Diff) -> String {
+    let diag = |x: &Diagnostic| {
+        json!({
+            "code": x.code.id(),
+            "severity": x.severity.as_str(),
+            "message": x.message,
+            "location": x.location.as_ref().map(|l| json!({"file": l.file, "line": l.line, "column": l.column})),
+            "object": x.object.as_ref().map(ToString::to_string),
+        })
+    };
+    let v: Value = json!({
+        "schemaVersion": 1,
+        "changes": d.changes.iter().map(|c| json!({
+            "kind": c.kind.id(),
+            "subject": c.subject,
+            "path": c.path,
+            "before": c.before,
+            "after": c.after,
+            "source": c.source,
+        })).collect::<Vec<_>>(),
+        "diagnostics": {
+            "new": d.new_diagnostics.iter().map(diag).collect::<Vec<_>>(),
+            "fixed": d.fixed_diagnostics.iter().map(diag).collect::<Vec<_>>(),
+        },
+    });
+    let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// The text diff of the two rendered files.
+pub fn unified(old: &Side, new: &Side, old_name: &str, new_name: &str) -> String {
+    similar::TextDiff::from_lines(&old.text, &new.text)
+        .unified_diff()
+        .context_radius(3)
+        .header(old_name, new_name)
+        .to_string()
+}
