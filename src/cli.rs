@@ -96,6 +96,18 @@ struct SelectArgs {
     /// repeatable. Default: every Gateway of our GatewayClasses.
     #[arg(long, value_name = "NS/NAME", value_parser = parse_gateway)]
     gateway: Vec<(String, String)>,
+    /// Check certificate validity at this time (RFC 3339) instead of now.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    now: Option<i64>,
+    /// Warn about certificates expiring within this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 21)]
+    expiry_warning: u32,
+}
+
+fn parse_time(s: &str) -> Result<i64, String> {
+    s.parse::<k8s_openapi::jiff::Timestamp>()
+        .map(|t| t.as_second())
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
 }
 
 fn parse_gateway(s: &str) -> Result<(String, String), String> {
@@ -219,7 +231,16 @@ where
 }
 
 fn options(a: &SelectArgs, strict: bool) -> Options {
+    // The clock is read here, in the shell; the core only sees a number.
+    let now = a.now.or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| i64::try_from(d.as_secs()).ok())
+    });
     Options {
+        now,
+        expiry_warning_days: a.expiry_warning,
         gateways: a.gateway.clone(),
         strict,
         ingress_class: a.ingress_class.clone(),

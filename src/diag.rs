@@ -178,6 +178,26 @@ codes! {
     TlsWithoutSecret = "SR1404", Info,
         "A TLS entry has no `secretName`; Synapse serves its default \
          certificate for those hosts.";
+    CertificateUnparseable = "SR1405", Warning,
+        "The Secret's `tls.crt` is not a PEM X.509 certificate, or its \
+         `tls.key` is not a PEM private key. Synapse cannot load the pair; \
+         the files are still written as they are.";
+    CertificateKeyMismatch = "SR1406", Warning,
+        "The private key in `tls.key` does not belong to the certificate in \
+         `tls.crt` (RSA modulus or EC point differ). TLS handshakes for its \
+         hosts will fail.";
+    CertificateHostMismatch = "SR1407", Warning,
+        "The certificate's subject alternative names (or common name) do not \
+         cover a host it is served for. Clients will reject it.";
+    CertificateExpired = "SR1408", Error,
+        "The certificate's notAfter is in the past (at `--now`, or the \
+         current time). Clients will reject it.";
+    CertificateExpiring = "SR1409", Warning,
+        "The certificate expires within `--expiry-warning` days (21 by \
+         default). Renew it before clients start rejecting it.";
+    CertificateNotYetValid = "SR1410", Warning,
+        "The certificate's notBefore is in the future. Clients will reject it \
+         until then.";
     GatewayIgnored = "SR2001", Info,
         "The Gateway's class is not one of ours (no GatewayClass in the \
          input has `spec.controllerName` equal to `--controller-name`), or \

@@ -54,6 +54,11 @@ pub struct Options {
     pub gateways: Vec<(String, String)>,
     /// Dropped match conditions are errors, not warnings.
     pub strict: bool,
+    /// The time certificates are checked at (Unix seconds); None: their
+    /// validity is not checked. The shell passes `--now` or the clock.
+    pub now: Option<i64>,
+    /// Certificates expiring within this many days get a warning.
+    pub expiry_warning_days: u32,
 }
 
 impl Default for Options {
@@ -66,6 +71,8 @@ impl Default for Options {
             catch_all_host: None,
             gateways: Vec::new(),
             strict: false,
+            now: None,
+            expiry_warning_days: 21,
         }
     }
 }

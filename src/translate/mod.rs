@@ -7,6 +7,7 @@
 pub mod acme;
 pub mod annotations;
 pub mod backends;
+pub mod certcheck;
 pub mod gateway;
 pub mod httproute;
 pub mod ingress;
@@ -259,6 +260,7 @@ pub fn translate(snap: &Snapshot, opts: &Options) -> Translated {
     gateway::translate(&mut ctx);
     ctx.table.prune_empty_hosts();
     tls::assign_certificates(&mut ctx.table);
+    certcheck::check(&mut ctx);
     Translated {
         table: ctx.table,
         diagnostics: ctx.diags,
