@@ -62,6 +62,24 @@ pub fn fingerprint(pem: &[u8]) -> String {
 }
 
 impl Side {
+    fn insert(
+        &mut self,
+        host: &str,
+        path: &str,
+        servers: Vec<Server>,
+        settings: PathSettings,
+        source: Option<String>,
+    ) {
+        self.entries.entry(host.to_string()).or_default().insert(
+            path.to_string(),
+            Entry {
+                servers,
+                settings,
+                source,
+            },
+        );
+    }
+
     pub fn from_rendered(r: &Rendered, sources: &[Source]) -> Side {
         let describe = |p: &crate::ir::Provenance| {
             let l = crate::locate(&p.origin, &p.field, sources);
@@ -78,30 +96,24 @@ impl Side {
             if let Some(c) = &h.certificate {
                 side.certificates.insert(host.clone(), c.clone());
             }
-            let paths = side.entries.entry(host.clone()).or_default();
             for (path, e) in &h.paths {
-                paths.insert(
-                    path.clone(),
-                    Entry {
-                        servers: e.servers.clone(),
-                        settings: e.settings.clone(),
-                        source: Some(describe(&e.provenance)),
-                    },
+                side.insert(
+                    host,
+                    path,
+                    e.servers.clone(),
+                    e.settings.clone(),
+                    Some(describe(&e.provenance)),
                 );
             }
         }
         for (path, e) in &r.table.internal_paths {
-            side.entries
-                .entry(INTERNAL.to_string())
-                .or_default()
-                .insert(
-                    path.clone(),
-                    Entry {
-                        servers: e.servers.clone(),
-                        settings: e.settings.clone(),
-                        source: Some(describe(&e.provenance)),
-                    },
-                );
+            side.insert(
+                INTERNAL,
+                path,
+                e.servers.clone(),
+                e.settings.clone(),
+                Some(describe(&e.provenance)),
+            );
         }
         for (stem, b) in &r.table.certs {
             side.fingerprints
@@ -121,30 +133,12 @@ impl Side {
             if let Some(c) = &h.certificate {
                 side.certificates.insert(host.clone(), c.clone());
             }
-            let paths = side.entries.entry(host.clone()).or_default();
             for (path, e) in &h.paths {
-                paths.insert(
-                    path.clone(),
-                    Entry {
-                        servers: e.servers(),
-                        settings: e.settings(),
-                        source: None,
-                    },
-                );
+                side.insert(host, path, e.servers(), e.settings(), None);
             }
         }
         for (path, e) in &f.internal_paths {
-            side.entries
-                .entry(INTERNAL.to_string())
-                .or_default()
-                .insert(
-                    path.clone(),
-                    Entry {
-                        servers: e.servers(),
-                        settings: e.settings(),
-                        source: None,
-                    },
-                );
+            side.insert(INTERNAL, path, e.servers(), e.settings(), None);
         }
         side
     }

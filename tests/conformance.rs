@@ -17,9 +17,11 @@
 //! or ListenerSet (TLSRoute, GRPCRoute…), are out of scope and counted as
 //! such.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 use synroute::diag::Severity;
@@ -28,29 +30,6 @@ use synroute::{Options, Rendered, Source, render};
 
 const CLASS: &str = "synapse-conformance";
 const CATCH_ALL: &str = "gateway.conformance.invalid";
-
-fn corpus() -> Option<PathBuf> {
-    match std::env::var_os("SYNROUTE_CORPUS") {
-        Some(p) => {
-            let p = PathBuf::from(p);
-            assert!(
-                p.is_dir(),
-                "SYNROUTE_CORPUS={} is not a folder",
-                p.display()
-            );
-            Some(p)
-        }
-        None => {
-            let p = PathBuf::from("../shared/corpus");
-            if p.is_dir() {
-                Some(p)
-            } else {
-                eprintln!("skipping: ../shared/corpus is missing and SYNROUTE_CORPUS is unset");
-                None
-            }
-        }
-    }
-}
 
 /// TLS Secrets the suite creates in Go at setup; stand-ins let listener
 /// certificateRefs resolve offline.
@@ -342,7 +321,9 @@ fn explained(r: &Rendered, test_files: &BTreeSet<String>, host: &str, path: &str
 
 #[test]
 fn conformance_cases() {
-    let Some(root) = corpus() else { return };
+    let Some(root) = common::corpus_root() else {
+        return;
+    };
     let dir = root.join("gateway-api");
     let cases: Value =
         serde_json::from_str(&fs::read_to_string(dir.join("cases.json")).expect("cases.json"))
@@ -518,7 +499,9 @@ fn nn(v: &Value) -> Option<(String, String)> {
 /// synroute keeps in `Rendered::route_status`.
 #[test]
 fn conformance_route_conditions() {
-    let Some(root) = corpus() else { return };
+    let Some(root) = common::corpus_root() else {
+        return;
+    };
     let dir = root.join("gateway-api");
     let cases: Value =
         serde_json::from_str(&fs::read_to_string(dir.join("cases.json")).expect("cases.json"))

@@ -6,32 +6,11 @@
 //! When the variable is set and the folder is missing, the test fails;
 //! when it is unset and the default is missing, it says so and skips.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use synroute::{Options, Source, render};
-
-fn corpus_root() -> Option<PathBuf> {
-    match std::env::var_os("SYNROUTE_CORPUS") {
-        Some(p) => {
-            let p = PathBuf::from(p);
-            assert!(
-                p.is_dir(),
-                "SYNROUTE_CORPUS={} is not a folder",
-                p.display()
-            );
-            Some(p)
-        }
-        None => {
-            let p = PathBuf::from("../shared/corpus");
-            if p.is_dir() {
-                Some(p)
-            } else {
-                eprintln!("skipping: ../shared/corpus is missing and SYNROUTE_CORPUS is unset");
-                None
-            }
-        }
-    }
-}
 
 /// Documents that serde_yaml itself sees, when the whole file parses.
 fn independent_count(text: &str) -> Option<usize> {
@@ -58,7 +37,9 @@ fn sources(root: &Path) -> Vec<Source> {
 
 #[test]
 fn every_corpus_file_renders_alone_without_panic_and_every_document_is_accounted_for() {
-    let Some(root) = corpus_root() else { return };
+    let Some(root) = common::corpus_root() else {
+        return;
+    };
     let opts = Options::default();
     let mut checked_counts = 0;
     let mut totals = synroute::load::DocStats::default();
@@ -117,7 +98,9 @@ fn every_corpus_file_renders_alone_without_panic_and_every_document_is_accounted
 
 #[test]
 fn the_whole_corpus_renders_together_without_panic() {
-    let Some(root) = corpus_root() else { return };
+    let Some(root) = common::corpus_root() else {
+        return;
+    };
     let all = sources(&root);
     let r = render(&all, &Options::default());
     // The corpus holds bad input on purpose (invalid examples), so it is

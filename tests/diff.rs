@@ -1,6 +1,8 @@
 //! `synroute diff`: the change in meaning between two manifest trees (or a
 //! rendered upstreams.yaml), its formats, and its exit codes.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -211,19 +211,7 @@ pub fn translate(ctx: &mut Ctx<'_>) {
         listeners.extend(gateway_listeners(gw));
     }
     let admitted = admit_listener_sets(ctx, &ours, &mut listeners);
-    let mut routes: Vec<&Obj<HttpRoute>> = snap.http_routes.values().collect();
-    routes.sort_by(|a, b| {
-        let key = |o: &&Obj<HttpRoute>| {
-            let ts = o.value.metadata.creation_timestamp.as_ref().map(|t| t.0);
-            (
-                ts.is_none(),
-                ts,
-                o.origin.namespace.clone(),
-                o.origin.name.clone(),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
+    let routes = super::in_spec_order(snap.http_routes.values().map(|o| (o, &o.value.metadata)));
     let mut pending = httproute::Pending::default();
     // Hosts that reached each listener, for certificates of hostless listeners.
     let mut listener_hosts: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
@@ -493,15 +481,7 @@ fn attach(
             (GROUP, "Gateway") => {
                 if !ours.contains_key(&key) {
                     if !ctx.snap.gateways.contains_key(&key) {
-                        report_parent(
-                            ctx,
-                            origin,
-                            &field,
-                            &parent,
-                            "NoMatchingParent",
-                            Code::NoMatchingParent,
-                            "is not in the input",
-                        );
+                        report_missing_parent(ctx, origin, &field, &parent);
                     }
                     continue;
                 }
@@ -512,15 +492,7 @@ fn attach(
             }
             (GROUP, "ListenerSet") | (X_GROUP, "XListenerSet") => {
                 let Some(ls) = ctx.snap.listener_sets.get(&key) else {
-                    report_parent(
-                        ctx,
-                        origin,
-                        &field,
-                        &parent,
-                        "NoMatchingParent",
-                        Code::NoMatchingParent,
-                        "is not in the input",
-                    );
+                    report_missing_parent(ctx, origin, &field, &parent);
                     continue;
                 };
                 let parent_gw = ls.value.spec.as_ref().map(|s| {
@@ -674,6 +646,19 @@ fn route_hosts_note(ctx: &Ctx<'_>, origin: &Origin) -> String {
     } else {
         format!(" (hosts {})", hosts.join(", "))
     }
+}
+
+/// A parentRef naming an object that is not in the input.
+fn report_missing_parent(ctx: &mut Ctx<'_>, origin: &Origin, field: &FieldPath, parent: &str) {
+    report_parent(
+        ctx,
+        origin,
+        field,
+        parent,
+        "NoMatchingParent",
+        Code::NoMatchingParent,
+        "is not in the input",
+    );
 }
 
 fn report_parent(

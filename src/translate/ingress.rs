@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::networking::v1::{Ingress, IngressBackend};
 
 use super::backends::{BackendRef, PortRef, service_address};
-use super::{Ctx, acme, annotations, prefix_key, report_path, routable_host, tls};
+use super::{Ctx, acme, annotations, in_spec_order, prefix_key, report_path, routable_host, tls};
 use crate::diag::Code;
 use crate::ir::{PathEntry, Provenance, Server};
 use crate::model::{FieldPath, Obj, Origin, diag_at};
@@ -18,19 +18,7 @@ pub const CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
 pub const DEFAULT_CLASS_ANNOTATION: &str = "ingressclass.kubernetes.io/is-default-class";
 
 pub fn translate(ctx: &mut Ctx<'_>) {
-    let mut ingresses: Vec<&Obj<Ingress>> = ctx.snap.ingresses.values().collect();
-    ingresses.sort_by(|a, b| {
-        let key = |o: &&Obj<Ingress>| {
-            let ts = o.value.metadata.creation_timestamp.as_ref().map(|t| t.0);
-            (
-                ts.is_none(),
-                ts,
-                o.origin.namespace.clone(),
-                o.origin.name.clone(),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
+    let ingresses = in_spec_order(ctx.snap.ingresses.values().map(|o| (o, &o.value.metadata)));
     for ing in ingresses {
         if is_ours(ctx, ing) {
             translate_one(ctx, ing);

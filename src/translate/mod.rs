@@ -16,7 +16,8 @@ pub mod tls;
 use crate::Options;
 use crate::diag::{Code, SUBSTITUTION_HINT, has_unsubstituted_variable};
 use crate::ir::{Claim, PathEntry, RouteStatus, RouteTable};
-use crate::model::{Anchored, FieldPath, Origin, Snapshot, diag_at};
+use crate::model::{Anchored, FieldPath, Obj, Origin, Snapshot, diag_at};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 /// The state one translation threads through its stages.
 pub struct Ctx<'a> {
@@ -98,6 +99,21 @@ impl Ctx<'_> {
             }
         }
     }
+}
+
+/// The SPEC's order within a kind: objects with a creationTimestamp first,
+/// oldest first; then namespace/name.
+pub fn in_spec_order<'a, T>(
+    objects: impl Iterator<Item = (&'a Obj<T>, &'a ObjectMeta)>,
+) -> Vec<&'a Obj<T>> {
+    let mut v: Vec<_> = objects
+        .map(|(o, meta)| {
+            let ts = meta.creation_timestamp.as_ref().map(|t| t.0);
+            ((ts.is_none(), ts, &o.origin.namespace, &o.origin.name), o)
+        })
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v.into_iter().map(|(_, o)| o).collect()
 }
 
 /// What a host name in a manifest is.

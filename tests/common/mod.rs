@@ -1,0 +1,73 @@
+//! Helpers shared by the integration tests: where the corpus is, and how
+//! to run the binary.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+/// The shared corpus: `SYNROUTE_CORPUS`, else `../shared/corpus`. When the
+/// variable is set and the folder is missing, the test fails; when it is
+/// unset and the default is missing, the test says so and is skipped.
+pub fn corpus_root() -> Option<PathBuf> {
+    match std::env::var_os("SYNROUTE_CORPUS") {
+        Some(p) => {
+            let p = PathBuf::from(p);
+            assert!(
+                p.is_dir(),
+                "SYNROUTE_CORPUS={} is not a folder",
+                p.display()
+            );
+            Some(p)
+        }
+        None => {
+            let p = PathBuf::from("../shared/corpus");
+            if p.is_dir() {
+                Some(p)
+            } else {
+                eprintln!("skipping: ../shared/corpus is missing and SYNROUTE_CORPUS is unset");
+                None
+            }
+        }
+    }
+}
+
+/// Runs synroute with `args`, feeding `stdin` and setting `env`;
+/// GITHUB_ACTIONS is cleared so that output formats are what tests ask.
+pub fn run(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_synroute"));
+    cmd.args(args)
+        .env_remove("GITHUB_ACTIONS")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn synroute");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write stdin");
+    }
+    child.wait_with_output().expect("wait")
+}
+
+pub fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit code")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
