@@ -102,6 +102,10 @@ struct SelectArgs {
     /// Warn about certificates expiring within this many days.
     #[arg(long, value_name = "DAYS", default_value_t = 21)]
     expiry_warning: u32,
+    /// Threads that parse documents (default: every core). The output is
+    /// the same whatever it is.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
+    jobs: usize,
 }
 
 fn parse_time(s: &str) -> Result<i64, String> {
@@ -241,6 +245,7 @@ fn options(a: &SelectArgs, strict: bool) -> Options {
     Options {
         now,
         expiry_warning_days: a.expiry_warning,
+        jobs: a.jobs,
         gateways: a.gateway.clone(),
         strict,
         ingress_class: a.ingress_class.clone(),

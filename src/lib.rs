@@ -15,6 +15,7 @@ pub mod load;
 pub mod model;
 pub mod report;
 pub mod route;
+pub mod synth;
 pub mod translate;
 
 use std::collections::BTreeMap;
@@ -59,6 +60,9 @@ pub struct Options {
     pub now: Option<i64>,
     /// Certificates expiring within this many days get a warning.
     pub expiry_warning_days: u32,
+    /// Threads that parse documents; 0: every core. The result does not
+    /// depend on it.
+    pub jobs: usize,
 }
 
 impl Default for Options {
@@ -73,6 +77,7 @@ impl Default for Options {
             strict: false,
             now: None,
             expiry_warning_days: 21,
+            jobs: 0,
         }
     }
 }

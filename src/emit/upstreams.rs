@@ -95,8 +95,166 @@ fn path_out(e: &PathEntry) -> PathOut<'_> {
     }
 }
 
-/// The bytes of `upstreams.yaml` for `table`.
+/// The bytes of `upstreams.yaml` for `table`, written directly: at GitOps
+/// scale a generic serialiser costs as much as parsing the input. The bytes
+/// are those of `emit_reference` (serde_yaml), which the tests hold it to.
 pub fn emit(table: &RouteTable) -> Vec<u8> {
+    let paths: usize = table.hosts.values().map(|h| h.paths.len()).sum();
+    let mut out = String::with_capacity(256 + 160 * (paths + table.internal_paths.len()));
+    out.push_str(HEADER);
+    out.push_str("provider: file\n");
+    out.push_str(if table.sticky_sessions.is_some() {
+        "sticky_sessions: true\n"
+    } else {
+        "sticky_sessions: false\n"
+    });
+    if !table.internal_paths.is_empty() {
+        out.push_str("internal_paths:\n");
+        for (key, e) in &table.internal_paths {
+            out.push_str("  ");
+            push_scalar(&mut out, key);
+            out.push_str(":\n");
+            push_entry(&mut out, e, "    ");
+        }
+    }
+    if table.hosts.is_empty() {
+        out.push_str("upstreams: {}\n");
+    }
+    if !table.hosts.is_empty() {
+        out.push_str("upstreams:\n");
+    }
+    for (host, h) in &table.hosts {
+        out.push_str("  ");
+        push_scalar(&mut out, host);
+        out.push_str(":\n");
+        if let Some(c) = &h.certificate {
+            out.push_str("    certificate: ");
+            push_scalar(&mut out, c);
+            out.push('\n');
+        }
+        if h.paths.is_empty() {
+            out.push_str("    paths: {}\n");
+            continue;
+        }
+        out.push_str("    paths:\n");
+        for (path, e) in &h.paths {
+            out.push_str("      ");
+            push_scalar(&mut out, path);
+            out.push_str(":\n");
+            push_entry(&mut out, e, "        ");
+        }
+    }
+    out.into_bytes()
+}
+
+fn push_entry(out: &mut String, e: &PathEntry, ind: &str) {
+    use std::fmt::Write as _;
+    if e.servers.is_empty() {
+        out.push_str(ind);
+        out.push_str("servers: []\n");
+    } else {
+        out.push_str(ind);
+        out.push_str("servers:\n");
+        let weighted = e.weighted();
+        for s in &e.servers {
+            out.push_str(ind);
+            if weighted {
+                out.push_str("- address: ");
+                push_scalar(out, &s.address);
+                let _ = write!(out, "\n{ind}  weight: {}\n", s.weight.unwrap_or(1));
+            } else {
+                out.push_str("- ");
+                push_scalar(out, &s.address);
+                out.push('\n');
+            }
+        }
+    }
+    let st = &e.settings;
+    let _ = writeln!(out, "{ind}ssl_enabled: {}", st.ssl_enabled);
+    let flags = [
+        ("http2_enabled", st.http2_enabled),
+        ("https_proxy_enabled", st.https_proxy_enabled),
+    ];
+    for (name, v) in flags {
+        if let Some(v) = v {
+            let _ = writeln!(out, "{ind}{name}: {v}");
+        }
+    }
+    let numbers = [
+        ("connect_timeout", st.connect_timeout),
+        ("read_timeout", st.read_timeout),
+        ("write_timeout", st.write_timeout),
+        ("idle_timeout", st.idle_timeout),
+    ];
+    for (name, v) in numbers {
+        if let Some(v) = v {
+            let _ = writeln!(out, "{ind}{name}: {v}");
+        }
+    }
+    for (name, v) in [
+        ("healthcheck", st.healthcheck),
+        ("disable_access_log", st.disable_access_log),
+    ] {
+        if let Some(v) = v {
+            let _ = writeln!(out, "{ind}{name}: {v}");
+        }
+    }
+    for (name, list) in [
+        ("request_headers", &st.request_headers),
+        ("response_headers", &st.response_headers),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{ind}{name}:");
+        for h in list {
+            out.push_str(ind);
+            out.push_str("- ");
+            push_scalar(out, h);
+            out.push('\n');
+        }
+    }
+}
+
+/// True when serde_yaml writes `s` as a plain scalar, byte for byte: a
+/// conservative set of characters, no leading indicator, not a word YAML
+/// reads as a boolean or null. Everything else takes the slow path.
+fn plain_safe(s: &str) -> bool {
+    let b = s.as_bytes();
+    let Some(&first) = b.first() else {
+        return false;
+    };
+    if !(first.is_ascii_alphabetic() || first == b'/') || b.last() == Some(&b':') {
+        return false;
+    }
+    if !b.iter().all(|c| {
+        c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'.' | b'/' | b'_' | b'-' | b':' | b'=' | b'*' | b'+' | b'~'
+            )
+    }) {
+        return false;
+    }
+    const WORDS: &[&str] = &["true", "false", "null", "yes", "no", "on", "off", "y", "n"];
+    !WORDS.iter().any(|w| s.eq_ignore_ascii_case(w)) && !s.contains("::")
+}
+
+fn push_scalar(out: &mut String, s: &str) {
+    if plain_safe(s) {
+        out.push_str(s);
+    } else if s.chars().any(char::is_control) {
+        // One line whatever the input: a JSON string is a YAML string.
+        out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    } else {
+        let quoted = serde_yaml::to_string(s).unwrap_or_default();
+        out.push_str(quoted.trim_end_matches('\n'));
+    }
+}
+
+/// The same file through serde_yaml: the reference `emit` must match.
+#[doc(hidden)]
+pub fn emit_reference(table: &RouteTable) -> Vec<u8> {
     let file = File {
         provider: "file",
         sticky_sessions: table.sticky_sessions.is_some(),

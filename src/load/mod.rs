@@ -78,9 +78,13 @@ enum Outcome {
 
 pub fn load(sources: &[Source], opts: &Options) -> Loaded {
     let mut loaded = Loaded::default();
-    let mut objects: Vec<(Object, Origin)> = Vec::new();
+    // Splitting is a cheap sequential scan that fixes every document's file
+    // and first line; the typed parses then run on all cores, and their
+    // outcomes are merged back in input order, so the result and every
+    // location are the same whatever `jobs` is.
+    let files: Vec<Arc<str>> = sources.iter().map(|s| Arc::from(s.name.as_str())).collect();
+    let mut docs: Vec<Result<Doc<'_>, (usize, RawError)>> = Vec::new();
     for (idx, source) in sources.iter().enumerate() {
-        let file: Arc<str> = Arc::from(source.name.as_str());
         let text = match std::str::from_utf8(&source.content) {
             Ok(t) => t,
             Err(e) => {
@@ -98,38 +102,41 @@ pub fn load(sources: &[Source], opts: &Options) -> Loaded {
                 continue;
             }
         };
-        let docs = if is_json(&source.name, text) {
+        let split = if is_json(&source.name, text) {
             json_documents(idx, text)
         } else {
             yaml_documents(idx, text)
         };
-        for doc in docs {
-            let outcome = match doc {
-                Ok(doc) => load_document(&file, &doc, opts),
-                Err(d) => Outcome::Diagnosed(vec![d.located(&file)]),
-            };
-            match outcome {
-                Outcome::Objects(objs, diags) => {
-                    loaded.stats.used += objs.len();
-                    objects.extend(objs);
-                    if !diags.is_empty() {
-                        loaded.stats.diagnosed += 1;
-                        loaded.malformed |=
-                            diags.iter().any(|d| d.diag.severity == Severity::Error);
-                        loaded.diagnostics.extend(diags);
-                    }
-                }
-                Outcome::Foreign => loaded.stats.foreign += 1,
-                Outcome::NotObject => loaded.stats.not_objects += 1,
-                Outcome::Empty => loaded.stats.empty += 1,
-                Outcome::OutOfNamespace => loaded.stats.out_of_namespace += 1,
-                Outcome::Diagnosed(diags) => {
+        docs.extend(split.into_iter().map(|d| d.map_err(|e| (idx, e))));
+    }
+    let weight = |d: &Result<Doc<'_>, (usize, RawError)>| d.as_ref().map_or(1, |d| d.text.len());
+    let outcomes = parallel_map(&docs, opts.jobs, weight, |doc| match doc {
+        Ok(doc) => load_document(&files[doc.span.source], doc, opts),
+        Err((idx, e)) => Outcome::Diagnosed(vec![e.located(&files[*idx])]),
+    });
+    drop(docs);
+    let mut objects: Vec<(Object, Origin)> = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Objects(objs, diags) => {
+                loaded.stats.used += objs.len();
+                objects.extend(objs);
+                if !diags.is_empty() {
                     loaded.stats.diagnosed += 1;
-                    if diags.iter().any(|d| d.diag.severity == Severity::Error) {
-                        loaded.malformed = true;
-                    }
+                    loaded.malformed |= diags.iter().any(|d| d.diag.severity == Severity::Error);
                     loaded.diagnostics.extend(diags);
                 }
+            }
+            Outcome::Foreign => loaded.stats.foreign += 1,
+            Outcome::NotObject => loaded.stats.not_objects += 1,
+            Outcome::Empty => loaded.stats.empty += 1,
+            Outcome::OutOfNamespace => loaded.stats.out_of_namespace += 1,
+            Outcome::Diagnosed(diags) => {
+                loaded.stats.diagnosed += 1;
+                if diags.iter().any(|d| d.diag.severity == Severity::Error) {
+                    loaded.malformed = true;
+                }
+                loaded.diagnostics.extend(diags);
             }
         }
     }
@@ -147,16 +154,64 @@ struct RawError {
 }
 
 impl RawError {
-    fn located(self, file: &Arc<str>) -> Anchored {
-        let mut d = Diagnostic::new(self.code, self.message);
+    fn located(&self, file: &Arc<str>) -> Anchored {
+        let mut d = Diagnostic::new(self.code, self.message.clone());
         d.location = Some(Location {
             file: file.to_string(),
             line: self.line,
             column: self.column,
         });
-        d.hint = self.hint;
+        d.hint = self.hint.clone();
         Anchored::plain(d)
     }
+}
+
+/// Maps `f` over `items` on `jobs` threads (0: every core), in contiguous
+/// chunks of about equal `weight`; the results keep the items' order.
+pub fn parallel_map<T, R, W, F>(items: &[T], jobs: usize, weight: W, f: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    W: Fn(&T) -> usize,
+    F: Fn(&T) -> R + Sync,
+{
+    let jobs = if jobs == 0 {
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    } else {
+        jobs
+    };
+    if jobs <= 1 || items.len() < 2 {
+        return items.iter().map(f).collect();
+    }
+    let total: usize = items.iter().map(&weight).sum();
+    let share = total.div_ceil(jobs).max(1);
+    let mut bounds = vec![0];
+    let mut acc = 0;
+    for (i, item) in items.iter().enumerate() {
+        acc += weight(item);
+        if acc >= share * bounds.len() && bounds.len() < jobs && i + 1 < items.len() {
+            bounds.push(i + 1);
+        }
+    }
+    bounds.push(items.len());
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = bounds
+            .windows(2)
+            .map(|w| {
+                let chunk = &items[w[0]..w[1]];
+                scope.spawn(move || chunk.iter().map(f).collect::<Vec<R>>())
+            })
+            .collect();
+        let mut out = Vec::with_capacity(items.len());
+        for h in handles {
+            match h.join() {
+                Ok(part) => out.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        out
+    })
 }
 
 fn is_json(name: &str, text: &str) -> bool {
@@ -229,6 +284,7 @@ fn json_documents(source: usize, text: &str) -> Vec<Result<Doc<'_>, RawError>> {
     let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let body = &text[bom..];
     let mut docs = Vec::new();
+    let mut lines = LineCounter { offset: 0, line: 1 };
     let trimmed = body.trim_start();
     if trimmed.starts_with('[') {
         match serde_json::from_str::<Vec<&serde_json::value::RawValue>>(body) {
@@ -236,7 +292,7 @@ fn json_documents(source: usize, text: &str) -> Vec<Result<Doc<'_>, RawError>> {
                 for item in items {
                     let raw = item.get();
                     let start = bom + (raw.as_ptr() as usize - body.as_ptr() as usize);
-                    docs.push(json_doc(source, text, start, start + raw.len()));
+                    docs.push(json_doc(source, text, start, start + raw.len(), &mut lines));
                 }
             }
             Err(e) => docs.push(Err(json_error(&e, 0))),
@@ -251,7 +307,7 @@ fn json_documents(source: usize, text: &str) -> Vec<Result<Doc<'_>, RawError>> {
             Some(Ok(raw)) => {
                 let raw = raw.get();
                 let start = bom + (raw.as_ptr() as usize - body.as_ptr() as usize);
-                docs.push(json_doc(source, text, start, start + raw.len()));
+                docs.push(json_doc(source, text, start, start + raw.len(), &mut lines));
             }
             Some(Err(e)) => {
                 docs.push(Err(json_error(&e, 0)));
@@ -262,8 +318,38 @@ fn json_documents(source: usize, text: &str) -> Vec<Result<Doc<'_>, RawError>> {
     docs
 }
 
-fn json_doc(source: usize, text: &str, start: usize, end: usize) -> Result<Doc<'_>, RawError> {
-    let (line, _) = line_col(text.as_bytes(), start);
+/// Counts lines forward through a text, so that finding the line of each
+/// of many documents stays linear in the text's size.
+struct LineCounter {
+    offset: usize,
+    line: u32,
+}
+
+impl LineCounter {
+    fn line_at(&mut self, text: &str, offset: usize) -> u32 {
+        if offset < self.offset {
+            self.offset = 0;
+            self.line = 1;
+        }
+        let end = offset.min(text.len());
+        let newlines = text
+            .as_bytes()
+            .get(self.offset..end)
+            .map_or(0, |b| b.iter().filter(|c| **c == b'\n').count());
+        self.line += newlines as u32;
+        self.offset = end;
+        self.line
+    }
+}
+
+fn json_doc<'t>(
+    source: usize,
+    text: &'t str,
+    start: usize,
+    end: usize,
+    lines: &mut LineCounter,
+) -> Result<Doc<'t>, RawError> {
+    let line = lines.line_at(text, start);
     Ok(Doc {
         text: &text[start..end],
         span: DocSpan {

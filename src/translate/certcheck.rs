@@ -5,6 +5,8 @@
 //! `expiry_warning_days` a warning). Time comes in through the options, so
 //! the check is as pure as the rest of translation.
 
+use std::collections::BTreeMap;
+
 use x509_parser::der_parser::ber::BerObject;
 use x509_parser::der_parser::parse_der;
 use x509_parser::pem::Pem;
@@ -125,13 +127,24 @@ fn secret_field(ctx: &Ctx<'_>, b: &CertBundle, key: &str) -> FieldPath {
 }
 
 pub fn check(ctx: &mut Ctx<'_>) {
+    // The hosts each stem is served for, gathered once.
+    let mut served: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (host, h) in &ctx.table.hosts {
+        if let Some(stem) = &h.certificate {
+            served.entry(stem.clone()).or_default().push(host.clone());
+        }
+    }
     let bundles: Vec<CertBundle> = ctx.table.certs.values().cloned().collect();
     for b in &bundles {
-        check_bundle(ctx, b);
+        check_bundle(
+            ctx,
+            b,
+            served.get(&b.stem).map(Vec::as_slice).unwrap_or_default(),
+        );
     }
 }
 
-fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle) {
+fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[String]) {
     let secret = &b.secret.origin;
     let crt_field = secret_field(ctx, b, "tls.crt");
     let key_field = secret_field(ctx, b, "tls.key");
@@ -206,15 +219,8 @@ fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle) {
         }
     }
     let valid_for = names(&cert);
-    let served: Vec<String> = ctx
-        .table
-        .hosts
-        .iter()
-        .filter(|(_, h)| h.certificate.as_deref() == Some(b.stem.as_str()))
-        .map(|(host, _)| host.clone())
-        .collect();
     for host in served {
-        if !valid_for.iter().any(|n| covers(n, &host)) {
+        if !valid_for.iter().any(|n| covers(n, host)) {
             ctx.push(related(diag_at(
                 Code::CertificateHostMismatch,
                 format!(

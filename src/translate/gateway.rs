@@ -216,6 +216,8 @@ pub fn translate(ctx: &mut Ctx<'_>) {
     // Hosts that reached each listener, for certificates of hostless listeners.
     let mut listener_hosts: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
     for route in routes {
+        // This route's statuses are the ones attach pushes now.
+        let first_status = ctx.route_status.len();
         let targets = attach(
             ctx,
             route,
@@ -226,11 +228,7 @@ pub fn translate(ctx: &mut Ctx<'_>) {
         );
         if targets.is_some() {
             let resolved = httproute::resolved_refs(ctx, route);
-            for st in ctx
-                .route_status
-                .iter_mut()
-                .filter(|s| s.route == route.origin)
-            {
+            for st in ctx.route_status.iter_mut().skip(first_status) {
                 st.conditions.push(resolved.clone());
             }
         }

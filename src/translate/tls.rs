@@ -215,15 +215,31 @@ pub fn covers(pattern: &str, host: &str) -> bool {
 /// (by stem) bundle requested for a pattern that covers it (a wildcard, or
 /// the host itself through a listener without hostname).
 pub fn assign_certificates(table: &mut RouteTable) {
-    let certs = &table.certs;
+    // Index the patterns once: exact hosts, and wildcards by their suffix;
+    // the first bundle (by stem) wins for each pattern.
+    let mut exact: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    let mut wildcard: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for b in table.certs.values() {
+        for p in &b.hosts {
+            match p.strip_prefix("*.") {
+                Some(suffix) => wildcard.entry(suffix).or_insert(&b.stem),
+                None => exact.entry(p.as_str()).or_insert(&b.stem),
+            };
+        }
+    }
     for (host, entry) in table.hosts.iter_mut() {
-        entry.certificate = if certs.contains_key(host.as_str()) {
+        entry.certificate = if table.certs.contains_key(host.as_str()) {
             Some(host.clone())
         } else {
-            certs
-                .values()
-                .find(|b| b.hosts.iter().any(|p| covers(p, host)))
-                .map(|b| b.stem.clone())
+            let own = exact.get(host.as_str()).copied();
+            let parent = host.split_once('.').map(|(_, rest)| rest);
+            // Of an exact and a wildcard pattern, the first stem wins, as
+            // when scanning the bundles in order.
+            let wild = parent.and_then(|p| wildcard.get(p).copied());
+            match (own, wild) {
+                (Some(a), Some(b)) => Some(a.min(b).to_string()),
+                (a, b) => a.or(b).map(str::to_string),
+            }
         };
     }
 }

@@ -1,0 +1,300 @@
+//! Render benchmark at GitOps scale.
+//!
+//! `cargo run --release --example bench -- [--apps 1000,10000,50000] [--runs 3]`
+//!
+//! Generates synthetic corpora (`synroute::synth`) under
+//! `target/bench-corpus/`, then times, each in a fresh child process so
+//! that peak RSS is its own: a plain typed `serde_yaml` parse of the same
+//! bytes (the floor), `render` with `--jobs 1` and with every core, the
+//! same objects as JSON, the corpus padded with 4 foreign objects per app,
+//! and `kubectl annotate --local` when kubectl is on the PATH. Prints
+//! medians and ratios. Nothing here is asserted: measurements belong in a
+//! benchmark, not in a timed test.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use synroute::synth::{Shape, corpus};
+
+fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// A typed parse of every document with the types a Kubernetes tool uses.
+enum Parsed {
+    Ingress(Box<k8s_openapi::api::networking::v1::Ingress>),
+    Service(Box<k8s_openapi::api::core::v1::Service>),
+    Secret(Box<k8s_openapi::api::core::v1::Secret>),
+    Deployment(Box<k8s_openapi::api::apps::v1::Deployment>),
+    ConfigMap(Box<k8s_openapi::api::core::v1::ConfigMap>),
+    Other(Box<serde_yaml::Value>),
+}
+
+/// The floor the issue names: each document deserialised straight into its
+/// type (the kind read from the document's text first, as any loader must).
+fn typed_floor(text: &str) -> usize {
+    use serde::Deserialize;
+    let mut kept: Vec<Parsed> = Vec::new();
+    for chunk in split_docs(text) {
+        let kind = chunk
+            .lines()
+            .find_map(|l| l.strip_prefix("kind:"))
+            .map(str::trim)
+            .unwrap_or("");
+        let de = serde_yaml::Deserializer::from_str(chunk);
+        let p = match kind {
+            "Ingress" => k8s_openapi::api::networking::v1::Ingress::deserialize(de)
+                .map(|x| Parsed::Ingress(Box::new(x)))
+                .ok(),
+            "Service" => k8s_openapi::api::core::v1::Service::deserialize(de)
+                .map(|x| Parsed::Service(Box::new(x)))
+                .ok(),
+            "Secret" => k8s_openapi::api::core::v1::Secret::deserialize(de)
+                .map(|x| Parsed::Secret(Box::new(x)))
+                .ok(),
+            "Deployment" => k8s_openapi::api::apps::v1::Deployment::deserialize(de)
+                .map(|x| Parsed::Deployment(Box::new(x)))
+                .ok(),
+            "ConfigMap" => k8s_openapi::api::core::v1::ConfigMap::deserialize(de)
+                .map(|x| Parsed::ConfigMap(Box::new(x)))
+                .ok(),
+            _ => serde_yaml::Value::deserialize(de)
+                .map(|x| Parsed::Other(Box::new(x)))
+                .ok(),
+        };
+        kept.extend(p);
+    }
+    kept.len()
+}
+
+fn split_docs(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_end() == "---" {
+            if offset > start {
+                out.push(&text[start..offset]);
+            }
+            start = offset + line.len();
+        }
+        offset += line.len();
+    }
+    if text.len() > start {
+        out.push(&text[start..]);
+    }
+    out
+}
+
+/// Child process: one measurement, printed as `ms objects rss_kb`.
+fn child(mode: &str, path: &str, jobs: usize) {
+    let sources = synroute::cli::collect_sources(&[path.to_string()], &[]).expect("read corpus");
+    let t = Instant::now();
+    let objects = match mode {
+        "floor" => {
+            let mut n = 0;
+            for s in &sources {
+                n += typed_floor(std::str::from_utf8(&s.content).expect("utf8"));
+            }
+            n
+        }
+        _ => {
+            let opts = synroute::Options {
+                jobs,
+                ..synroute::Options::default()
+            };
+            let r = synroute::render(&sources, &opts);
+            assert!(!r.malformed, "the synthetic corpus must load");
+            r.stats.used
+        }
+    };
+    let ms = t.elapsed().as_secs_f64() * 1000.0;
+    println!("{ms:.1} {objects} {}", peak_rss_kb());
+}
+
+struct Measure {
+    secs: f64,
+    objects: usize,
+    rss_mb: f64,
+}
+
+fn measure(mode: &str, path: &Path, jobs: usize, runs: usize) -> Measure {
+    let exe = std::env::current_exe().expect("current exe");
+    let mut times = Vec::new();
+    let (mut objects, mut rss) = (0, 0.0);
+    for _ in 0..runs {
+        let out = Command::new(&exe)
+            .args([
+                "--child",
+                mode,
+                path.to_str().expect("utf8"),
+                &jobs.to_string(),
+            ])
+            .output()
+            .expect("run child");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut parts = text.split_whitespace();
+        let ms: f64 = parts
+            .next()
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(f64::NAN);
+        objects = parts.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+        rss = parts
+            .next()
+            .and_then(|x| x.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0;
+        times.push(ms / 1000.0);
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    Measure {
+        secs: times[times.len() / 2],
+        objects,
+        rss_mb: rss,
+    }
+}
+
+fn kubectl(path: &Path, runs: usize) -> Option<f64> {
+    let ok = Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .ok()?
+        .status
+        .success();
+    if !ok {
+        return None;
+    }
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        Command::new("kubectl")
+            .args([
+                "annotate",
+                "--local",
+                "-f",
+                path.to_str()?,
+                "-R",
+                "k=v",
+                "-o",
+                "name",
+            ])
+            .output()
+            .ok()?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    Some(times[times.len() / 2])
+}
+
+fn ensure(path: &Path, make: impl FnOnce() -> String) -> f64 {
+    if !path.exists() {
+        std::fs::write(path, make()).expect("write corpus");
+    }
+    std::fs::metadata(path)
+        .map(|m| m.len() as f64 / 1e6)
+        .unwrap_or(0.0)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--child") {
+        child(
+            &args[2],
+            &args[3],
+            args.get(4).and_then(|j| j.parse().ok()).unwrap_or(0),
+        );
+        return;
+    }
+    let mut apps = vec![1_000usize, 10_000, 50_000];
+    let mut runs = 3;
+    let mut it = args.iter().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--apps" => {
+                apps = it
+                    .next()
+                    .map(|s| s.split(',').filter_map(|n| n.parse().ok()).collect())
+                    .unwrap_or(apps)
+            }
+            "--runs" => runs = it.next().and_then(|s| s.parse().ok()).unwrap_or(runs),
+            _ => {}
+        }
+    }
+    let dir = PathBuf::from("target/bench-corpus");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    println!("synroute bench: {cores} cores, median of {runs} runs, each in a fresh process\n");
+    println!(
+        "| apps | MB | objects | typed parse s | render -j1 s (×) | render -j{cores} s (×) | objects/s | MB/s | peak RSS MB (× input) | JSON render s (YAML/JSON) | padded ×4 s (× unpadded) | kubectl s (× synroute) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut all_cores_time = Vec::new();
+    for n in apps {
+        let shape = Shape {
+            apps: n,
+            padding: 0,
+            json: false,
+            seed: 42,
+        };
+        let yaml = dir.join(format!("apps-{n}.yaml"));
+        let json = dir.join(format!("apps-{n}.json"));
+        let padded = dir.join(format!("apps-{n}-pad4.yaml"));
+        let mb = ensure(&yaml, || corpus(shape));
+        ensure(&json, || {
+            corpus(Shape {
+                json: true,
+                ..shape
+            })
+        });
+        ensure(&padded, || {
+            corpus(Shape {
+                padding: 4,
+                ..shape
+            })
+        });
+        let fl = measure("floor", &yaml, 1, runs);
+        let r1 = measure("render", &yaml, 1, runs);
+        let rn = measure("render", &yaml, 0, runs);
+        let js = measure("render", &json, 0, runs);
+        let pd = measure("render", &padded, 0, runs);
+        let kc = kubectl(&yaml, runs.min(1));
+        all_cores_time.push((n, rn.secs));
+        println!(
+            "| {n} | {mb:.1} | {} | {:.2} | {:.2} ({:.2}×) | {:.2} ({:.2}×) | {:.0} | {:.1} | {:.0} ({:.2}×) | {:.2} ({:.1}×) | {:.2} ({:.2}×) | {} |",
+            rn.objects,
+            fl.secs,
+            r1.secs,
+            r1.secs / fl.secs,
+            rn.secs,
+            rn.secs / fl.secs,
+            rn.objects as f64 / rn.secs,
+            mb / rn.secs,
+            rn.rss_mb,
+            rn.rss_mb / mb,
+            js.secs,
+            rn.secs / js.secs,
+            pd.secs,
+            pd.secs / rn.secs,
+            kc.map_or("not on PATH".to_string(), |k| format!(
+                "{k:.2} ({:.1}×)",
+                k / rn.secs
+            )),
+        );
+        let _ = fl.objects;
+    }
+    if let (Some(a), Some(b)) = (
+        all_cores_time.iter().find(|(n, _)| *n == 10_000),
+        all_cores_time.iter().find(|(n, _)| *n == 50_000),
+    ) {
+        println!("\nscaling: time(50k) / time(10k) = {:.2}", b.1 / a.1);
+    }
+}

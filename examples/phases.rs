@@ -1,0 +1,25 @@
+use std::time::Instant;
+fn main() {
+    let path = std::env::args().nth(1).unwrap();
+    let sources = synroute::cli::collect_sources(&[path], &[]).unwrap();
+    let opts = synroute::Options {
+        jobs: 1,
+        ..Default::default()
+    };
+    let t = Instant::now();
+    let loaded = synroute::load::load(&sources, &opts);
+    eprintln!("load {:?}", t.elapsed());
+    let t = Instant::now();
+    let tr = synroute::translate::translate(&loaded.snapshot, &opts);
+    eprintln!(
+        "translate {:?} ({} diags)",
+        t.elapsed(),
+        tr.diagnostics.len()
+    );
+    let t = Instant::now();
+    let b = synroute::emit::upstreams::emit(&tr.table);
+    eprintln!("emit {:?} ({} bytes)", t.elapsed(), b.len());
+    let t = Instant::now();
+    let r = synroute::render(&sources, &opts);
+    eprintln!("render {:?} ({} diags)", t.elapsed(), r.diagnostics.len());
+}
