@@ -1,7 +1,11 @@
+//! Times the stages of one render (load, translate, emit, whole render) on
+//! a file or folder, `--jobs 1`: `cargo run --release --example phases -- PATH`.
+//! For finding where time goes; `bench` is the benchmark.
+
 use std::time::Instant;
 fn main() {
-    let path = std::env::args().nth(1).unwrap();
-    let sources = synroute::cli::collect_sources(&[path], &[]).unwrap();
+    let path = std::env::args().nth(1).expect("usage: phases PATH");
+    let sources = synroute::cli::collect_sources(&[path], &[]).expect("read input");
     let opts = synroute::Options {
         jobs: 1,
         ..Default::default()
