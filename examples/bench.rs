@@ -37,6 +37,11 @@ enum Parsed {
     Secret(Box<k8s_openapi::api::core::v1::Secret>),
     Deployment(Box<k8s_openapi::api::apps::v1::Deployment>),
     ConfigMap(Box<k8s_openapi::api::core::v1::ConfigMap>),
+    IngressClass(Box<k8s_openapi::api::networking::v1::IngressClass>),
+    Crd(Box<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>),
+    HttpRoute(Box<gateway_api::httproutes::HttpRoute>),
+    Gateway(Box<gateway_api::gateways::Gateway>),
+    GatewayClass(Box<gateway_api::gatewayclasses::GatewayClass>),
     Other(Box<serde_yaml::Value>),
 }
 

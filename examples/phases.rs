@@ -1,29 +1,34 @@
 //! Times the stages of one render (load, translate, emit, whole render) on
-//! a file or folder, `--jobs 1`: `cargo run --release --example phases -- PATH`.
-//! For finding where time goes; `bench` is the benchmark.
+//! a file or folder, `--jobs 1`, with the resident memory after each:
+//! `cargo run --release --example phases -- PATH`. For finding where time
+//! and memory go; `bench` is the benchmark.
 
 use std::time::Instant;
+
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
 fn main() {
     let path = std::env::args().nth(1).expect("usage: phases PATH");
     let sources = synroute::cli::collect_sources(&[path], &[]).expect("read input");
-    let opts = synroute::Options {
-        jobs: 1,
-        ..Default::default()
-    };
+    eprintln!("read: {:.0} MB", rss_mb());
+    let opts = synroute::Options { jobs: 1, ..Default::default() };
     let t = Instant::now();
     let loaded = synroute::load::load(&sources, &opts);
-    eprintln!("load {:?}", t.elapsed());
+    eprintln!("load {:?}: {:.0} MB", t.elapsed(), rss_mb());
     let t = Instant::now();
     let tr = synroute::translate::translate(&loaded.snapshot, &opts);
-    eprintln!(
-        "translate {:?} ({} diags)",
-        t.elapsed(),
-        tr.diagnostics.len()
-    );
+    eprintln!("translate {:?} ({} diags): {:.0} MB", t.elapsed(), tr.diagnostics.len(), rss_mb());
     let t = Instant::now();
     let b = synroute::emit::upstreams::emit(&tr.table);
-    eprintln!("emit {:?} ({} bytes)", t.elapsed(), b.len());
+    eprintln!("emit {:?} ({} bytes): {:.0} MB", t.elapsed(), b.len(), rss_mb());
+    drop((loaded, tr, b));
     let t = Instant::now();
     let r = synroute::render(&sources, &opts);
-    eprintln!("render {:?} ({} diags)", t.elapsed(), r.diagnostics.len());
+    eprintln!("render {:?} ({} diags): {:.0} MB", t.elapsed(), r.diagnostics.len(), rss_mb());
 }
