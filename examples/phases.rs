@@ -8,7 +8,11 @@ use std::time::Instant;
 fn rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .unwrap_or(0.0)
         / 1024.0
 }
@@ -17,18 +21,36 @@ fn main() {
     let path = std::env::args().nth(1).expect("usage: phases PATH");
     let sources = synroute::cli::collect_sources(&[path], &[]).expect("read input");
     eprintln!("read: {:.0} MB", rss_mb());
-    let opts = synroute::Options { jobs: 1, ..Default::default() };
+    let opts = synroute::Options {
+        jobs: 1,
+        ..Default::default()
+    };
     let t = Instant::now();
     let loaded = synroute::load::load(&sources, &opts);
     eprintln!("load {:?}: {:.0} MB", t.elapsed(), rss_mb());
     let t = Instant::now();
     let tr = synroute::translate::translate(&loaded.snapshot, &opts);
-    eprintln!("translate {:?} ({} diags): {:.0} MB", t.elapsed(), tr.diagnostics.len(), rss_mb());
+    eprintln!(
+        "translate {:?} ({} diags): {:.0} MB",
+        t.elapsed(),
+        tr.diagnostics.len(),
+        rss_mb()
+    );
     let t = Instant::now();
     let b = synroute::emit::upstreams::emit(&tr.table);
-    eprintln!("emit {:?} ({} bytes): {:.0} MB", t.elapsed(), b.len(), rss_mb());
+    eprintln!(
+        "emit {:?} ({} bytes): {:.0} MB",
+        t.elapsed(),
+        b.len(),
+        rss_mb()
+    );
     drop((loaded, tr, b));
     let t = Instant::now();
     let r = synroute::render(&sources, &opts);
-    eprintln!("render {:?} ({} diags): {:.0} MB", t.elapsed(), r.diagnostics.len(), rss_mb());
+    eprintln!(
+        "render {:?} ({} diags): {:.0} MB",
+        t.elapsed(),
+        r.diagnostics.len(),
+        rss_mb()
+    );
 }

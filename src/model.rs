@@ -4,6 +4,7 @@
 //! wrapped in `Obj` with its `Origin`. Nothing here knows about YAML text or
 //! about Synapse's file format: loading fills it, translation reads it.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -119,7 +120,8 @@ impl Origin {
 /// One step of a field path.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Seg {
-    Key(String),
+    /// Field names are mostly literals: borrowed, they cost no allocation.
+    Key(Cow<'static, str>),
     Index(usize),
 }
 
@@ -133,21 +135,23 @@ impl FieldPath {
         FieldPath(Vec::new())
     }
 
-    pub fn key(&self, k: &str) -> FieldPath {
-        let mut v = self.0.clone();
-        v.push(Seg::Key(k.to_string()));
+    pub fn key(&self, k: impl Into<Cow<'static, str>>) -> FieldPath {
+        let mut v = Vec::with_capacity(self.0.len() + 1);
+        v.extend(self.0.iter().cloned());
+        v.push(Seg::Key(k.into()));
         FieldPath(v)
     }
 
     pub fn idx(&self, i: usize) -> FieldPath {
-        let mut v = self.0.clone();
+        let mut v = Vec::with_capacity(self.0.len() + 1);
+        v.extend(self.0.iter().cloned());
         v.push(Seg::Index(i));
         FieldPath(v)
     }
 
     /// Builds a path from dotted keys: `FieldPath::of(&["spec", "rules"])`.
-    pub fn of(keys: &[&str]) -> FieldPath {
-        FieldPath(keys.iter().map(|k| Seg::Key((*k).to_string())).collect())
+    pub fn of(keys: &[&'static str]) -> FieldPath {
+        FieldPath(keys.iter().map(|k| Seg::Key(Cow::Borrowed(*k))).collect())
     }
 
     pub fn is_root(&self) -> bool {

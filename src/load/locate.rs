@@ -96,7 +96,7 @@ pub fn locate(text: &str, path: &[Seg]) -> (u32, u32) {
                 };
                 let found = (lo..hi).find(|&j| {
                     let l = &lines[j];
-                    !l.empty && l.key_col == col && l.key == Some(k.as_str())
+                    !l.empty && l.key_col == col && l.key == Some(k.as_ref())
                 });
                 let Some(j) = found else { break };
                 best = (j, col + 1);

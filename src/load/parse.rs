@@ -224,18 +224,13 @@ pub fn head_yaml(text: &str) -> Result<Head, ParseError> {
     }
 }
 
+/// `apiVersion` and `kind` of a JSON document; the rest is skipped
+/// without being built.
 pub fn head_json(text: &str) -> Result<Head, ParseError> {
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::Object(m)) => Ok(Head {
-            api_version: m
-                .get("apiVersion")
-                .and_then(|v| v.as_str())
-                .map(str::to_string),
-            kind: m.get("kind").and_then(|v| v.as_str()).map(str::to_string),
-        }),
-        Ok(_) => Ok(Head::default()),
-        Err(e) => Err(ParseError::json(&e)),
+    if !text.trim_start().starts_with('{') {
+        return Ok(Head::default());
     }
+    serde_json::from_str::<Head>(text).map_err(|e| ParseError::json(&e))
 }
 
 fn item_head_value(v: &serde_yaml::Value) -> Head {

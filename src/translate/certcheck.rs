@@ -115,7 +115,7 @@ fn names(cert: &X509Certificate<'_>) -> Vec<String> {
 }
 
 /// `stringData.<key>` when the Secret gives the key there, else `data.<key>`.
-fn secret_field(ctx: &Ctx<'_>, b: &CertBundle, key: &str) -> FieldPath {
+fn secret_field(ctx: &Ctx<'_>, b: &CertBundle, key: &'static str) -> FieldPath {
     let o = &b.secret.origin;
     let in_string_data = ctx
         .snap
