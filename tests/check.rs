@@ -29,15 +29,7 @@ fn check(extra: &[&str]) -> Output {
     synroute(&args, None, &[])
 }
 
-fn snapshot(name: &str, text: &str) {
-    insta::with_settings!({
-        snapshot_path => "../snapshots",
-        prepend_module_to_snapshot => false,
-        omit_expression => true,
-    }, {
-        insta::assert_snapshot!(name, text);
-    });
-}
+use common::snapshot;
 
 #[test]
 fn every_format_is_pinned_and_the_exit_code_does_not_depend_on_it() {

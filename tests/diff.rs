@@ -36,15 +36,7 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-fn snapshot(name: &str, text: &str) {
-    insta::with_settings!({
-        snapshot_path => "../snapshots",
-        prepend_module_to_snapshot => false,
-        omit_expression => true,
-    }, {
-        insta::assert_snapshot!(name, text);
-    });
-}
+use common::snapshot;
 
 #[test]
 fn exit_codes_follow_kubectl_diff() {

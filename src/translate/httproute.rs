@@ -129,53 +129,42 @@ fn filters(
                 &ffield,
             ));
         };
+        // The request and response modifiers are distinct generated types of
+        // one shape: set and add become `Name:Value` entries, remove is lost.
+        macro_rules! header_modifier {
+            ($modifier:expr, $list:expr, $field:literal, $title:literal) => {
+                if let Some(m) = &$modifier {
+                    for h in m.set.iter().flatten() {
+                        $list.push(format!("{}:{}", h.name, h.value));
+                    }
+                    for (hi, h) in m.add.iter().flatten().enumerate() {
+                        $list.push(format!("{}:{}", h.name, h.value));
+                        add_approximated(
+                            ctx,
+                            origin,
+                            &ffield.key($field).key("add").idx(hi),
+                            &h.name,
+                        );
+                    }
+                    if m.remove.as_ref().is_some_and(|r| !r.is_empty()) {
+                        unsupported(ctx, concat!($title, " remove").to_string());
+                    }
+                }
+            };
+        }
         match name.as_str() {
-            "RequestHeaderModifier" => {
-                if let Some(m) = &f.request_header_modifier {
-                    for h in m.set.iter().flatten() {
-                        settings
-                            .request_headers
-                            .push(format!("{}:{}", h.name, h.value));
-                    }
-                    for (hi, h) in m.add.iter().flatten().enumerate() {
-                        settings
-                            .request_headers
-                            .push(format!("{}:{}", h.name, h.value));
-                        add_approximated(
-                            ctx,
-                            origin,
-                            &ffield.key("requestHeaderModifier").key("add").idx(hi),
-                            &h.name,
-                        );
-                    }
-                    if m.remove.as_ref().is_some_and(|r| !r.is_empty()) {
-                        unsupported(ctx, "RequestHeaderModifier remove".to_string());
-                    }
-                }
-            }
-            "ResponseHeaderModifier" => {
-                if let Some(m) = &f.response_header_modifier {
-                    for h in m.set.iter().flatten() {
-                        settings
-                            .response_headers
-                            .push(format!("{}:{}", h.name, h.value));
-                    }
-                    for (hi, h) in m.add.iter().flatten().enumerate() {
-                        settings
-                            .response_headers
-                            .push(format!("{}:{}", h.name, h.value));
-                        add_approximated(
-                            ctx,
-                            origin,
-                            &ffield.key("responseHeaderModifier").key("add").idx(hi),
-                            &h.name,
-                        );
-                    }
-                    if m.remove.as_ref().is_some_and(|r| !r.is_empty()) {
-                        unsupported(ctx, "ResponseHeaderModifier remove".to_string());
-                    }
-                }
-            }
+            "RequestHeaderModifier" => header_modifier!(
+                f.request_header_modifier,
+                settings.request_headers,
+                "requestHeaderModifier",
+                "RequestHeaderModifier"
+            ),
+            "ResponseHeaderModifier" => header_modifier!(
+                f.response_header_modifier,
+                settings.response_headers,
+                "responseHeaderModifier",
+                "ResponseHeaderModifier"
+            ),
             "RequestRedirect" => {
                 let https_only = f.request_redirect.as_ref().is_some_and(|r| {
                     r.scheme
