@@ -96,7 +96,10 @@ impl Side {
             if let Some(c) = &h.certificate {
                 side.certificates.insert(host.clone(), c.clone());
             }
-            for (path, e) in &h.paths {
+        }
+        let hosts = r.table.hosts.iter().map(|(h, e)| (h.as_str(), &e.paths));
+        for (host, paths) in hosts.chain(std::iter::once((INTERNAL, &r.table.internal_paths))) {
+            for (path, e) in paths {
                 side.insert(
                     host,
                     path,
@@ -105,15 +108,6 @@ impl Side {
                     Some(describe(&e.provenance)),
                 );
             }
-        }
-        for (path, e) in &r.table.internal_paths {
-            side.insert(
-                INTERNAL,
-                path,
-                e.servers.clone(),
-                e.settings.clone(),
-                Some(describe(&e.provenance)),
-            );
         }
         for (stem, b) in &r.table.certs {
             side.fingerprints

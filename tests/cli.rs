@@ -452,20 +452,14 @@ fn render_check_reports_stale_output_and_writes_nothing() {
     let out = dir.path().join("upstreams.yaml");
     let certs = dir.path().join("certs");
     let (o, c) = (out.to_str().expect("utf8"), certs.to_str().expect("utf8"));
+    let check = |input: &str| {
+        synroute(
+            &["render", "--check", input, "-o", o, "--certs-out", c],
+            None,
+        )
+    };
     // Nothing on disk yet: stale, and --check creates nothing.
-    let r = synroute(
-        &[
-            "render",
-            "--check",
-            "fixtures/demo",
-            "-o",
-            o,
-            "--certs-out",
-            c,
-        ],
-        None,
-    );
-    assert_eq!(code(&r), 1);
+    assert_eq!(code(&check("fixtures/demo")), 1);
     assert!(!out.exists() && !certs.exists());
     assert_eq!(
         code(&synroute(
@@ -474,32 +468,10 @@ fn render_check_reports_stale_output_and_writes_nothing() {
         )),
         0
     );
-    let r = synroute(
-        &[
-            "render",
-            "--check",
-            "fixtures/demo",
-            "-o",
-            o,
-            "--certs-out",
-            c,
-        ],
-        None,
-    );
+    let r = check("fixtures/demo");
     assert_eq!(code(&r), 0, "{}", stderr(&r));
     // An edited manifest makes the committed output stale.
-    let r = synroute(
-        &[
-            "render",
-            "--check",
-            "fixtures/tls-string-data",
-            "-o",
-            o,
-            "--certs-out",
-            c,
-        ],
-        None,
-    );
+    let r = check("fixtures/tls-string-data");
     assert_eq!(code(&r), 1);
     assert!(
         stderr(&r).contains("upstreams.yaml differs"),

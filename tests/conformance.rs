@@ -21,7 +21,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use synroute::diag::Severity;
@@ -319,13 +319,11 @@ fn explained(r: &Rendered, test_files: &BTreeSet<String>, host: &str, path: &str
     })
 }
 
-#[test]
-fn conformance_cases() {
-    let Some(root) = common::corpus_root() else {
-        return;
-    };
-    let dir = root.join("gateway-api");
-    let cases: Value =
+/// The suite's folder, cases.json, the base manifests, and our
+/// GatewayClass with the stand-in Secrets.
+fn suite() -> Option<(PathBuf, Value, Source, Source)> {
+    let dir = common::corpus_root()?.join("gateway-api");
+    let cases =
         serde_json::from_str(&fs::read_to_string(dir.join("cases.json")).expect("cases.json"))
             .expect("json");
     let base = load_manifest(&dir, "base-manifests.yaml");
@@ -333,6 +331,14 @@ fn conformance_cases() {
         "synroute-stand-ins.yaml",
         class_manifest() + &stand_in_secrets(),
     );
+    Some((dir, cases, base, extra))
+}
+
+#[test]
+fn conformance_cases() {
+    let Some((dir, cases, base, extra)) = suite() else {
+        return;
+    };
     let mut counts: BTreeMap<Verdict, usize> = BTreeMap::new();
     let mut out_of_scope = 0;
     let mut failures = Vec::new();
@@ -499,18 +505,9 @@ fn nn(v: &Value) -> Option<(String, String)> {
 /// synroute keeps in `Rendered::route_status`.
 #[test]
 fn conformance_route_conditions() {
-    let Some(root) = common::corpus_root() else {
+    let Some((dir, cases, base, extra)) = suite() else {
         return;
     };
-    let dir = root.join("gateway-api");
-    let cases: Value =
-        serde_json::from_str(&fs::read_to_string(dir.join("cases.json")).expect("cases.json"))
-            .expect("json");
-    let base = load_manifest(&dir, "base-manifests.yaml");
-    let extra = Source::new(
-        "synroute-stand-ins.yaml",
-        class_manifest() + &stand_in_secrets(),
-    );
     let (mut pass, mut failures, mut mismatched) = (0, Vec::new(), 0);
     for t in cases["tests"].as_array().expect("tests") {
         if t["mesh"].as_bool() == Some(true) {

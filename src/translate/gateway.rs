@@ -512,7 +512,6 @@ fn attach(
                         origin,
                         &field,
                         &parent,
-                        "NotAllowedByListeners",
                         Code::NotAllowedByListeners,
                         "is not admitted by its Gateway",
                     );
@@ -541,7 +540,6 @@ fn attach(
                 origin,
                 &field,
                 &parent,
-                "NoMatchingParent",
                 Code::NoMatchingParent,
                 "has no listener of that sectionName/port",
             );
@@ -570,7 +568,6 @@ fn attach(
                 origin,
                 &field,
                 &parent,
-                "NotAllowedByListeners",
                 Code::NotAllowedByListeners,
                 "has no listener that accepts this route (protocol, allowedRoutes kinds or namespaces)",
             );
@@ -600,7 +597,6 @@ fn attach(
                 origin,
                 &field,
                 &parent,
-                "NoMatchingListenerHostname",
                 Code::NoMatchingListenerHostname,
                 "has no listener whose hostname intersects the route's hostnames",
             );
@@ -653,7 +649,6 @@ fn report_missing_parent(ctx: &mut Ctx<'_>, origin: &Origin, field: &FieldPath, 
         origin,
         field,
         parent,
-        "NoMatchingParent",
         Code::NoMatchingParent,
         "is not in the input",
     );
@@ -664,10 +659,11 @@ fn report_parent(
     origin: &Origin,
     field: &FieldPath,
     parent: &str,
-    reason: &'static str,
     code: Code,
     why: &str,
 ) {
+    // The three Accepted=False reasons are the titles of their codes.
+    let reason = code.title();
     ctx.push(diag_at(
         code,
         format!(
