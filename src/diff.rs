@@ -104,7 +104,7 @@ impl Side {
                     host,
                     path,
                     e.servers.clone(),
-                    e.settings.clone(),
+                    (*e.settings).clone(),
                     Some(describe(&e.provenance)),
                 );
             }

@@ -7,13 +7,14 @@
 //! Kubernetes types.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::model::{FieldPath, Origin};
 
 /// Where a piece of the table came from: an object and one of its fields.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Provenance {
-    pub origin: Origin,
+    pub origin: Arc<Origin>,
     pub field: FieldPath,
 }
 
@@ -48,7 +49,8 @@ pub struct PathSettings {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PathEntry {
     pub servers: Vec<Server>,
-    pub settings: PathSettings,
+    /// Shared by the entries of one object (its annotations, its filters).
+    pub settings: Arc<PathSettings>,
     /// The object and field (the Ingress path, the HTTPRoute match) that
     /// claimed this entry.
     pub provenance: Provenance,
@@ -152,7 +154,7 @@ pub struct Condition {
 /// The status of one route for one of its parentRefs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouteStatus {
-    pub route: crate::model::Origin,
+    pub route: Arc<crate::model::Origin>,
     /// The parentRef, as `Gateway ns/name` or `ListenerSet ns/name`, with
     /// `/sectionName` or `:port` when given.
     pub parent: String,

@@ -19,6 +19,7 @@ pub mod synth;
 pub mod translate;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use diag::{Code, Diagnostic, Location, Severity};
 use model::{Anchored, FieldPath};
@@ -160,7 +161,15 @@ fn suppress(
     snap: &model::Snapshot,
     sources: &[Source],
 ) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
-    let mut rules: Vec<(diag::ObjectRef, &model::Origin, String, Option<Code>, bool)> = Vec::new();
+    /// One word of an ignore annotation, and whether it silenced anything.
+    struct Rule<'a> {
+        object: diag::ObjectRef,
+        origin: &'a Arc<model::Origin>,
+        word: String,
+        code: Option<Code>,
+        used: bool,
+    }
+    let mut rules: Vec<Rule<'_>> = Vec::new();
     for (origin, meta) in snap.metas() {
         let Some(value) = meta
             .annotations
@@ -174,29 +183,36 @@ fn suppress(
             .map(str::trim)
             .filter(|w| !w.is_empty())
         {
-            rules.push((
-                origin.object_ref(),
+            rules.push(Rule {
+                object: origin.object_ref(),
                 origin,
-                word.to_string(),
-                Code::parse(word),
-                false,
-            ));
+                word: word.to_string(),
+                code: Code::parse(word),
+                used: false,
+            });
         }
     }
     let (mut kept, mut gone) = (Vec::new(), Vec::new());
     for d in diagnostics {
         let hit = rules
             .iter_mut()
-            .find(|(obj, _, _, code, _)| Some(d.code) == *code && d.object.as_ref() == Some(obj));
+            .find(|r| Some(d.code) == r.code && d.object.as_ref() == Some(&r.object));
         match hit {
             Some(rule) => {
-                rule.4 = true;
+                rule.used = true;
                 gone.push(d);
             }
             None => kept.push(d),
         }
     }
-    for (_, origin, word, code, used) in rules {
+    for Rule {
+        origin,
+        word,
+        code,
+        used,
+        ..
+    } in rules
+    {
         if used {
             continue;
         }

@@ -17,9 +17,11 @@ use gateway_api::experimental::gateways::GatewaySpec;
 use gateway_api::experimental::httproutes::HttpRouteSpec;
 use gateway_api::experimental::listenersets::ListenerSetSpec;
 use gateway_api::experimental::referencegrants::ReferenceGrantSpec;
-use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
-use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::ServicePort;
+use k8s_openapi::api::networking::v1::{IngressClassSpec, IngressSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use serde::Deserialize;
 
 use crate::diag::{Diagnostic, ObjectRef};
 
@@ -187,19 +189,62 @@ impl fmt::Display for FieldPath {
 /// A typed object and where it came from.
 #[derive(Clone, Debug)]
 pub struct Obj<T> {
-    pub origin: Origin,
+    /// Shared with every table entry and diagnostic that points at it.
+    pub origin: Arc<Origin>,
     pub value: T,
 }
 
-/// The Gateway API kinds are read through their spec types, so that every
-/// served version (v1, v1beta1, the x-k8s.io ListenerSet) shares one shape.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
+/// What synroute keeps of an object's metadata: the fields the render
+/// reads. Everything else (managedFields, ownerReferences, …) is skipped
+/// by the parser without being built.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Meta {
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub annotations: Option<BTreeMap<String, String>>,
+    pub labels: Option<BTreeMap<String, String>>,
+    pub creation_timestamp: Option<Time>,
+}
+
+/// An object as synroute keeps it: its metadata and its spec, nothing of
+/// its status. The Gateway API kinds are read through their spec types, so
+/// that every served version (v1, v1beta1, the x-k8s.io ListenerSet) shares
+/// one shape.
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct Resource<S> {
     #[serde(default)]
-    pub metadata: ObjectMeta,
+    pub metadata: Meta,
     #[serde(default = "Option::default")]
     pub spec: Option<S>,
 }
+
+/// The part of a Service's spec that routing reads.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceSpec {
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+    pub ports: Option<Vec<ServicePort>>,
+    pub external_name: Option<String>,
+}
+
+/// A Secret as synroute keeps it.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Secret {
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+    pub data: Option<BTreeMap<String, ByteString>>,
+    pub string_data: Option<BTreeMap<String, String>>,
+}
+
+pub type Ingress = Resource<IngressSpec>;
+pub type IngressClass = Resource<IngressClassSpec>;
+pub type Service = Resource<ServiceSpec>;
+pub type Namespace = Resource<serde::de::IgnoredAny>;
 
 pub type GatewayClass = Resource<GatewayClassSpec>;
 pub type Gateway = Resource<GatewaySpec>;
@@ -245,14 +290,14 @@ impl Snapshot {
     }
 
     /// Every object's origin and metadata, kind by kind.
-    pub fn metas(&self) -> Vec<(&Origin, &ObjectMeta)> {
+    pub fn metas(&self) -> Vec<(&Arc<Origin>, &Meta)> {
         fn of<T>(
             map: &BTreeMap<Key, Obj<T>>,
-            meta: impl Fn(&T) -> &ObjectMeta,
-        ) -> impl Iterator<Item = (&Origin, &ObjectMeta)> {
+            meta: impl Fn(&T) -> &Meta,
+        ) -> impl Iterator<Item = (&Arc<Origin>, &Meta)> {
             map.values().map(move |o| (&o.origin, meta(&o.value)))
         }
-        let mut v: Vec<(&Origin, &ObjectMeta)> = Vec::new();
+        let mut v: Vec<(&Arc<Origin>, &Meta)> = Vec::new();
         v.extend(of(&self.ingresses, |o| &o.metadata));
         v.extend(of(&self.ingress_classes, |o| &o.metadata));
         v.extend(of(&self.services, |o| &o.metadata));
@@ -272,7 +317,7 @@ impl Snapshot {
 pub fn diag_at(
     code: crate::diag::Code,
     message: impl Into<String>,
-    origin: &Origin,
+    origin: &Arc<Origin>,
     field: &FieldPath,
 ) -> Anchored {
     Anchored {
@@ -291,9 +336,9 @@ pub fn diag_at(
 #[derive(Clone, Debug)]
 pub struct Anchored {
     pub diag: Diagnostic,
-    pub anchor: Option<(Origin, FieldPath)>,
+    pub anchor: Option<(Arc<Origin>, FieldPath)>,
     /// Anchors of `diag.related`, in the same order.
-    pub related_anchors: Vec<Option<(Origin, FieldPath)>>,
+    pub related_anchors: Vec<Option<(Arc<Origin>, FieldPath)>>,
 }
 
 impl Anchored {
@@ -309,7 +354,7 @@ impl Anchored {
     pub fn related(
         mut self,
         message: impl Into<String>,
-        origin: &Origin,
+        origin: &Arc<Origin>,
         field: &FieldPath,
     ) -> Anchored {
         self.diag.related.push(crate::diag::Related {

@@ -9,7 +9,7 @@ use synroute::emit::upstreams::{emit, emit_reference, parse};
 use synroute::ir::{HostEntry, PathEntry, PathSettings, Provenance, RouteTable, Server};
 
 fn table_with(strings: &[String], weighted: bool) -> RouteTable {
-    let origin = synroute::model::Origin {
+    let origin = std::sync::Arc::new(synroute::model::Origin {
         file: "t.yaml".into(),
         line: 1,
         kind: synroute::model::Kind::Ingress,
@@ -23,7 +23,7 @@ fn table_with(strings: &[String], weighted: bool) -> RouteTable {
             list_item: None,
         },
         source: None,
-    };
+    });
     let mut t = RouteTable::default();
     for (i, s) in strings.iter().enumerate() {
         let entry = PathEntry {
@@ -31,12 +31,12 @@ fn table_with(strings: &[String], weighted: bool) -> RouteTable {
                 address: s.clone(),
                 weight: weighted.then_some(i as u32),
             }],
-            settings: PathSettings {
+            settings: std::sync::Arc::new(PathSettings {
                 request_headers: vec![s.clone()],
                 read_timeout: Some(i as u64),
                 http2_enabled: Some(i % 2 == 0),
                 ..PathSettings::default()
-            },
+            }),
             provenance: Provenance {
                 origin: origin.clone(),
                 field: synroute::model::FieldPath::root(),

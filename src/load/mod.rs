@@ -68,7 +68,7 @@ struct Doc<'a> {
 /// What one document yielded.
 enum Outcome {
     /// Objects, with diagnostics about items of a `kind: List` that did not load.
-    Objects(Vec<(Object, Origin)>, Vec<Anchored>),
+    Objects(Vec<(Object, Arc<Origin>)>, Vec<Anchored>),
     Foreign,
     NotObject,
     Empty,
@@ -115,7 +115,7 @@ pub fn load(sources: &[Source], opts: &Options) -> Loaded {
         Err((idx, e)) => Outcome::Diagnosed(vec![e.located(&files[*idx])]),
     });
     drop(docs);
-    let mut objects: Vec<(Object, Origin)> = Vec::new();
+    let mut objects: Vec<(Object, Arc<Origin>)> = Vec::new();
     for outcome in outcomes {
         match outcome {
             Outcome::Objects(objs, diags) => {
@@ -586,10 +586,7 @@ fn helm_comment(text: &str, first_line: u32) -> Option<(Arc<str>, u32)> {
 }
 
 /// kustomize's `config.kubernetes.io/origin` annotation (`path: base/x.yaml`).
-fn kustomize_source(
-    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-    line: u32,
-) -> Option<(Arc<str>, u32)> {
+fn kustomize_source(meta: &crate::model::Meta, line: u32) -> Option<(Arc<str>, u32)> {
     let origin = meta
         .annotations
         .as_ref()?
@@ -623,7 +620,7 @@ fn identify(
             .unwrap_or_else(|| "default".to_string())
     };
     let source = helm.or_else(|| kustomize_source(meta, line));
-    let origin = Origin {
+    let origin = Arc::new(Origin {
         file: file.clone(),
         line,
         kind,
@@ -631,7 +628,7 @@ fn identify(
         name,
         doc: span,
         source,
-    };
+    });
     if origin.name.is_empty() {
         let d = diag_at(
             Code::MissingName,
@@ -652,7 +649,7 @@ fn identify(
 
 /// Puts objects into the snapshot. Of two objects with the same identity,
 /// the one whose (file, line) sorts first is kept, whatever the input order.
-fn insert_all(loaded: &mut Loaded, mut objects: Vec<(Object, Origin)>) {
+fn insert_all(loaded: &mut Loaded, mut objects: Vec<(Object, Arc<Origin>)>) {
     objects.sort_by(|a, b| (&a.1.file, a.1.line).cmp(&(&b.1.file, b.1.line)));
     let snap = &mut loaded.snapshot;
     for (obj, origin) in objects {
@@ -688,9 +685,9 @@ fn insert_all(loaded: &mut Loaded, mut objects: Vec<(Object, Origin)>) {
 
 fn put<T>(
     map: &mut BTreeMap<(String, String), Obj<T>>,
-    origin: Origin,
+    origin: Arc<Origin>,
     value: T,
-) -> Option<(Origin, Origin)> {
+) -> Option<(Arc<Origin>, Arc<Origin>)> {
     match map.entry((origin.namespace.clone(), origin.name.clone())) {
         Entry::Vacant(v) => {
             v.insert(Obj { origin, value });

@@ -2,12 +2,12 @@
 //! table of kinds and versions synroute reads, and the one typed parse of
 //! each document. A document is parsed once, into its final type.
 
-use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
-use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Deserialize;
 
-use crate::model::{Gateway, GatewayClass, HttpRoute, Kind, ListenerSet, ReferenceGrant};
+use crate::model::{
+    Gateway, GatewayClass, HttpRoute, Ingress, IngressClass, Kind, ListenerSet, Meta, Namespace,
+    ReferenceGrant, Secret, Service,
+};
 
 /// A typed object of a kind synroute uses. Large variants are boxed.
 #[derive(Debug)]
@@ -25,7 +25,7 @@ pub enum Object {
 }
 
 impl Object {
-    pub fn metadata(&self) -> &ObjectMeta {
+    pub fn metadata(&self) -> &Meta {
         match self {
             Object::Ingress(o) => &o.metadata,
             Object::IngressClass(o) => &o.metadata,

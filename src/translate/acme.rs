@@ -8,6 +8,7 @@
 
 use super::Ctx;
 use crate::ir::{PathEntry, PathSettings, Provenance, Server};
+use std::sync::Arc;
 
 pub const CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
 pub const CATCH_ALL_KEY: &str = "/.well-known/acme-challenge/*";
@@ -27,7 +28,7 @@ pub fn claim_solver(ctx: &mut Ctx<'_>, token_path: &str, address: String, proven
             address,
             weight: None,
         }],
-        settings: PathSettings::default(),
+        settings: Arc::new(PathSettings::default()),
         provenance,
         conditional: false,
     };

@@ -7,6 +7,7 @@
 //! silently.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::diag::{Code, SUBSTITUTION_HINT, has_unsubstituted_variable};
 use crate::ir::PathSettings;
@@ -44,13 +45,13 @@ const NGINX_KEYS: &[&str] = &[
 /// What an object's annotations ask for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Annotated {
-    pub settings: PathSettings,
+    pub settings: Arc<PathSettings>,
     pub sticky: bool,
 }
 
 struct Reader<'a> {
     annotations: &'a BTreeMap<String, String>,
-    origin: &'a Origin,
+    origin: &'a Arc<Origin>,
     diags: &'a mut Vec<Anchored>,
 }
 
@@ -161,7 +162,7 @@ fn parse_protocol(s: &str) -> Option<(bool, Option<bool>)> {
 
 pub fn read(
     annotations: Option<&BTreeMap<String, String>>,
-    origin: &Origin,
+    origin: &Arc<Origin>,
     diags: &mut Vec<Anchored>,
 ) -> Annotated {
     let empty = BTreeMap::new();
@@ -219,14 +220,14 @@ pub fn read(
         .unwrap_or(false);
     sweep(annotations, origin, diags);
     Annotated {
-        settings: s,
+        settings: Arc::new(s),
         sticky,
     }
 }
 
 /// Reports annotations in our namespace that nobody reads, and ingress-nginx
 /// annotations that have no Synapse equivalent.
-fn sweep(annotations: &BTreeMap<String, String>, origin: &Origin, diags: &mut Vec<Anchored>) {
+fn sweep(annotations: &BTreeMap<String, String>, origin: &Arc<Origin>, diags: &mut Vec<Anchored>) {
     for key in annotations.keys() {
         if let Some(name) = key.strip_prefix(SYNAPSE_PREFIX) {
             if SYNAPSE_KEYS.contains(&name) {

@@ -5,7 +5,8 @@
 //! ExternalName Service. Named ports are looked up in the Service's
 //! `spec.ports`; what cannot be resolved is reported, never guessed.
 
-use k8s_openapi::api::core::v1::Service;
+use crate::model::Service;
+use std::sync::Arc;
 
 use super::Ctx;
 use crate::diag::Code;
@@ -25,7 +26,7 @@ pub struct BackendRef<'a> {
     pub name: &'a str,
     pub port: PortRef<'a>,
     /// The object naming the backend, the backend's field and its port's.
-    pub origin: &'a Origin,
+    pub origin: &'a Arc<Origin>,
     pub field: &'a FieldPath,
     pub port_field: &'a FieldPath,
     /// The code for a Service that is not in the input (Ingress: info

@@ -6,6 +6,7 @@
 //! projected here too. What a rule renders to lives in `httproute.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::{Ctx, HostName, classify_host, httproute, tls};
 use crate::diag::Code;
@@ -53,7 +54,7 @@ impl Selector {
 #[derive(Clone, Debug)]
 pub struct Listener {
     /// The Gateway or ListenerSet that declares it.
-    pub owner: Origin,
+    pub owner: Arc<Origin>,
     /// The Gateway it serves (its own, or the ListenerSet's parent).
     pub gateway: Key,
     pub name: String,
@@ -285,7 +286,7 @@ fn admits(
     from: &From,
     owner_ns: &str,
     ns: &str,
-    origin: &Origin,
+    origin: &Arc<Origin>,
     field: &FieldPath,
 ) -> bool {
     match from {
@@ -627,7 +628,7 @@ fn attach(
 }
 
 /// ` (hosts a, b)` of an HTTPRoute, for messages (see `explain`).
-fn route_hosts_note(ctx: &Ctx<'_>, origin: &Origin) -> String {
+fn route_hosts_note(ctx: &Ctx<'_>, origin: &Arc<Origin>) -> String {
     let hosts = ctx
         .snap
         .http_routes
@@ -643,7 +644,7 @@ fn route_hosts_note(ctx: &Ctx<'_>, origin: &Origin) -> String {
 }
 
 /// A parentRef naming an object that is not in the input.
-fn report_missing_parent(ctx: &mut Ctx<'_>, origin: &Origin, field: &FieldPath, parent: &str) {
+fn report_missing_parent(ctx: &mut Ctx<'_>, origin: &Arc<Origin>, field: &FieldPath, parent: &str) {
     report_parent(
         ctx,
         origin,
@@ -656,7 +657,7 @@ fn report_missing_parent(ctx: &mut Ctx<'_>, origin: &Origin, field: &FieldPath, 
 
 fn report_parent(
     ctx: &mut Ctx<'_>,
-    origin: &Origin,
+    origin: &Arc<Origin>,
     field: &FieldPath,
     parent: &str,
     code: Code,

@@ -9,6 +9,7 @@
 //! entry their requests would fall through to.
 
 use gateway_api::experimental::httproutes::{HttpRouteRules, HttpRouteRulesMatchesPathType};
+use std::sync::Arc;
 
 use super::backends::{BackendRef, PortRef, service_address};
 use super::gateway::{GROUP, Target, grant_allows};
@@ -58,8 +59,9 @@ pub fn render(
     let mut rendered = false;
     for (ri, rule) in spec.rules.iter().flatten().enumerate() {
         let rfield = FieldPath::of(&["spec", "rules"]).idx(ri);
-        let mut settings = ann.settings.clone();
+        let mut settings = (*ann.settings).clone();
         let redirect_https = filters(ctx, origin, rule, &rfield, &mut settings);
+        let settings = Arc::new(settings);
         unsupported_fields(ctx, origin, rule, &rfield);
         let servers = backends(ctx, origin, rule, &rfield);
         let keys = match_keys(ctx, origin, rule, &rfield);
@@ -112,7 +114,7 @@ pub fn render(
 /// for a redirect to https.
 fn filters(
     ctx: &mut Ctx<'_>,
-    origin: &Origin,
+    origin: &Arc<Origin>,
     rule: &HttpRouteRules,
     rfield: &FieldPath,
     settings: &mut PathSettings,
@@ -191,7 +193,7 @@ fn filters(
     redirect_https
 }
 
-fn add_approximated(ctx: &mut Ctx<'_>, origin: &Origin, field: &FieldPath, name: &str) {
+fn add_approximated(ctx: &mut Ctx<'_>, origin: &Arc<Origin>, field: &FieldPath, name: &str) {
     ctx.push(diag_at(
         Code::HeaderAddApproximated,
         format!("header {name} is added like a set: a value already present is replaced, not appended to"),
@@ -202,7 +204,7 @@ fn add_approximated(ctx: &mut Ctx<'_>, origin: &Origin, field: &FieldPath, name:
 
 fn unsupported_fields(
     ctx: &mut Ctx<'_>,
-    origin: &Origin,
+    origin: &Arc<Origin>,
     rule: &HttpRouteRules,
     rfield: &FieldPath,
 ) {
@@ -225,7 +227,7 @@ fn unsupported_fields(
 
 fn backends(
     ctx: &mut Ctx<'_>,
-    origin: &Origin,
+    origin: &Arc<Origin>,
     rule: &HttpRouteRules,
     rfield: &FieldPath,
 ) -> Vec<Server> {
@@ -324,7 +326,7 @@ fn backends(
 /// The rule's matches as (key, conditional, field).
 fn match_keys(
     ctx: &mut Ctx<'_>,
-    origin: &Origin,
+    origin: &Arc<Origin>,
     rule: &HttpRouteRules,
     rfield: &FieldPath,
 ) -> Vec<(String, bool, FieldPath)> {
@@ -412,7 +414,7 @@ fn match_keys(
 pub fn finish(ctx: &mut Ctx<'_>, pending: Pending) {
     for (host, key, prov) in pending.redirects {
         match ctx.table.hosts.get_mut(&host).and_then(|h| h.paths.get_mut(&key)) {
-            Some(entry) => entry.settings.https_proxy_enabled = Some(true),
+            Some(entry) => Arc::make_mut(&mut entry.settings).https_proxy_enabled = Some(true),
             None => ctx.push(diag_at(
                 Code::HttpsRedirectUnmerged,
                 format!("the https redirect of {host}{key} has no route with backends to merge into; it is not rendered"),

@@ -5,8 +5,11 @@
 //! carry one first), then namespace/name.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
-use k8s_openapi::api::networking::v1::{Ingress, IngressBackend};
+use k8s_openapi::api::networking::v1::IngressBackend;
+
+use crate::model::Ingress;
 
 use super::backends::{BackendRef, PortRef, service_address};
 use super::{Ctx, acme, annotations, in_spec_order, prefix_key, report_path, routable_host, tls};
@@ -290,7 +293,7 @@ fn default_backend(
     backend: &IngressBackend,
     hosts: &[String],
     own_root: &BTreeSet<String>,
-    settings: &crate::ir::PathSettings,
+    settings: &Arc<crate::ir::PathSettings>,
 ) -> bool {
     let origin = &ing.origin;
     let field = FieldPath::of(&["spec", "defaultBackend"]);
@@ -350,7 +353,7 @@ fn default_backend(
 /// An Ingress backend's address, or None after reporting why not.
 fn backend_address(
     ctx: &mut Ctx<'_>,
-    origin: &Origin,
+    origin: &Arc<Origin>,
     backend: &IngressBackend,
     field: &FieldPath,
 ) -> Option<String> {

@@ -17,7 +17,7 @@ use crate::Options;
 use crate::diag::{Code, SUBSTITUTION_HINT, has_unsubstituted_variable};
 use crate::ir::{Claim, PathEntry, RouteStatus, RouteTable};
 use crate::model::{Anchored, FieldPath, Obj, Origin, Snapshot, diag_at};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use std::sync::Arc;
 
 /// The state one translation threads through its stages.
 pub struct Ctx<'a> {
@@ -104,7 +104,7 @@ impl Ctx<'_> {
 /// The SPEC's order within a kind: objects with a creationTimestamp first,
 /// oldest first; then namespace/name.
 pub fn in_spec_order<'a, T>(
-    objects: impl Iterator<Item = (&'a Obj<T>, &'a ObjectMeta)>,
+    objects: impl Iterator<Item = (&'a Obj<T>, &'a crate::model::Meta)>,
 ) -> Vec<&'a Obj<T>> {
     let mut v: Vec<_> = objects
         .map(|(o, meta)| {
@@ -153,7 +153,7 @@ pub fn classify_host(h: &str) -> HostName {
 pub fn routable_host(
     ctx: &mut Ctx<'_>,
     host: Option<&str>,
-    origin: &Origin,
+    origin: &Arc<Origin>,
     field: &FieldPath,
 ) -> Option<String> {
     let host = host.unwrap_or("");
@@ -233,7 +233,7 @@ pub fn report_path(
     ctx: &mut Ctx<'_>,
     problem: PathProblem,
     path: &str,
-    origin: &Origin,
+    origin: &Arc<Origin>,
     field: &FieldPath,
 ) {
     let (code, msg) = match problem {

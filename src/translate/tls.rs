@@ -6,7 +6,8 @@
 //! its Secret. Stems are sanitised to `[a-z0-9._-]` with no leading dot, so
 //! no stem can name a path outside the certs folder.
 
-use k8s_openapi::api::core::v1::Secret;
+use crate::model::Secret;
+use std::sync::Arc;
 
 use super::{Ctx, HostName, classify_host};
 use crate::diag::Code;
@@ -162,7 +163,7 @@ pub fn project_entry(
     namespace: &str,
     secret_name: &str,
     hosts: &[String],
-    origin: &Origin,
+    origin: &Arc<Origin>,
     field: &FieldPath,
 ) {
     let requested_by = Provenance {
