@@ -489,6 +489,9 @@ fn cmd_render(
     if !a.quiet {
         writeln!(stderr, "{}", summary(&rendered))?;
     }
+    // The process ends after the command: freeing a large render's objects
+    // one by one takes about a tenth of its run and gives nothing back.
+    std::mem::forget((rendered, sources));
     Ok(EXIT_OK)
 }
 

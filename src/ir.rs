@@ -113,8 +113,14 @@ impl RouteTable {
     /// First writer wins, except that an unconditional entry displaces a
     /// conditional one (see SPEC "Order and conflicts").
     pub fn claim(&mut self, host: &str, path: &str, entry: PathEntry) -> Claim {
-        let paths = &mut self.hosts.entry(host.to_string()).or_default().paths;
-        claim_in(paths, path, entry)
+        // Looked up before a key is allocated: most claims hit a known host.
+        match self.hosts.get_mut(host) {
+            Some(h) => claim_in(&mut h.paths, path, entry),
+            None => {
+                let h = self.hosts.entry(host.to_string()).or_default();
+                claim_in(&mut h.paths, path, entry)
+            }
+        }
     }
 
     pub fn claim_internal(&mut self, path: &str, entry: PathEntry) -> Claim {

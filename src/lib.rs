@@ -104,6 +104,9 @@ pub struct Rendered {
     /// True when any input is malformed: nothing may be written.
     pub malformed: bool,
     pub stats: load::DocStats,
+    /// The objects the render read, for callers that look further (and so
+    /// that the caller decides when their memory is given back).
+    pub snapshot: model::Snapshot,
 }
 
 impl Rendered {
@@ -148,6 +151,7 @@ pub fn render(sources: &[Source], opts: &Options) -> Rendered {
         route_status: translated.route_status,
         malformed: loaded.malformed,
         stats: loaded.stats,
+        snapshot: loaded.snapshot,
     }
 }
 

@@ -58,14 +58,13 @@ struct Reader<'a> {
 impl Reader<'_> {
     /// The value of the synapse name, else of the first nginx alias set.
     fn get(&self, synapse: &str, nginx: &[&str]) -> Option<(String, &str)> {
-        let s = format!("{SYNAPSE_PREFIX}{synapse}");
-        if let Some(v) = self.annotations.get(&s) {
-            return Some((s, v.as_str()));
-        }
-        nginx.iter().find_map(|n| {
-            let k = format!("{NGINX_PREFIX}{n}");
-            self.annotations.get(&k).map(|v| (k, v.as_str()))
-        })
+        // A scan of the object's few annotations; no key is built unless found.
+        let named = |prefix: &str, name: &str| {
+            self.annotations.iter().find_map(|(k, v)| {
+                (k.strip_prefix(prefix) == Some(name)).then(|| (k.clone(), v.as_str()))
+            })
+        };
+        named(SYNAPSE_PREFIX, synapse).or_else(|| nginx.iter().find_map(|n| named(NGINX_PREFIX, n)))
     }
 
     fn invalid(&mut self, key: &str, value: &str, expected: &str) {

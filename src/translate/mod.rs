@@ -39,13 +39,13 @@ impl Ctx<'_> {
         let new = entry.provenance.clone();
         let conditional = entry.conditional;
         let outcome = self.table.claim(host, path, entry);
-        self.report_claim(outcome, &new, conditional, &format!("{host}{path}"))
+        self.report_claim(outcome, &new, conditional, || format!("{host}{path}"))
     }
 
     pub fn claim_internal(&mut self, path: &str, entry: PathEntry) -> bool {
         let new = entry.provenance.clone();
         let outcome = self.table.claim_internal(path, entry);
-        self.report_claim(outcome, &new, false, &format!("internal path {path}"))
+        self.report_claim(outcome, &new, false, || format!("internal path {path}"))
     }
 
     fn report_claim(
@@ -53,7 +53,7 @@ impl Ctx<'_> {
         outcome: Claim,
         new: &crate::ir::Provenance,
         conditional: bool,
-        what: &str,
+        what: impl FnOnce() -> String,
     ) -> bool {
         match outcome {
             Claim::Inserted => true,
@@ -71,7 +71,8 @@ impl Ctx<'_> {
                     diag_at(
                         Code::RouteConflict,
                         format!(
-                            "{what} is already served by {}; this one is not rendered there{extra}",
+                            "{} is already served by {}; this one is not rendered there{extra}",
+                            what(),
                             by.origin.describe()
                         ),
                         &new.origin,
@@ -87,7 +88,8 @@ impl Ctx<'_> {
                     diag_at(
                         Code::RouteConflict,
                         format!(
-                            "{what} was claimed by a match whose conditions were dropped; the unconditional match of {} takes it",
+                            "{} was claimed by a match whose conditions were dropped; the unconditional match of {} takes it",
+                            what(),
                             new.origin.describe()
                         ),
                         &by.origin,
