@@ -129,20 +129,22 @@ pub fn render(sources: &[Source], opts: &Options) -> Rendered {
             "the input holds no Ingress, Service, Secret or Gateway API object",
         )));
     }
-    let diagnostics: Vec<Diagnostic> = anchored.into_iter().map(|a| resolve(a, sources)).collect();
+    let diagnostics: Vec<Diagnostic> =
+        load::parallel_map(&anchored, opts.jobs, |_| 1, |a| resolve(a, sources));
+    drop(anchored);
     let (mut diagnostics, mut suppressed) = suppress(diagnostics, &loaded.snapshot, sources);
-    let objects = loaded
-        .snapshot
-        .metas()
-        .into_iter()
-        .map(|(o, _)| (o.object_ref(), locate(o, &FieldPath::root(), sources)))
-        .collect();
+    let objects = load::parallel_map(
+        &loaded.snapshot.metas(),
+        opts.jobs,
+        |_| 1,
+        |(o, _)| (o.object_ref(), locate(o, &FieldPath::root(), sources)),
+    );
     diagnostics.sort();
     diagnostics.dedup();
     suppressed.sort();
     suppressed.dedup();
     Rendered {
-        upstreams: emit::upstreams::emit(&table),
+        upstreams: emit::upstreams::emit_with_jobs(&table, opts.jobs),
         certs: emit::certs::emit(&table),
         diagnostics,
         suppressed,
@@ -227,7 +229,7 @@ fn suppress(
         };
         let field = FieldPath::of(&["metadata", "annotations"]).key(IGNORE_ANNOTATION);
         kept.push(resolve(
-            model::diag_at(Code::UnusedSuppression, why, origin, &field),
+            &model::diag_at(Code::UnusedSuppression, why, origin, &field),
             sources,
         ));
     }
@@ -236,8 +238,8 @@ fn suppress(
 
 /// Turns an anchored diagnostic into a located one, finding the field's
 /// own line in the source text.
-fn resolve(a: Anchored, sources: &[Source]) -> Diagnostic {
-    let mut d = a.diag;
+fn resolve(a: &Anchored, sources: &[Source]) -> Diagnostic {
+    let mut d = a.diag.clone();
     if let Some((origin, field)) = &a.anchor {
         d.location = Some(locate(origin, field, sources));
     }

@@ -94,3 +94,37 @@ fn a_malformed_document_deep_in_a_large_file_keeps_its_location() {
         );
     }
 }
+
+/// Every fixture (conflicts, sticky sessions, ACME solvers, TLS stems among
+/// them) renders the same with one worker and with several: translation
+/// runs per object in parallel and its table operations are replayed in
+/// order.
+#[test]
+fn fixtures_render_the_same_whatever_the_number_of_jobs() {
+    let mut checked = 0;
+    let mut dirs: Vec<_> = std::fs::read_dir("fixtures")
+        .expect("fixtures folder")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let path = dir.display().to_string();
+        let sources = synroute::cli::collect_sources(
+            std::slice::from_ref(&path),
+            &["expect.txt".into(), "args".into()],
+        )
+        .expect("read fixture");
+        let base = with_jobs(&sources, 1);
+        for jobs in [2, 5] {
+            let r = with_jobs(&sources, jobs);
+            assert_eq!(r.upstreams, base.upstreams, "{path} jobs={jobs}");
+            assert_eq!(r.certs, base.certs, "{path} jobs={jobs}");
+            assert_eq!(r.diagnostics, base.diagnostics, "{path} jobs={jobs}");
+            assert_eq!(r.table, base.table, "{path} jobs={jobs}");
+        }
+        checked += 1;
+    }
+    assert!(checked > 100, "only {checked} fixtures");
+}

@@ -23,6 +23,14 @@ pub fn challenge_key(path: &str) -> Option<&str> {
 /// Adds a solver's token path and, if no solver holds it yet, the
 /// catch-all challenge key.
 pub fn claim_solver(ctx: &mut Ctx<'_>, token_path: &str, address: String, provenance: Provenance) {
+    if let Some(ops) = &mut ctx.ops {
+        ops.push(super::Op::Solver {
+            token_path: token_path.to_string(),
+            address,
+            provenance,
+        });
+        return;
+    }
     let entry = PathEntry {
         servers: vec![Server {
             address,

@@ -101,8 +101,8 @@ pub fn render(
             }
         }
     }
-    if rendered && ann.sticky && ctx.table.sticky_sessions.is_none() {
-        ctx.table.sticky_sessions = Some(Provenance {
+    if rendered && ann.sticky {
+        ctx.set_sticky(Provenance {
             origin: origin.clone(),
             field: FieldPath::of(&["metadata", "annotations"])
                 .key("synapse.gen0sec.com/sticky-sessions"),

@@ -20,12 +20,24 @@ use crate::model::{FieldPath, Obj, Origin, diag_at};
 pub const CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
 pub const DEFAULT_CLASS_ANNOTATION: &str = "ingressclass.kubernetes.io/is-default-class";
 
+/// Each Ingress is translated on its own, on every core, into diagnostics
+/// and recorded table operations; the operations are then replayed in the
+/// SPEC's order, so that the first writer wins exactly as in a serial pass
+/// (and the result is the same whatever `--jobs` is).
 pub fn translate(ctx: &mut Ctx<'_>) {
     let ingresses = in_spec_order(ctx.snap.ingresses.values().map(|o| (o, &o.value.metadata)));
-    for ing in ingresses {
-        if is_ours(ctx, ing) {
-            translate_one(ctx, ing);
+    let (snap, opts) = (ctx.snap, ctx.opts);
+    let weight = |ing: &&Obj<Ingress>| ing.origin.doc.end.saturating_sub(ing.origin.doc.start);
+    let done = crate::load::parallel_map(&ingresses, opts.jobs, weight, |ing| {
+        let mut own = Ctx::recording(snap, opts);
+        if is_ours(&mut own, ing) {
+            translate_one(&mut own, ing);
         }
+        (own.diags, own.ops.unwrap_or_default())
+    });
+    for (diags, ops) in done {
+        ctx.diags.extend(diags);
+        ctx.replay(ops);
     }
 }
 
@@ -251,8 +263,8 @@ fn translate_one(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>) {
     if let Some(backend) = spec.default_backend.as_ref() {
         rendered |= default_backend(ctx, ing, backend, &hosts, &own_root, &ann.settings);
     }
-    if rendered && ann.sticky && ctx.table.sticky_sessions.is_none() {
-        ctx.table.sticky_sessions = Some(Provenance {
+    if rendered && ann.sticky {
+        ctx.set_sticky(Provenance {
             origin: origin.clone(),
             field: FieldPath::of(&["metadata", "annotations"])
                 .key("synapse.gen0sec.com/sticky-sessions"),

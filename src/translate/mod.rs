@@ -15,7 +15,7 @@ pub mod tls;
 
 use crate::Options;
 use crate::diag::{Code, SUBSTITUTION_HINT, has_unsubstituted_variable};
-use crate::ir::{Claim, PathEntry, RouteStatus, RouteTable};
+use crate::ir::{Claim, PathEntry, Provenance, RouteStatus, RouteTable};
 use crate::model::{Anchored, FieldPath, Obj, Origin, Snapshot, diag_at};
 use std::sync::Arc;
 
@@ -26,6 +26,82 @@ pub struct Ctx<'a> {
     pub table: RouteTable,
     pub diags: Vec<Anchored>,
     pub route_status: Vec<RouteStatus>,
+    /// Set while one object is translated off the main thread: the
+    /// operations on the shared table are recorded here, to be replayed in
+    /// the SPEC's order (`replay`), instead of being applied.
+    pub ops: Option<Vec<Op>>,
+}
+
+/// An operation on the route table, recorded by a translation that runs
+/// in parallel with others and replayed in order.
+pub enum Op {
+    Claim {
+        host: String,
+        path: String,
+        entry: PathEntry,
+    },
+    Solver {
+        token_path: String,
+        address: String,
+        provenance: Provenance,
+    },
+    /// Sticky sessions, if a claim of the same object was inserted.
+    Sticky(Provenance),
+    Tls {
+        namespace: String,
+        secret: String,
+        hosts: Vec<String>,
+        origin: Arc<Origin>,
+        field: FieldPath,
+    },
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(snap: &'a Snapshot, opts: &'a Options) -> Ctx<'a> {
+        Ctx {
+            snap,
+            opts,
+            table: RouteTable::default(),
+            diags: Vec::new(),
+            route_status: Vec::new(),
+            ops: None,
+        }
+    }
+
+    /// A context that records table operations instead of applying them.
+    pub fn recording(snap: &'a Snapshot, opts: &'a Options) -> Ctx<'a> {
+        Ctx {
+            ops: Some(Vec::new()),
+            ..Ctx::new(snap, opts)
+        }
+    }
+
+    /// Applies recorded operations of one object, in order.
+    pub fn replay(&mut self, ops: Vec<Op>) {
+        let mut rendered = false;
+        for op in ops {
+            match op {
+                Op::Claim { host, path, entry } => rendered |= self.claim(&host, &path, entry),
+                Op::Solver {
+                    token_path,
+                    address,
+                    provenance,
+                } => acme::claim_solver(self, &token_path, address, provenance),
+                Op::Sticky(prov) => {
+                    if rendered {
+                        self.set_sticky(prov);
+                    }
+                }
+                Op::Tls {
+                    namespace,
+                    secret,
+                    hosts,
+                    origin,
+                    field,
+                } => tls::project_entry(self, &namespace, &secret, &hosts, &origin, &field),
+            }
+        }
+    }
 }
 
 impl Ctx<'_> {
@@ -33,9 +109,31 @@ impl Ctx<'_> {
         self.diags.push(d);
     }
 
+    /// Sticky sessions for the render, asked for by an object with a
+    /// rendered entry; the first such object wins.
+    pub fn set_sticky(&mut self, prov: Provenance) {
+        match &mut self.ops {
+            Some(ops) => ops.push(Op::Sticky(prov)),
+            None => {
+                if self.table.sticky_sessions.is_none() {
+                    self.table.sticky_sessions = Some(prov);
+                }
+            }
+        }
+    }
+
     /// Claims (host, path) and reports a lost or displaced claim.
-    /// Returns true when the entry is now in the table.
+    /// Returns true when the entry is now in the table (always, while
+    /// recording: the replay decides).
     pub fn claim(&mut self, host: &str, path: &str, entry: PathEntry) -> bool {
+        if let Some(ops) = &mut self.ops {
+            ops.push(Op::Claim {
+                host: host.to_string(),
+                path: path.to_string(),
+                entry,
+            });
+            return true;
+        }
         let new = entry.provenance.clone();
         let conditional = entry.conditional;
         let outcome = self.table.claim(host, path, entry);
@@ -267,13 +365,7 @@ pub struct Translated {
 /// Runs every translator in the SPEC's order (Ingresses, then Gateway API)
 /// and finishes the table.
 pub fn translate(snap: &Snapshot, opts: &Options) -> Translated {
-    let mut ctx = Ctx {
-        snap,
-        opts,
-        table: RouteTable::default(),
-        diags: Vec::new(),
-        route_status: Vec::new(),
-    };
+    let mut ctx = Ctx::new(snap, opts);
     ingress::translate(&mut ctx);
     gateway::translate(&mut ctx);
     ctx.table.prune_empty_hosts();

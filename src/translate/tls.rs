@@ -166,6 +166,16 @@ pub fn project_entry(
     origin: &Arc<Origin>,
     field: &FieldPath,
 ) {
+    if let Some(ops) = &mut ctx.ops {
+        ops.push(super::Op::Tls {
+            namespace: namespace.to_string(),
+            secret: secret_name.to_string(),
+            hosts: hosts.to_vec(),
+            origin: origin.clone(),
+            field: field.clone(),
+        });
+        return;
+    }
     let requested_by = Provenance {
         origin: origin.clone(),
         field: field.clone(),
