@@ -7,6 +7,7 @@
 //! here and in `emit/` only. Every problem becomes a located diagnostic; this
 //! module never reads the disk and never panics on input.
 
+mod fast;
 mod locate;
 mod parse;
 
@@ -695,6 +696,32 @@ fn put<T>(
         }
         Entry::Occupied(o) => Some((origin, o.get().origin.clone())),
     }
+}
+
+/// How the fast YAML reader and serde_yaml read the documents of `text`:
+/// for each document of a kind synroute uses, its first line, the object
+/// as the fast reader read it (None when it gave up) and as serde_yaml
+/// read it, both as Debug text. For tests that hold the two to agreement.
+pub fn fast_path_readings(text: &str) -> Vec<(u32, Option<String>, String)> {
+    yaml_documents(0, text)
+        .into_iter()
+        .flatten()
+        .filter_map(|doc| {
+            let head = parse::sniff(doc.text)?;
+            let parse::Class::Use(kind) = parse::classify(
+                head.api_version.as_deref().unwrap_or(""),
+                head.kind.as_deref().unwrap_or(""),
+            ) else {
+                return None;
+            };
+            let fast = parse::object_yaml_fast(kind, doc.text).map(|o| format!("{o:?}"));
+            let general = match parse::object_yaml_general(kind, doc.text) {
+                Ok(o) => format!("{o:?}"),
+                Err(e) => format!("error: {}", e.message),
+            };
+            Some((doc.span.first_line, fast, general))
+        })
+        .collect()
 }
 
 #[cfg(test)]

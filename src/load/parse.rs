@@ -311,7 +311,21 @@ where
     })
 }
 
+/// The fast reader first (plain block YAML); serde_yaml for everything it
+/// gives up on, errors included, so that messages are serde_yaml's.
 pub fn object_yaml(kind: Kind, text: &str) -> Result<Object, ParseError> {
+    if let Some(obj) = object_yaml_fast(kind, text) {
+        return Ok(obj);
+    }
+    object_yaml_general(kind, text)
+}
+
+pub fn object_yaml_fast(kind: Kind, text: &str) -> Option<Object> {
+    let node = super::fast::parse(text).ok()?;
+    typed(kind, &node).ok()
+}
+
+pub fn object_yaml_general(kind: Kind, text: &str) -> Result<Object, ParseError> {
     typed(kind, serde_yaml::Deserializer::from_str(text)).map_err(|e| ParseError::yaml(&e))
 }
 

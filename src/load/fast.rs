@@ -1,0 +1,803 @@
+//! A fast reader for the plain block YAML that manifests are written in.
+//!
+//! Most documents synroute reads are block mappings and sequences of plain
+//! or simply quoted one-line scalars. This reader parses exactly that
+//! subset into a small tree borrowed from the text and deserializes typed
+//! objects from it, several times faster than the general YAML parser.
+//! Anything outside the subset — anchors, aliases, tags, flow collections,
+//! folded or multi-line scalars, tabs, duplicate keys, a scalar whose type
+//! is in doubt — and every error at all makes it give up (`Bail`), and the
+//! caller parses the document with serde_yaml instead. So it never decides
+//! what a document means differently from serde_yaml and never produces an
+//! error message of its own; `tests/fast_yaml.rs` holds it to that.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
+
+/// The reader gave up; the document goes to the general parser.
+#[derive(Debug)]
+pub struct Bail;
+
+impl fmt::Display for Bail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not in the fast YAML subset")
+    }
+}
+
+impl std::error::Error for Bail {}
+
+impl de::Error for Bail {
+    fn custom<T: fmt::Display>(_: T) -> Bail {
+        Bail
+    }
+}
+
+/// A node of the document.
+#[derive(Debug, PartialEq)]
+pub enum Node<'a> {
+    /// An empty value (`key:` with nothing after it).
+    Empty,
+    Plain(&'a str),
+    Quoted(Cow<'a, str>),
+    Map(Vec<(Cow<'a, str>, Node<'a>)>),
+    Seq(Vec<Node<'a>>),
+}
+
+/// Parses `text` (one document) into a tree, or gives up.
+pub fn parse(text: &str) -> Result<Node<'_>, Bail> {
+    if text.contains(['\t', '\r']) || text.starts_with('\u{feff}') {
+        return Err(Bail);
+    }
+    let mut p = Parser {
+        lines: text.split('\n').collect(),
+        i: 0,
+        cur: None,
+    };
+    // Leading `---` marker (the splitter keeps it with the document).
+    if let Some((0, "---")) = p.peek() {
+        p.advance();
+    }
+    let node = match p.peek() {
+        Some((indent, _)) => p.node(indent)?,
+        None => return Err(Bail),
+    };
+    match p.peek() {
+        None => Ok(node),
+        Some((_, "...")) => {
+            p.advance();
+            if p.peek().is_none() {
+                Ok(node)
+            } else {
+                Err(Bail)
+            }
+        }
+        Some(_) => Err(Bail),
+    }
+}
+
+struct Parser<'a> {
+    lines: Vec<&'a str>,
+    i: usize,
+    /// The rest of a `- key: value` line, seen as a line of its own at the
+    /// column of `key`.
+    cur: Option<(usize, &'a str)>,
+}
+
+impl<'a> Parser<'a> {
+    /// The next line with content: (indent, content). Comment lines and
+    /// blank lines are skipped.
+    fn peek(&mut self) -> Option<(usize, &'a str)> {
+        if let Some(c) = self.cur {
+            return Some(c);
+        }
+        while let Some(line) = self.lines.get(self.i) {
+            let content = line.trim_start_matches(' ');
+            if content.is_empty() || content.starts_with('#') {
+                self.i += 1;
+                continue;
+            }
+            return Some((line.len() - content.len(), content));
+        }
+        None
+    }
+
+    fn advance(&mut self) {
+        if self.cur.take().is_none() {
+            self.i += 1;
+        }
+    }
+
+    /// A block node whose first line is at `indent`.
+    fn node(&mut self, indent: usize) -> Result<Node<'a>, Bail> {
+        match self.peek() {
+            Some((_, c)) if c == "-" || c.starts_with("- ") => self.seq(indent),
+            Some(_) => self.map(indent),
+            None => Err(Bail),
+        }
+    }
+
+    fn seq(&mut self, indent: usize) -> Result<Node<'a>, Bail> {
+        let mut items = Vec::new();
+        while let Some((ind, content)) = self.peek() {
+            if ind < indent {
+                break;
+            }
+            if ind > indent {
+                return Err(Bail);
+            }
+            let rest = if content == "-" {
+                ""
+            } else if let Some(r) = content.strip_prefix("- ") {
+                r
+            } else {
+                break;
+            };
+            let trimmed = rest.trim_start_matches(' ');
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                self.advance();
+                items.push(self.block_value(indent, true)?);
+                continue;
+            }
+            let column = ind + (content.len() - trimmed.len());
+            if trimmed == "-" || trimmed.starts_with("- ") {
+                return Err(Bail);
+            }
+            if split_key(trimmed)?.is_some() {
+                // `- key: value`: a mapping whose keys sit at `column`.
+                self.advance();
+                self.cur = Some((column, trimmed));
+                items.push(self.map(column)?);
+                continue;
+            }
+            self.advance();
+            items.push(self.inline(trimmed, indent)?);
+        }
+        Ok(Node::Seq(items))
+    }
+
+    fn map(&mut self, indent: usize) -> Result<Node<'a>, Bail> {
+        let mut entries: Vec<(Cow<'a, str>, Node<'a>)> = Vec::new();
+        while let Some((ind, content)) = self.peek() {
+            if ind < indent {
+                break;
+            }
+            if ind > indent {
+                return Err(Bail);
+            }
+            if content == "-" || content.starts_with("- ") {
+                // A sequence at a mapping's indentation ends the mapping
+                // only where a parent sequence continues.
+                break;
+            }
+            let Some((key, rest)) = split_key(content)? else {
+                return Err(Bail);
+            };
+            if entries.iter().any(|(k, _)| *k == key) {
+                return Err(Bail);
+            }
+            self.advance();
+            let value = if rest.is_empty() || rest.starts_with('#') {
+                self.block_value(indent, false)?
+            } else {
+                self.inline(rest, indent)?
+            };
+            entries.push((key, value));
+        }
+        Ok(Node::Map(entries))
+    }
+
+    /// The value of `key:` or `-` with nothing after it on the line: a
+    /// block node on the next lines, or empty.
+    fn block_value(&mut self, indent: usize, in_seq: bool) -> Result<Node<'a>, Bail> {
+        match self.peek() {
+            Some((ind, _)) if ind > indent => self.node(ind),
+            // `key:` followed by `- item` at the key's own indentation.
+            Some((ind, c)) if !in_seq && ind == indent && (c == "-" || c.starts_with("- ")) => {
+                self.seq(indent)
+            }
+            _ => Ok(Node::Empty),
+        }
+    }
+
+    /// A value written on the line of its key (or dash); `parent` is the
+    /// indentation of that key or dash.
+    fn inline(&mut self, text: &'a str, parent: usize) -> Result<Node<'a>, Bail> {
+        let node = match text.as_bytes().first() {
+            Some(b'"') => {
+                let (s, rest) = double_quoted(text)?;
+                end_of_line(rest)?;
+                Node::Quoted(s)
+            }
+            Some(b'\'') => {
+                let (s, rest) = single_quoted(text)?;
+                end_of_line(rest)?;
+                Node::Quoted(s)
+            }
+            Some(b'|') => return self.literal(text, parent),
+            Some(b'{' | b'[') => match strip_comment(text) {
+                "{}" => Node::Map(Vec::new()),
+                "[]" => Node::Seq(Vec::new()),
+                _ => return Err(Bail),
+            },
+            _ => Node::Plain(plain(text)?),
+        };
+        // A more indented line after a one-line value would continue it
+        // (a multi-line plain scalar) or be an error: not ours to judge.
+        match self.peek() {
+            Some((ind, _)) if ind > parent => Err(Bail),
+            _ => Ok(node),
+        }
+    }
+
+    /// A literal block scalar (`|`, `|-`, `|+`) under a key or dash at
+    /// indentation `parent`.
+    fn literal(&mut self, header: &str, parent: usize) -> Result<Node<'a>, Bail> {
+        let chomp = match strip_comment(header) {
+            "|" => Chomp::Clip,
+            "|-" => Chomp::Strip,
+            "|+" => Chomp::Keep,
+            _ => return Err(Bail),
+        };
+        let mut body: Vec<&str> = Vec::new();
+        let mut content_indent = None;
+        while let Some(line) = self.lines.get(self.i) {
+            let content = line.trim_start_matches(' ');
+            let ind = line.len() - content.len();
+            if content.is_empty() {
+                body.push("");
+                self.i += 1;
+                continue;
+            }
+            let want = *content_indent.get_or_insert(ind);
+            if want <= parent || ind < want {
+                break;
+            }
+            body.push(line.get(want..).ok_or(Bail)?);
+            self.i += 1;
+        }
+        if content_indent.is_none_or(|w| w <= parent) {
+            return Err(Bail);
+        }
+        // Blank lines before an indented first line would make the
+        // indentation ambiguous; so would a last line of only spaces.
+        let mut out = body.join("\n");
+        let trailing = body.iter().rev().take_while(|l| l.is_empty()).count();
+        out.truncate(out.trim_end_matches('\n').len());
+        match chomp {
+            Chomp::Strip => {}
+            Chomp::Clip => out.push('\n'),
+            Chomp::Keep => {
+                // The last line break and every trailing blank line.
+                for _ in 0..=trailing {
+                    out.push('\n');
+                }
+            }
+        }
+        Ok(Node::Quoted(Cow::Owned(out)))
+    }
+}
+
+enum Chomp {
+    Clip,
+    Strip,
+    Keep,
+}
+
+/// `key: rest` → (key, rest after the colon and spaces). None when the
+/// line is not a mapping entry; Bail when it might be one we do not read.
+fn split_key(content: &str) -> Result<Option<(Cow<'_, str>, &str)>, Bail> {
+    let (key, after) = match content.as_bytes().first() {
+        Some(b'"') => {
+            let (k, rest) = double_quoted(content)?;
+            match rest.strip_prefix(':') {
+                Some(a) => (k, a),
+                None => return Ok(None),
+            }
+        }
+        Some(b'\'') => {
+            let (k, rest) = single_quoted(content)?;
+            match rest.strip_prefix(':') {
+                Some(a) => (k, a),
+                None => return Ok(None),
+            }
+        }
+        Some(b'?' | b'&' | b'*' | b'!' | b'%' | b'@' | b'`' | b'{' | b'[' | b'|' | b'>') => {
+            return Err(Bail);
+        }
+        _ => {
+            let at = match content.find(": ") {
+                Some(i) => Some(i),
+                None => content.strip_suffix(':').map(str::len),
+            };
+            let Some(i) = at else {
+                return Ok(None);
+            };
+            let key = content.get(..i).ok_or(Bail)?;
+            if key.is_empty() || key.contains(" #") || key.ends_with(' ') {
+                return Err(Bail);
+            }
+            (Cow::Borrowed(key), content.get(i + 1..).ok_or(Bail)?)
+        }
+    };
+    if !(after.is_empty() || after.starts_with(' ')) {
+        return Err(Bail);
+    }
+    Ok(Some((key, after.trim_start_matches(' '))))
+}
+
+/// Text up to a ` #` comment, without trailing spaces.
+fn strip_comment(text: &str) -> &str {
+    let t = match text.find(" #") {
+        Some(i) => text.get(..i).unwrap_or(text),
+        None => text,
+    };
+    t.trim_end_matches(' ')
+}
+
+/// Nothing but spaces and a comment may follow a quoted scalar.
+fn end_of_line(rest: &str) -> Result<(), Bail> {
+    let r = rest.trim_start_matches(' ');
+    if r.is_empty() || (r.starts_with('#') && rest.starts_with(' ')) {
+        Ok(())
+    } else {
+        Err(Bail)
+    }
+}
+
+/// A one-line plain scalar.
+fn plain(text: &str) -> Result<&str, Bail> {
+    let v = strip_comment(text);
+    let first = v.as_bytes().first().copied().ok_or(Bail)?;
+    let indicator = matches!(
+        first,
+        b'&' | b'*'
+            | b'!'
+            | b'|'
+            | b'>'
+            | b'%'
+            | b'@'
+            | b'`'
+            | b'#'
+            | b'{'
+            | b'['
+            | b']'
+            | b'}'
+            | b','
+    ) || (matches!(first, b'-' | b'?' | b':')
+        && (v.len() == 1 || v.as_bytes().get(1) == Some(&b' ')));
+    if indicator || v.contains(": ") || v.ends_with(':') || v.contains(" #") {
+        return Err(Bail);
+    }
+    Ok(v)
+}
+
+/// `"…"` at the start of `text`: the value and what follows the quote.
+fn double_quoted(text: &str) -> Result<(Cow<'_, str>, &str), Bail> {
+    let body = text.get(1..).ok_or(Bail)?;
+    let end = body.find(['"', '\\']).ok_or(Bail)?;
+    if body.as_bytes().get(end) == Some(&b'"') {
+        let rest = body.get(end + 1..).ok_or(Bail)?;
+        return Ok((Cow::Borrowed(body.get(..end).ok_or(Bail)?), rest));
+    }
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Ok((Cow::Owned(out), body.get(i + 1..).ok_or(Bail)?)),
+            '\\' => {
+                let (_, e) = chars.next().ok_or(Bail)?;
+                out.push(match e {
+                    '\\' => '\\',
+                    '"' => '"',
+                    '/' => '/',
+                    'n' => '\n',
+                    't' => '\t',
+                    'r' => '\r',
+                    '0' => '\0',
+                    'u' => {
+                        let hex: String = (0..4)
+                            .filter_map(|_| chars.next().map(|(_, h)| h))
+                            .collect();
+                        let n = u32::from_str_radix(&hex, 16).map_err(|_| Bail)?;
+                        if hex.len() != 4 {
+                            return Err(Bail);
+                        }
+                        char::from_u32(n).ok_or(Bail)?
+                    }
+                    _ => return Err(Bail),
+                });
+            }
+            c => out.push(c),
+        }
+    }
+    Err(Bail)
+}
+
+/// `'…'` at the start of `text` (`''` is a quote).
+fn single_quoted(text: &str) -> Result<(Cow<'_, str>, &str), Bail> {
+    let body = text.get(1..).ok_or(Bail)?;
+    let mut out: Option<String> = None;
+    let mut start = 0;
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'\'' {
+            if bytes.get(i + 1) == Some(&b'\'') {
+                let s = out.get_or_insert_with(String::new);
+                s.push_str(body.get(start..=i).ok_or(Bail)?);
+                i += 2;
+                start = i;
+                continue;
+            }
+            let tail = body.get(start..i).ok_or(Bail)?;
+            let rest = body.get(i + 1..).ok_or(Bail)?;
+            return Ok(match out {
+                Some(mut s) => {
+                    s.push_str(tail);
+                    (Cow::Owned(s), rest)
+                }
+                None => (Cow::Borrowed(tail), rest),
+            });
+        }
+        i += 1;
+    }
+    Err(Bail)
+}
+
+fn is_null(s: &str) -> bool {
+    matches!(s, "~" | "null" | "Null" | "NULL")
+}
+
+fn bool_of(s: &str) -> Option<bool> {
+    match s {
+        "true" | "True" | "TRUE" => Some(true),
+        "false" | "False" | "FALSE" => Some(false),
+        _ => None,
+    }
+}
+
+/// A plain decimal integer as serde_yaml reads it; None for anything else
+/// (including forms whose reading is in doubt: signs, leading zeros).
+fn decimal(s: &str) -> Option<u64> {
+    let digits_ok = !s.is_empty() && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits_ok || (s.len() > 1 && s.starts_with('0')) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// True when serde_yaml might read a plain scalar as something other than
+/// a string (a number, a boolean, null, infinity).
+fn maybe_not_string(s: &str) -> bool {
+    is_null(s)
+        || bool_of(s).is_some()
+        || s.is_empty()
+        || s.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '-' || c == '.')
+}
+
+impl<'de> de::Deserializer<'de> for &Node<'de> {
+    type Error = Bail;
+
+    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Bail> {
+        match self {
+            Node::Map(_) => self.deserialize_map(v),
+            Node::Seq(_) => self.deserialize_seq(v),
+            Node::Quoted(s) => v.visit_str(s),
+            Node::Empty => v.visit_unit(),
+            Node::Plain(s) => {
+                if let Some(n) = decimal(s) {
+                    v.visit_u64(n)
+                } else if maybe_not_string(s) {
+                    Err(Bail)
+                } else {
+                    v.visit_str(s)
+                }
+            }
+        }
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Bail> {
+        match self {
+            Node::Plain(s) => v.visit_bool(bool_of(s).ok_or(Bail)?),
+            _ => Err(Bail),
+        }
+    }
+
+    fn deserialize_i8<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Bail> {
+        self.deserialize_u64(v)
+    }
+    fn deserialize_i16<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Bail> {
+        self.deserialize_u64(v)
+    }
+    fn deserialize_i32<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Bail> {
+        self.deserialize_u64(v)
+    }
+    fn deserialize_i64<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Bail> {
+        self.deserialize_u64(v)
+    }
+    fn deserialize_u8<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Bail> {
+        self.deserialize_u64(v)
+    }
+    fn deserialize_u16<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Bail> {
+        self.deserialize_u64(v)
+    }
+    fn deserialize_u32<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Bail> {
+        self.deserialize_u64(v)
+    }
+
+    fn deserialize_u64<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Bail> {
+        match self {
+            Node::Plain(s) => v.visit_u64(decimal(s).ok_or(Bail)?),
+            _ => Err(Bail),
+        }
+    }
+
+    fn deserialize_f32<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Bail> {
+        Err(Bail)
+    }
+    fn deserialize_f64<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Bail> {
+        Err(Bail)
+    }
+    fn deserialize_char<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Bail> {
+        Err(Bail)
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Bail> {
+        match self {
+            // serde_yaml reads any scalar as a string when one is asked for.
+            Node::Plain(s) => v.visit_str(s),
+            Node::Quoted(s) => v.visit_str(s),
+            Node::Empty => v.visit_str(""),
+            _ => Err(Bail),
+        }
+    }
+    fn deserialize_string<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Bail> {
+        self.deserialize_str(v)
+    }
+    fn deserialize_bytes<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Bail> {
+        Err(Bail)
+    }
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Bail> {
+        Err(Bail)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Bail> {
+        match self {
+            Node::Empty => v.visit_none(),
+            Node::Plain(s) if is_null(s) => v.visit_none(),
+            _ => v.visit_some(self),
+        }
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Bail> {
+        match self {
+            Node::Empty => v.visit_unit(),
+            Node::Plain(s) if is_null(s) => v.visit_unit(),
+            _ => Err(Bail),
+        }
+    }
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        v: V,
+    ) -> Result<V::Value, Bail> {
+        self.deserialize_unit(v)
+    }
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        v: V,
+    ) -> Result<V::Value, Bail> {
+        v.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Bail> {
+        match self {
+            Node::Seq(items) => {
+                let mut access = SeqAccess(items.iter());
+                let value = v.visit_seq(&mut access)?;
+                match access.0.next() {
+                    None => Ok(value),
+                    Some(_) => Err(Bail),
+                }
+            }
+            _ => Err(Bail),
+        }
+    }
+    fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, v: V) -> Result<V::Value, Bail> {
+        self.deserialize_seq(v)
+    }
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: usize,
+        v: V,
+    ) -> Result<V::Value, Bail> {
+        self.deserialize_seq(v)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Bail> {
+        match self {
+            Node::Map(entries) => {
+                let mut access = MapAccess {
+                    entries: entries.iter(),
+                    value: None,
+                };
+                let value = v.visit_map(&mut access)?;
+                match access.entries.next() {
+                    None => Ok(value),
+                    Some(_) => Err(Bail),
+                }
+            }
+            _ => Err(Bail),
+        }
+    }
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, Bail> {
+        self.deserialize_map(v)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, Bail> {
+        match self {
+            Node::Plain(s) => v.visit_enum(IntoDeserializer::<Bail>::into_deserializer(*s)),
+            Node::Quoted(s) => {
+                v.visit_enum(IntoDeserializer::<Bail>::into_deserializer(s.as_ref()))
+            }
+            _ => Err(Bail),
+        }
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Bail> {
+        self.deserialize_str(v)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Bail> {
+        v.visit_unit()
+    }
+}
+
+struct SeqAccess<'a, 'de>(std::slice::Iter<'a, Node<'de>>);
+
+impl<'de> de::SeqAccess<'de> for SeqAccess<'_, 'de> {
+    type Error = Bail;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Bail> {
+        match self.0.next() {
+            Some(n) => seed.deserialize(n).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.0.len())
+    }
+}
+
+struct MapAccess<'a, 'de> {
+    entries: std::slice::Iter<'a, (Cow<'de, str>, Node<'de>)>,
+    value: Option<&'a Node<'de>>,
+}
+
+impl<'de> de::MapAccess<'de> for MapAccess<'_, 'de> {
+    type Error = Bail;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Bail> {
+        match self.entries.next() {
+            Some((k, v)) => {
+                self.value = Some(v);
+                seed.deserialize(IntoDeserializer::<Bail>::into_deserializer(k.as_ref()))
+                    .map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Bail> {
+        match self.value.take() {
+            Some(n) => seed.deserialize(n),
+            None => Err(Bail),
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.entries.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map<'a>(entries: Vec<(&'a str, Node<'a>)>) -> Node<'a> {
+        Node::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (Cow::Borrowed(k), v))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn reads_block_mappings_and_sequences() {
+        let text = "---\napiVersion: v1\nkind: Service # c\nmetadata:\n  name: 'a''b'\n  labels: {}\nspec:\n  ports:\n  - name: \"h\\\"t\"\n    port: 80\n  -\n    port: 81\n  x:\n";
+        let n = parse(text).unwrap();
+        assert_eq!(
+            n,
+            map(vec![
+                ("apiVersion", Node::Plain("v1")),
+                ("kind", Node::Plain("Service")),
+                (
+                    "metadata",
+                    map(vec![
+                        ("name", Node::Quoted("a'b".into())),
+                        ("labels", Node::Map(vec![]))
+                    ])
+                ),
+                (
+                    "spec",
+                    map(vec![
+                        (
+                            "ports",
+                            Node::Seq(vec![
+                                map(vec![
+                                    ("name", Node::Quoted("h\"t".into())),
+                                    ("port", Node::Plain("80"))
+                                ]),
+                                map(vec![("port", Node::Plain("81"))]),
+                            ])
+                        ),
+                        ("x", Node::Empty),
+                    ])
+                ),
+            ])
+        );
+    }
+
+    #[test]
+    fn reads_literal_blocks() {
+        let n = parse("a: |\n  x\n\n   y\nb: |-\n  z\n").unwrap();
+        assert_eq!(
+            n,
+            map(vec![
+                ("a", Node::Quoted("x\n\n y\n".into())),
+                ("b", Node::Quoted("z".into()))
+            ])
+        );
+    }
+
+    #[test]
+    fn gives_up_outside_the_subset() {
+        for text in [
+            "a: &x 1\nb: *x\n",
+            "a: !!str 1\n",
+            "a: [1, 2]\n",
+            "a: >\n  folded\n",
+            "a: multi\n  line\n",
+            "a: 1\na: 2\n",
+            "a:\tb\n",
+            "? complex\n: key\n",
+            "a: \"open\n  quote\"\n",
+            "a: b: c\n",
+            "- - nested\n",
+        ] {
+            assert!(parse(text).is_err(), "{text:?}");
+        }
+    }
+}
