@@ -300,6 +300,12 @@ fn json_documents(source: usize, text: &str) -> Vec<Result<Doc<'_>, RawError>> {
         }
         return docs;
     }
+    if let Some(spans) = json_object_lines(body) {
+        for (s, e) in spans {
+            docs.push(json_doc(source, text, bom + s, bom + e, &mut lines));
+        }
+        return docs;
+    }
     let mut stream =
         serde_json::Deserializer::from_str(body).into_iter::<&serde_json::value::RawValue>();
     loop {
@@ -340,6 +346,64 @@ impl LineCounter {
         self.line += newlines as u32;
         self.offset = end;
         self.line
+    }
+}
+
+/// The byte ranges of a stream of JSON objects each of which starts a line
+/// (one object per line, or pretty-printed ones), found by matching braces
+/// outside strings — a scan, not a parse. None for anything else (arrays,
+/// objects that start mid-line, text between objects, unbalanced braces):
+/// the caller then splits with serde_json, whose errors are located in the
+/// whole file. Each object is parsed (and its errors located) later.
+fn json_object_lines(body: &str) -> Option<Vec<(usize, usize)>> {
+    let bytes = body.as_bytes();
+    let mut spans = Vec::new();
+    let mut i = 0;
+    loop {
+        while let Some(b) = bytes.get(i) {
+            if !b.is_ascii_whitespace() {
+                break;
+            }
+            i += 1;
+        }
+        let Some(&b) = bytes.get(i) else {
+            return Some(spans);
+        };
+        let at_line_start = i == 0 || bytes.get(i - 1) == Some(&b'\n');
+        if b != b'{' || !at_line_start {
+            return None;
+        }
+        let start = i;
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        loop {
+            let &c = bytes.get(i)?;
+            i += 1;
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if c == b'\\' {
+                    escaped = true;
+                } else if c == b'"' {
+                    in_string = false;
+                }
+                continue;
+            }
+            match c {
+                b'"' => in_string = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if bytes.get(start).is_some() && bytes.get(i - 1) != Some(&b'}') {
+            return None;
+        }
+        spans.push((start, i));
     }
 }
 
@@ -411,7 +475,10 @@ fn load_document(file: &Arc<str>, doc: &Doc<'_>, opts: &Options) -> Outcome {
     }
     let line = content_line(doc);
     let head = if json {
-        parse::head_json(doc.text)
+        match parse::sniff_json(doc.text) {
+            Some(h) => Ok(h),
+            None => parse::head_json(doc.text),
+        }
     } else {
         match parse::sniff(doc.text) {
             Some(h) => Ok(h),
@@ -750,6 +817,18 @@ mod tests {
     fn block_scalar_dashes_are_not_markers() {
         let docs = texts("a: |\n  ---\n  x\nb: 2\n");
         assert_eq!(docs.len(), 1);
+    }
+
+    #[test]
+    fn splits_json_objects_that_start_lines() {
+        let text = "{\"a\": \"}{\"}\n{\n  \"b\": [1, {\"c\": 2}]\n}\n";
+        assert_eq!(json_object_lines(text), Some(vec![(0, 11), (12, 36)]));
+        // Mid-line objects, arrays, text between and open braces are left to serde_json.
+        assert_eq!(json_object_lines("{}{}"), None);
+        assert_eq!(json_object_lines("[{}]"), None);
+        assert_eq!(json_object_lines("{}\nx\n{}"), None);
+        assert_eq!(json_object_lines("{\"a\": {}\n"), None);
+        assert_eq!(json_object_lines("{]"), None);
     }
 
     #[test]

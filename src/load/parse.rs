@@ -224,6 +224,104 @@ pub fn head_yaml(text: &str) -> Result<Head, ParseError> {
     }
 }
 
+/// `apiVersion` and `kind` of a JSON object from its top-level keys, by a
+/// scan that builds nothing else. None when the object is not plain enough
+/// for the scan (escapes in those keys or values, a duplicate, a syntax
+/// surprise): the caller then parses with `head_json`.
+pub fn sniff_json(text: &str) -> Option<Head> {
+    fn ws(b: &[u8], mut i: usize) -> usize {
+        while b.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        i
+    }
+    /// A string at `i` with no escapes: its text and the index after it.
+    fn plain_string(t: &str, i: usize) -> Option<(&str, usize)> {
+        let rest = t.get(i + 1..)?;
+        let end = rest.find(['"', '\\'])?;
+        (rest.as_bytes().get(end) == Some(&b'"')).then(|| (&rest[..end], i + 1 + end + 1))
+    }
+    /// The index after the JSON value at `i`.
+    fn skip(b: &[u8], mut i: usize) -> Option<usize> {
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        loop {
+            let &c = b.get(i)?;
+            if in_string {
+                i += 1;
+                if escaped {
+                    escaped = false;
+                } else if c == b'\\' {
+                    escaped = true;
+                } else if c == b'"' {
+                    in_string = false;
+                    if depth == 0 {
+                        return Some(i);
+                    }
+                }
+                continue;
+            }
+            match c {
+                b'"' => in_string = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' if depth == 0 => return Some(i),
+                b'}' | b']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(i + 1);
+                    }
+                }
+                b',' if depth == 0 => return Some(i),
+                c if depth == 0 && c.is_ascii_whitespace() => return Some(i),
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+    let b = text.as_bytes();
+    let mut i = ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = ws(b, i + 1);
+    let mut head = Head::default();
+    if b.get(i) == Some(&b'}') {
+        return Some(head);
+    }
+    loop {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let (key, next) = plain_string(text, i)?;
+        i = ws(b, next);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = ws(b, i + 1);
+        let target = match key {
+            "apiVersion" => Some(&mut head.api_version),
+            "kind" => Some(&mut head.kind),
+            _ => None,
+        };
+        match target {
+            Some(t) => {
+                if b.get(i) != Some(&b'"') || t.is_some() {
+                    return None;
+                }
+                let (value, next) = plain_string(text, i)?;
+                *t = Some(value.to_string());
+                i = next;
+            }
+            None => i = skip(b, i)?,
+        }
+        i = ws(b, i);
+        match b.get(i) {
+            Some(b',') => i = ws(b, i + 1),
+            Some(b'}') if ws(b, i + 1) == b.len() => return Some(head),
+            _ => return None,
+        }
+    }
+}
+
 /// `apiVersion` and `kind` of a JSON document; the rest is skipped
 /// without being built.
 pub fn head_json(text: &str) -> Result<Head, ParseError> {
@@ -383,6 +481,40 @@ mod tests {
         assert!(sniff("{\"kind\": \"Service\"}").is_none());
         assert!(sniff("kind: &k Service\napiVersion: v1\n").is_none());
         assert!(sniff("kind: Service\nkind: Secret\napiVersion: v1\n").is_none());
+    }
+
+    #[test]
+    fn sniffs_json_heads_like_serde_json() {
+        for text in [
+            r#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"a"}}"#,
+            r#"{ "metadata": {"kind": "x", "a": [1, {"b": "}"}]}, "kind" : "Secret", "apiVersion": "v1" }"#,
+            r#"{"kind":"Service","x":true,"y":-1.5e3,"z":null,"s":"a\"b"}"#,
+            r#"{}"#,
+            r#"{"kind":"A","kind":"B"}"#,
+            r#"{"kind":"Serv\u0069ce","apiVersion":"v1"}"#,
+            r#"{"kind":1}"#,
+            r#"{"kind":"A"} x"#,
+            r#"{"kind":"A",}"#,
+        ] {
+            let fast = sniff_json(text);
+            let full = head_json(text);
+            match (&fast, &full) {
+                (Some(f), Ok(h)) => {
+                    assert_eq!(
+                        (&f.api_version, &f.kind),
+                        (&h.api_version, &h.kind),
+                        "{text}"
+                    )
+                }
+                (None, _) => {}
+                (Some(_), Err(e)) => panic!("{text}: sniffed, but serde_json says {}", e.message),
+            }
+        }
+        assert!(sniff_json(r#"{"kind":"A","kind":"B"}"#).is_none());
+        assert_eq!(
+            sniff_json(r#"{"metadata":{"kind":"x"},"kind":"Secret"}"#).and_then(|h| h.kind),
+            Some("Secret".to_string())
+        );
     }
 
     #[test]

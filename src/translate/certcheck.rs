@@ -134,13 +134,20 @@ pub fn check(ctx: &mut Ctx<'_>) {
             served.entry(stem.clone()).or_default().push(host.clone());
         }
     }
-    let bundles: Vec<CertBundle> = ctx.table.certs.values().cloned().collect();
-    for b in &bundles {
-        check_bundle(
-            ctx,
-            b,
-            served.get(&b.stem).map(Vec::as_slice).unwrap_or_default(),
-        );
+    // Each bundle is checked on its own, on every core; the diagnostics
+    // are sorted with all others at the end of the render.
+    let (snap, opts) = (ctx.snap, ctx.opts);
+    let bundles: Vec<&CertBundle> = ctx.table.certs.values().collect();
+    let weight = |b: &&CertBundle| b.cert_pem.len() + b.key_pem.len();
+    let found = crate::load::parallel_map(&bundles, opts.jobs, weight, |b| {
+        let mut own = Ctx::new(snap, opts);
+        let hosts = served.get(&b.stem).map(Vec::as_slice).unwrap_or_default();
+        check_bundle(&mut own, b, hosts);
+        own.diags
+    });
+    drop(bundles);
+    for diags in found {
+        ctx.diags.extend(diags);
     }
 }
 
