@@ -42,6 +42,62 @@ enum Command {
     Check(CheckArgs),
     /// Show how routes change between two manifest trees (or rendered files).
     Diff(DiffArgs),
+    /// Keep -o FILE and --certs-out DIR rendered from PATHs as they change,
+    /// and signal Synapse to reload (the sidecar loop).
+    #[cfg(feature = "watch")]
+    Watch(WatchArgs),
+}
+
+#[cfg(feature = "watch")]
+#[derive(Args, Debug)]
+struct WatchArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Keep upstreams.yaml here (atomic writes, only on change).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: PathBuf,
+    /// Keep <stem>.crt / <stem>.key files here (in place, pruned).
+    #[arg(long, value_name = "DIR")]
+    certs_out: Option<PathBuf>,
+    /// Quiet time after the last change of a burst before rendering.
+    #[arg(long, default_value = "500ms", value_parser = parse_duration)]
+    debounce: std::time::Duration,
+    /// SIGHUP every process of this name (from /proc; never synroute) after
+    /// a render that changed a file.
+    #[arg(long, default_value = "synapse", value_name = "NAME")]
+    reload_process_name: String,
+    /// SIGHUP the PID in this file instead.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_reload")]
+    reload_pid_file: Option<PathBuf>,
+    /// Send no signal.
+    #[arg(long)]
+    no_reload: bool,
+    /// Create this file after the first successful write (readiness probe).
+    #[arg(long, value_name = "FILE")]
+    ready_file: Option<PathBuf>,
+    /// Stop after this many renders (for tests and scripts).
+    #[arg(long, value_name = "N", hide = true)]
+    max_renders: Option<usize>,
+}
+
+/// `500ms`, `2s`, `1m`, or plain milliseconds.
+#[cfg(feature = "watch")]
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    use std::time::Duration;
+    let t = s.trim();
+    let (num, unit): (&str, fn(u64) -> Duration) = if let Some(n) = t.strip_suffix("ms") {
+        (n, Duration::from_millis)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, Duration::from_secs)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, |m| Duration::from_secs(m * 60))
+    } else {
+        (t, Duration::from_millis)
+    };
+    num.trim()
+        .parse::<u64>()
+        .map(unit)
+        .map_err(|_| format!("{s:?} is not a duration like 500ms, 2s or 1m"))
 }
 
 #[derive(Args, Debug)]
@@ -223,6 +279,8 @@ where
         Command::Explain(a) => cmd_explain(a, stdin, stdout, stderr),
         Command::Check(a) => cmd_check(a, stdin, stdout, stderr),
         Command::Diff(a) => cmd_diff(a, stdin, stdout, stderr),
+        #[cfg(feature = "watch")]
+        Command::Watch(a) => cmd_watch(a, stderr),
     };
     match result {
         Ok(code) => code,
@@ -473,18 +531,17 @@ fn cmd_render(
         )?;
         return Ok(EXIT_FOUND);
     }
-    let previously_owned = match &a.certs_out {
-        Some(dir) => Some(write_certs(dir, &rendered.certs)?),
-        None => None,
-    };
     match &a.output {
         Some(path) => {
-            write_atomic_if_changed(path, &rendered.upstreams)?;
+            write_outputs(path, a.certs_out.as_deref(), &rendered)?;
         }
-        None => stdout.write_all(&rendered.upstreams)?,
-    }
-    if let (Some(dir), Some(old)) = (&a.certs_out, previously_owned) {
-        prune_certs(dir, &old, &rendered.certs)?;
+        None => {
+            if let Some(dir) = &a.certs_out {
+                let (old, _) = write_certs(dir, &rendered.certs)?;
+                prune_certs(dir, &old, &rendered.certs)?;
+            }
+            stdout.write_all(&rendered.upstreams)?;
+        }
     }
     if !a.quiet {
         writeln!(stderr, "{}", summary(&rendered))?;
@@ -492,6 +549,76 @@ fn cmd_render(
     // The process ends after the command: freeing a large render's objects
     // one by one takes about a tenth of its run and gives nothing back.
     std::mem::forget((rendered, sources));
+    Ok(EXIT_OK)
+}
+
+/// `watch PATH...`: the loop of `crate::watch`, writing through
+/// `write_outputs`, logging JSON lines on stderr.
+#[cfg(feature = "watch")]
+fn cmd_watch(a: WatchArgs, stderr: &mut dyn Write) -> io::Result<u8> {
+    use crate::watch::{self, Reload, Settings};
+    if a.input.paths.is_empty() || a.input.paths.iter().any(|p| p == "-") {
+        writeln!(
+            stderr,
+            "synroute: error: watch needs files or folders to watch (stdin cannot change)"
+        )?;
+        return Ok(EXIT_ERROR);
+    }
+    let reload = match (&a.reload_pid_file, a.no_reload) {
+        (_, true) => Reload::Off,
+        (Some(f), false) => Reload::PidFile(f.clone()),
+        (None, false) => Reload::Name(a.reload_process_name.clone()),
+    };
+    let select = a.input.select;
+    let (output, certs_out) = (a.output, a.certs_out);
+    let settings = Settings {
+        paths: a.input.paths,
+        exclude: select.exclude.clone(),
+        debounce: a.debounce,
+        reload,
+        ready_file: a.ready_file,
+        max_renders: a.max_renders,
+        render: Box::new(move |sources, log_out| {
+            // Options are built per render: the clock moves on.
+            let rendered = render(sources, &options(&select, false));
+            for d in &rendered.diagnostics {
+                let at = d
+                    .location
+                    .as_ref()
+                    .map(|l| format!("{}:{}", l.file, l.line))
+                    .unwrap_or_default();
+                watch::log(
+                    log_out,
+                    "diagnostic",
+                    serde_json::json!({
+                        "code": d.code.id(),
+                        "severity": d.severity.as_str(),
+                        "at": at,
+                        "message": d.message,
+                    }),
+                );
+            }
+            if rendered.malformed {
+                watch::log(
+                    log_out,
+                    "error",
+                    serde_json::json!({"message": "the input is malformed; the last good files stay"}),
+                );
+                return Ok(None);
+            }
+            let changed = write_outputs(&output, certs_out.as_deref(), &rendered)?;
+            watch::log(
+                log_out,
+                if changed { "changed" } else { "unchanged" },
+                serde_json::json!({
+                    "hosts": rendered.table.hosts.len(),
+                    "certificates": rendered.table.certs.len(),
+                }),
+            );
+            Ok(Some(changed))
+        }),
+    };
+    watch::run_files(settings, stderr)?;
     Ok(EXIT_OK)
 }
 
@@ -536,6 +663,27 @@ fn check_outputs(a: &RenderArgs, rendered: &Rendered, stderr: &mut dyn Write) ->
     } else {
         Ok(EXIT_FOUND)
     }
+}
+
+/// Writes a render: cert files first (in place), then `upstreams.yaml`
+/// (atomically), then prunes the cert files no longer needed — the order in
+/// which Synapse never sees a host whose certificate is missing. True when
+/// any file changed.
+pub fn write_outputs(output: &Path, certs_out: Option<&Path>, r: &Rendered) -> io::Result<bool> {
+    let mut changed = false;
+    let previously_owned = match certs_out {
+        Some(dir) => {
+            let (old, c) = write_certs(dir, &r.certs)?;
+            changed |= c;
+            Some(old)
+        }
+        None => None,
+    };
+    changed |= write_atomic_if_changed(output, &r.upstreams)?;
+    if let (Some(dir), Some(old)) = (certs_out, previously_owned) {
+        changed |= prune_certs(dir, &old, &r.certs)?;
+    }
+    Ok(changed)
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and
@@ -586,21 +734,26 @@ fn read_owned(dir: &Path) -> BTreeSet<String> {
 
 /// Writes the cert files in place, only where the content changed, and
 /// records them as owned. Returns what was owned before.
-fn write_certs(dir: &Path, files: &BTreeMap<String, CertFile>) -> io::Result<BTreeSet<String>> {
+/// Returns the files owned before and whether any file changed.
+fn write_certs(
+    dir: &Path,
+    files: &BTreeMap<String, CertFile>,
+) -> io::Result<(BTreeSet<String>, bool)> {
     fs::create_dir_all(dir)
         .map_err(|e| io::Error::new(e.kind(), format!("cannot create {}: {e}", dir.display())))?;
     let old = read_owned(dir);
+    let mut changed = false;
     for (name, file) in files {
         if !safe_name(name) {
             continue;
         }
-        write_in_place(&dir.join(name), &file.bytes, file.private)?;
+        changed |= write_in_place(&dir.join(name), &file.bytes, file.private)?;
     }
     let mut owned: BTreeSet<String> = files.keys().filter(|n| safe_name(n)).cloned().collect();
     // Files that are owned until pruned stay listed until then.
     owned.extend(old.iter().cloned());
     write_owned(dir, &owned)?;
-    Ok(old)
+    Ok((old, changed))
 }
 
 fn write_owned(dir: &Path, owned: &BTreeSet<String>) -> io::Result<()> {
@@ -616,7 +769,7 @@ fn write_owned(dir: &Path, owned: &BTreeSet<String>) -> io::Result<()> {
 /// Writes a file in place (Synapse's cert watcher ignores renames). A
 /// symlink at that name is replaced by a regular file, so nothing is ever
 /// written outside the folder.
-fn write_in_place(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
+fn write_in_place(path: &Path, bytes: &[u8], private: bool) -> io::Result<bool> {
     let err =
         |e: io::Error| io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()));
     match fs::symlink_metadata(path) {
@@ -627,7 +780,7 @@ fn write_in_place(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
         Ok(_) => {
             if fs::read(path).is_ok_and(|old| old == bytes) {
                 set_mode(path, private).map_err(err)?;
-                return Ok(());
+                return Ok(false);
             }
         }
         Err(_) => {}
@@ -642,7 +795,8 @@ fn write_in_place(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
     let mut f = opts.open(path).map_err(err)?;
     f.write_all(bytes).map_err(err)?;
     f.sync_all().map_err(err)?;
-    set_mode(path, private).map_err(err)
+    set_mode(path, private).map_err(err)?;
+    Ok(true)
 }
 
 fn set_mode(path: &Path, private: bool) -> io::Result<()> {
@@ -665,7 +819,8 @@ fn prune_certs(
     dir: &Path,
     old: &BTreeSet<String>,
     files: &BTreeMap<String, CertFile>,
-) -> io::Result<()> {
+) -> io::Result<bool> {
+    let mut removed = false;
     for name in old {
         if files.contains_key(name) || !safe_name(name) {
             continue;
@@ -676,12 +831,14 @@ fn prune_certs(
                 fs::remove_file(&path).map_err(|e| {
                     io::Error::new(e.kind(), format!("cannot remove {}: {e}", path.display()))
                 })?;
+                removed = true;
             }
             _ => {}
         }
     }
     let owned: BTreeSet<String> = files.keys().filter(|n| safe_name(n)).cloned().collect();
-    write_owned(dir, &owned)
+    write_owned(dir, &owned)?;
+    Ok(removed)
 }
 
 fn cmd_check(

@@ -17,6 +17,8 @@ pub mod report;
 pub mod route;
 pub mod synth;
 pub mod translate;
+#[cfg(feature = "watch")]
+pub mod watch;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

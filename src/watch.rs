@@ -1,0 +1,368 @@
+//! `synroute watch`: the sidecar loop around `render()` (feature `watch`).
+//!
+//! Three parts, so that the logic can be tested without a clock, a file
+//! system or a cluster:
+//! - `Machine`, a small state machine (waiting for the initial lists →
+//!   idle ⇄ pending) that says when to render; time is passed in.
+//! - `Reload`: finds the process to signal (by name under /proc, never
+//!   synroute itself, or by a PID file) and sends it SIGHUP.
+//! - `run_files`: the loop for `watch PATH...` — file-system notifications
+//!   feed the machine; each render goes through the same writer as
+//!   `render -o`, and only a render that changed a file sends a signal.
+//!   A render that fails (malformed input, an unwritable folder) keeps the
+//!   last good files and is logged.
+//!
+//! Logs are JSON lines on stderr: `{"ts":…,"event":…,…}`.
+
+use std::collections::BTreeSet;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// What happened, as the machine sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The initial list of one source (a kind, or the files) is complete.
+    Listed(String),
+    /// Something changed.
+    Changed,
+    /// Time passed (the loop woke up).
+    Tick,
+}
+
+/// When to render: never before every source has been listed once, then
+/// `debounce` after the last of a burst of changes (a burst that never
+/// ends is rendered every ten debounces), so that the final state is always
+/// rendered and a burst is rendered once.
+#[derive(Debug)]
+pub struct Machine {
+    waiting_for: BTreeSet<String>,
+    debounce: Duration,
+    /// First and last change since the last render.
+    pending: Option<(Instant, Instant)>,
+    rendered_once: bool,
+}
+
+impl Machine {
+    pub fn new(sources: impl IntoIterator<Item = String>, debounce: Duration) -> Machine {
+        Machine {
+            waiting_for: sources.into_iter().collect(),
+            debounce,
+            pending: None,
+            rendered_once: false,
+        }
+    }
+
+    /// True while some initial list is still missing.
+    pub fn waiting(&self) -> bool {
+        !self.waiting_for.is_empty()
+    }
+
+    /// Feeds one event; true when a render is due now.
+    pub fn on(&mut self, event: Event, now: Instant) -> bool {
+        match event {
+            Event::Listed(source) => {
+                self.waiting_for.remove(&source);
+            }
+            Event::Changed => {
+                let first = self.pending.map_or(now, |(f, _)| f);
+                self.pending = Some((first, now));
+            }
+            Event::Tick => {}
+        }
+        if self.waiting() {
+            return false;
+        }
+        if !self.rendered_once {
+            self.rendered_once = true;
+            self.pending = None;
+            return true;
+        }
+        match self.deadline() {
+            Some(due) if due <= now => {
+                self.pending = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// When the pending render is due (None: nothing pending).
+    pub fn deadline(&self) -> Option<Instant> {
+        if self.waiting() {
+            return None;
+        }
+        self.pending
+            .map(|(first, last)| (last + self.debounce).min(first + self.debounce * 10))
+    }
+}
+
+/// The process that reloads on SIGHUP.
+#[derive(Clone, Debug)]
+pub enum Reload {
+    /// Every process whose name (`/proc/PID/comm`) is this, except synroute.
+    Name(String),
+    /// The PID written in this file.
+    PidFile(PathBuf),
+    Off,
+}
+
+impl Reload {
+    /// Sends SIGHUP; returns the PIDs signalled.
+    pub fn signal(&self) -> io::Result<Vec<i32>> {
+        let pids = match self {
+            Reload::Off => return Ok(Vec::new()),
+            Reload::Name(name) => pids_named(name)?,
+            Reload::PidFile(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display()))
+                })?;
+                let pid = text
+                    .trim()
+                    .parse::<i32>()
+                    .map_err(|_| io::Error::other(format!("{} holds no PID", path.display())))?;
+                vec![pid]
+            }
+        };
+        for &pid in &pids {
+            hangup(pid)?;
+        }
+        Ok(pids)
+    }
+}
+
+/// PIDs of the processes named `name`, never this process.
+pub fn pids_named(name: &str) -> io::Result<Vec<i32>> {
+    let me = std::process::id() as i32;
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc")? {
+        let Ok(entry) = entry else { continue };
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        if std::fs::read_to_string(entry.path().join("comm")).is_ok_and(|c| c.trim_end() == name) {
+            pids.push(pid);
+        }
+    }
+    pids.sort_unstable();
+    Ok(pids)
+}
+
+fn hangup(pid: i32) -> io::Result<()> {
+    if pid <= 0 {
+        return Err(io::Error::other(format!("{pid} is not a process id")));
+    }
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+    let rc = unsafe { libc::kill(pid, libc::SIGHUP) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// One JSON line on `out`: `{"ts": now, "event": event, …fields}`.
+pub fn log(out: &mut dyn Write, event: &str, fields: serde_json::Value) {
+    let mut line = serde_json::Map::new();
+    line.insert(
+        "ts".into(),
+        k8s_openapi::jiff::Timestamp::now().to_string().into(),
+    );
+    line.insert("event".into(), event.into());
+    if let serde_json::Value::Object(f) = fields {
+        line.extend(f);
+    }
+    let _ = writeln!(out, "{}", serde_json::Value::Object(line));
+}
+
+/// What one render of the loop did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Files changed on disk (and the reload target was signalled).
+    Changed,
+    Unchanged,
+    /// The render failed; the last good files stay.
+    Failed,
+}
+
+/// Renders `sources` and writes the files, logging on the writer:
+/// Ok(Some(true)) when a file changed, Ok(None) when the render failed.
+pub type RenderFn = Box<dyn FnMut(&[crate::Source], &mut dyn Write) -> io::Result<Option<bool>>>;
+
+/// Everything `run_files` needs besides the paths.
+pub struct Settings {
+    pub paths: Vec<String>,
+    pub exclude: Vec<String>,
+    pub debounce: Duration,
+    pub reload: Reload,
+    pub ready_file: Option<PathBuf>,
+    pub render: RenderFn,
+    /// Stop after this many renders (tests); None: run until killed.
+    pub max_renders: Option<usize>,
+}
+
+/// One render of the loop: read, render, write, signal, log.
+pub fn render_once(s: &mut Settings, ready: &mut bool, log_out: &mut dyn Write) -> Outcome {
+    let sources = match crate::cli::collect_sources(&s.paths, &s.exclude) {
+        Ok(src) => src,
+        Err(e) => {
+            log(
+                log_out,
+                "error",
+                serde_json::json!({"message": e.to_string()}),
+            );
+            return Outcome::Failed;
+        }
+    };
+    let changed = match (s.render)(&sources, log_out) {
+        Ok(Some(changed)) => changed,
+        Ok(None) => return Outcome::Failed,
+        Err(e) => {
+            log(
+                log_out,
+                "error",
+                serde_json::json!({"message": e.to_string()}),
+            );
+            return Outcome::Failed;
+        }
+    };
+    if !*ready && let Some(path) = &s.ready_file {
+        match std::fs::write(path, b"ready\n") {
+            Ok(()) => *ready = true,
+            Err(e) => log(
+                log_out,
+                "error",
+                serde_json::json!({"message": format!("cannot write {}: {e}", path.display())}),
+            ),
+        }
+    }
+    if !changed {
+        return Outcome::Unchanged;
+    }
+    match s.reload.signal() {
+        Ok(pids) => log(log_out, "reload", serde_json::json!({"pids": pids})),
+        Err(e) => log(
+            log_out,
+            "error",
+            serde_json::json!({"message": format!("reload: {e}")}),
+        ),
+    }
+    Outcome::Changed
+}
+
+/// `watch PATH...`: renders once, then again after every burst of file
+/// changes under the paths.
+pub fn run_files(mut s: Settings, log_out: &mut dyn Write) -> io::Result<()> {
+    use notify::{RecursiveMode, Watcher};
+    let (tx, rx) = mpsc::channel();
+    let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+        // Reads and metadata-only events do not change what renders.
+        if let Ok(ev) = ev
+            && !matches!(ev.kind, notify::EventKind::Access(_))
+        {
+            let _ = tx.send(());
+        }
+    })
+    .map_err(|e| io::Error::other(format!("cannot watch files: {e}")))?;
+    for p in &s.paths {
+        watcher
+            .watch(Path::new(p), RecursiveMode::Recursive)
+            .map_err(|e| io::Error::other(format!("cannot watch {p}: {e}")))?;
+    }
+    let mut machine = Machine::new(["files".to_string()], s.debounce);
+    let mut ready = false;
+    let mut renders = 0;
+    let mut due = machine.on(Event::Listed("files".into()), Instant::now());
+    loop {
+        if due {
+            let outcome = render_once(&mut s, &mut ready, log_out);
+            log(
+                log_out,
+                "render",
+                serde_json::json!({"outcome": format!("{outcome:?}").to_lowercase()}),
+            );
+            renders += 1;
+            if s.max_renders.is_some_and(|m| renders >= m) {
+                return Ok(());
+            }
+        }
+        let wait = machine.deadline().map_or(Duration::from_secs(3600), |d| {
+            d.saturating_duration_since(Instant::now())
+        });
+        let event = match rx.recv_timeout(wait) {
+            Ok(()) => Event::Changed,
+            Err(mpsc::RecvTimeoutError::Timeout) => Event::Tick,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(io::Error::other("the file watcher stopped"));
+            }
+        };
+        due = machine.on(event, Instant::now());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D: Duration = Duration::from_millis(500);
+
+    #[test]
+    fn no_render_before_every_initial_list() {
+        let t = Instant::now();
+        let mut m = Machine::new(["Ingress".into(), "Service".into()], D);
+        assert!(!m.on(Event::Changed, t));
+        assert!(!m.on(Event::Listed("Ingress".into()), t));
+        assert!(!m.on(Event::Tick, t + D * 20));
+        assert_eq!(m.deadline(), None);
+        // The last list completes: render at once, whatever happened before.
+        assert!(m.on(Event::Listed("Service".into()), t + D * 20));
+        assert!(!m.on(Event::Tick, t + D * 40));
+    }
+
+    #[test]
+    fn a_burst_renders_once_after_the_last_change() {
+        let t = Instant::now();
+        let mut m = Machine::new(["files".into()], D);
+        assert!(m.on(Event::Listed("files".into()), t));
+        let step = Duration::from_millis(100);
+        for i in 1..=10 {
+            assert!(!m.on(Event::Changed, t + step * i), "change {i}");
+        }
+        let last = t + step * 10;
+        assert_eq!(m.deadline(), Some(last + D));
+        assert!(!m.on(Event::Tick, last + D - step));
+        assert!(m.on(Event::Tick, last + D));
+        // Nothing pending any more.
+        assert_eq!(m.deadline(), None);
+        assert!(!m.on(Event::Tick, last + D * 5));
+    }
+
+    #[test]
+    fn an_endless_burst_still_renders() {
+        let t = Instant::now();
+        let mut m = Machine::new(["files".into()], D);
+        m.on(Event::Listed("files".into()), t);
+        let step = Duration::from_millis(200);
+        let mut rendered_at = None;
+        for i in 1..=40 {
+            if m.on(Event::Changed, t + step * i) {
+                rendered_at = Some(i);
+                break;
+            }
+            if m.on(Event::Tick, t + step * i + Duration::from_millis(1)) {
+                rendered_at = Some(i);
+                break;
+            }
+        }
+        // First change at 200 ms; ten debounces later (5.2 s) at the latest.
+        assert!(rendered_at.is_some_and(|i| i <= 26), "{rendered_at:?}");
+    }
+}
