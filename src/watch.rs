@@ -211,28 +211,22 @@ pub struct Settings {
 
 /// One render of the loop: read, render, write, signal, log.
 pub fn render_once(s: &mut Settings, ready: &mut bool, log_out: &mut dyn Write) -> Outcome {
+    let failed = |log_out: &mut dyn Write, e: io::Error| {
+        log(
+            log_out,
+            "error",
+            serde_json::json!({"message": e.to_string()}),
+        );
+        Outcome::Failed
+    };
     let sources = match crate::cli::collect_sources(&s.paths, &s.exclude) {
         Ok(src) => src,
-        Err(e) => {
-            log(
-                log_out,
-                "error",
-                serde_json::json!({"message": e.to_string()}),
-            );
-            return Outcome::Failed;
-        }
+        Err(e) => return failed(log_out, e),
     };
     let changed = match (s.render)(&sources, log_out) {
         Ok(Some(changed)) => changed,
         Ok(None) => return Outcome::Failed,
-        Err(e) => {
-            log(
-                log_out,
-                "error",
-                serde_json::json!({"message": e.to_string()}),
-            );
-            return Outcome::Failed;
-        }
+        Err(e) => return failed(log_out, e),
     };
     if !*ready && let Some(path) = &s.ready_file {
         match std::fs::write(path, b"ready\n") {

@@ -374,33 +374,8 @@ fn json_object_lines(body: &str) -> Option<Vec<(usize, usize)>> {
             return None;
         }
         let start = i;
-        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-        loop {
-            let &c = bytes.get(i)?;
-            i += 1;
-            if in_string {
-                if escaped {
-                    escaped = false;
-                } else if c == b'\\' {
-                    escaped = true;
-                } else if c == b'"' {
-                    in_string = false;
-                }
-                continue;
-            }
-            match c {
-                b'"' => in_string = true,
-                b'{' | b'[' => depth += 1,
-                b'}' | b']' => {
-                    depth = depth.checked_sub(1)?;
-                    if depth == 0 {
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
-        if bytes.get(start).is_some() && bytes.get(i - 1) != Some(&b'}') {
+        i = parse::json_value_end(bytes, start)?;
+        if bytes.get(i - 1) != Some(&b'}') {
             return None;
         }
         spans.push((start, i));

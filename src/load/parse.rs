@@ -224,6 +224,45 @@ pub fn head_yaml(text: &str) -> Result<Head, ParseError> {
     }
 }
 
+/// The index just after the JSON value that starts at `i` (a string, an
+/// object or array up to its matching closer, or a literal up to the next
+/// delimiter), by a scan that validates nothing. None at the end of input.
+pub fn json_value_end(b: &[u8], mut i: usize) -> Option<usize> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    loop {
+        let &c = b.get(i)?;
+        if in_string {
+            i += 1;
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' {
+                in_string = false;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' if depth == 0 => return Some(i),
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            b',' if depth == 0 => return Some(i),
+            c if depth == 0 && c.is_ascii_whitespace() => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
 /// `apiVersion` and `kind` of a JSON object from its top-level keys, by a
 /// scan that builds nothing else. None when the object is not plain enough
 /// for the scan (escapes in those keys or values, a duplicate, a syntax
@@ -240,42 +279,6 @@ pub fn sniff_json(text: &str) -> Option<Head> {
         let rest = t.get(i + 1..)?;
         let end = rest.find(['"', '\\'])?;
         (rest.as_bytes().get(end) == Some(&b'"')).then(|| (&rest[..end], i + 1 + end + 1))
-    }
-    /// The index after the JSON value at `i`.
-    fn skip(b: &[u8], mut i: usize) -> Option<usize> {
-        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-        loop {
-            let &c = b.get(i)?;
-            if in_string {
-                i += 1;
-                if escaped {
-                    escaped = false;
-                } else if c == b'\\' {
-                    escaped = true;
-                } else if c == b'"' {
-                    in_string = false;
-                    if depth == 0 {
-                        return Some(i);
-                    }
-                }
-                continue;
-            }
-            match c {
-                b'"' => in_string = true,
-                b'{' | b'[' => depth += 1,
-                b'}' | b']' if depth == 0 => return Some(i),
-                b'}' | b']' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return Some(i + 1);
-                    }
-                }
-                b',' if depth == 0 => return Some(i),
-                c if depth == 0 && c.is_ascii_whitespace() => return Some(i),
-                _ => {}
-            }
-            i += 1;
-        }
     }
     let b = text.as_bytes();
     let mut i = ws(b, 0);
@@ -311,7 +314,7 @@ pub fn sniff_json(text: &str) -> Option<Head> {
                 *t = Some(value.to_string());
                 i = next;
             }
-            None => i = skip(b, i)?,
+            None => i = json_value_end(b, i)?,
         }
         i = ws(b, i);
         match b.get(i) {
