@@ -101,7 +101,7 @@ impl Machine {
 /// The process that reloads on SIGHUP.
 #[derive(Clone, Debug)]
 pub enum Reload {
-    /// Every process whose name (`/proc/PID/comm`) is this, except synroute.
+    /// Every process of this name (argv[0] or `comm`), except synroute.
     Name(String),
     /// The PID written in this file.
     PidFile(PathBuf),
@@ -132,7 +132,8 @@ impl Reload {
     }
 }
 
-/// PIDs of the processes named `name`, never this process.
+/// PIDs of the processes named `name` — the base name of their argv[0],
+/// or their `comm` — never this process.
 pub fn pids_named(name: &str) -> io::Result<Vec<i32>> {
     let me = std::process::id() as i32;
     let mut pids = Vec::new();
@@ -148,7 +149,15 @@ pub fn pids_named(name: &str) -> io::Result<Vec<i32>> {
         if pid == me {
             continue;
         }
-        if std::fs::read_to_string(entry.path().join("comm")).is_ok_and(|c| c.trim_end() == name) {
+        let argv0 = std::fs::read(entry.path().join("cmdline"))
+            .ok()
+            .and_then(|c| {
+                let first = c.split(|&b| b == 0).next()?.to_vec();
+                let first = String::from_utf8(first).ok()?;
+                first.rsplit('/').next().map(str::to_string)
+            });
+        let comm = std::fs::read_to_string(entry.path().join("comm")).ok();
+        if argv0.as_deref() == Some(name) || comm.as_deref().map(str::trim_end) == Some(name) {
             pids.push(pid);
         }
     }
@@ -337,6 +346,21 @@ mod tests {
         // Nothing pending any more.
         assert_eq!(m.deadline(), None);
         assert!(!m.on(Event::Tick, last + D * 5));
+    }
+
+    #[test]
+    fn finds_processes_by_name_but_never_itself() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let found = pids_named("sleep").unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(found.contains(&(child.id() as i32)), "{found:?}");
+        let me = std::fs::read_to_string("/proc/self/comm").unwrap();
+        let mine = pids_named(me.trim_end()).unwrap();
+        assert!(!mine.contains(&(std::process::id() as i32)), "{mine:?}");
     }
 
     #[test]
