@@ -245,7 +245,6 @@ fn yaml_documents<'t>(source: usize, text: &'t str) -> Vec<Result<Doc<'t>, RawEr
     let mut docs = Vec::new();
     let mut start = bom;
     let mut start_line = 1u32;
-    let mut offset = bom;
     let push = |docs: &mut Vec<Result<Doc<'t>, RawError>>, s: usize, e: usize, l: u32| {
         if s < e {
             docs.push(Ok(Doc {
@@ -260,24 +259,47 @@ fn yaml_documents<'t>(source: usize, text: &'t str) -> Vec<Result<Doc<'t>, RawEr
             }));
         }
     };
-    for (line_no, line) in (1u32..).zip(text[bom..].split_inclusive('\n')) {
-        let bare = line.trim_end_matches(['\n', '\r']);
+    // Lines are counted only up to each marker, not one by one.
+    let (mut counted_to, mut line_no) = (bom, 1u32);
+    for at in marker_candidates(text, bom) {
+        let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+        let bare = text[at..line_end].trim_end_matches(['\n', '\r']);
         let is_start = bare == "---" || bare.starts_with("--- ") || bare.starts_with("---\t");
         let is_end = bare == "..." || bare.starts_with("... ");
+        if !is_start && !is_end {
+            continue;
+        }
+        line_no += count_newlines(&text.as_bytes()[counted_to..at]);
+        counted_to = at;
+        push(&mut docs, start, at, start_line);
         if is_start {
-            push(&mut docs, start, offset, start_line);
             // `--- {inline}` keeps its content in the new document.
-            start = offset;
+            start = at;
             start_line = line_no;
-        } else if is_end {
-            push(&mut docs, start, offset, start_line);
-            start = offset + line.len();
+        } else {
+            start = line_end;
             start_line = line_no + 1;
         }
-        offset += line.len();
     }
     push(&mut docs, start, text.len(), start_line);
     docs
+}
+
+/// Offsets of the lines that begin with `---` or `...`, in order.
+fn marker_candidates(text: &str, from: usize) -> Vec<usize> {
+    let body = &text[from..];
+    let mut at: Vec<usize> = Vec::new();
+    if body.starts_with("---") || body.starts_with("...") {
+        at.push(from);
+    }
+    at.extend(body.match_indices("\n---").map(|(i, _)| from + i + 1));
+    at.extend(body.match_indices("\n...").map(|(i, _)| from + i + 1));
+    at.sort_unstable();
+    at
+}
+
+fn count_newlines(bytes: &[u8]) -> u32 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u32
 }
 
 /// JSON: one object, several concatenated objects, or an array of objects.
