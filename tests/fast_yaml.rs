@@ -72,3 +72,181 @@ fn agrees_with_serde_yaml_on_the_benchmark_corpus() {
     assert!(seen > 400);
     assert_eq!(fast, seen, "every synthetic document is plain block YAML");
 }
+
+mod generated {
+    //! Random documents in and around the subset: wherever the fast reader
+    //! answers, its answer is serde_yaml's.
+    use proptest::prelude::*;
+    use synroute::load::fast_yaml_value;
+
+    /// The i-th key of a mapping, in one of the forms keys take.
+    fn key(form: u8, i: usize) -> String {
+        match form % 4 {
+            0 => format!("k{i}"),
+            1 => format!("app.kubernetes.io/part-{i}"),
+            2 => format!("\"quoted key {i}\""),
+            _ => format!("'single {i}'"),
+        }
+    }
+
+    fn scalar() -> impl Strategy<Value = String> {
+        // Values the fast reader takes, tricky ones among them…
+        let taken = prop_oneof![
+            "[a-zA-Z][a-zA-Z0-9 ._/-]{0,10}",
+            "[1-9][0-9]{0,4}",
+            Just("0".to_string()),
+            Just("http://a.b:80/c".into()),
+            Just("a#b".into()),
+            Just("a # comment".into()),
+            Just("\"dq \\\" \\\\ \\n \\u00e9\"".into()),
+            Just("\"dq # not a comment\"".into()),
+            Just("'sq '' it'".into()),
+            Just("\"\"".into()),
+            Just("''".into()),
+            Just("[]".into()),
+            Just("{}".into()),
+            Just("é ü".into()),
+        ];
+        // …and values it must leave to serde_yaml, or read exactly as it.
+        let traps = prop_oneof![
+            Just("007".to_string()),
+            Just("-1".into()),
+            Just("+1".into()),
+            Just("1.5".into()),
+            Just("1e3".into()),
+            Just("0x1F".into()),
+            Just("0o17".into()),
+            Just(".inf".into()),
+            Just("true".into()),
+            Just("False".into()),
+            Just("yes".into()),
+            Just("null".into()),
+            Just("~".into()),
+            Just("a: b".into()),
+            Just("a:".into()),
+            Just("[a, b]".into()),
+            Just("&anchor x".into()),
+            Just("*alias".into()),
+            Just("!!str 5".into()),
+            Just("- x".into()),
+            Just("?x".into()),
+            Just("@x".into()),
+            Just("x\t".into()),
+        ];
+        prop_oneof![12 => taken, 1 => traps]
+    }
+
+    /// A node: a one-line scalar (`Leaf`) or lines of a block
+    /// (mapping, sequence, literal) relative to indentation 0.
+    #[derive(Clone, Debug)]
+    enum N {
+        Leaf(String),
+        Block(Vec<(usize, String)>),
+    }
+
+    fn node(depth: u32) -> BoxedStrategy<N> {
+        let leaf = scalar().prop_map(N::Leaf).boxed();
+        if depth == 0 {
+            return leaf;
+        }
+        prop_oneof![
+            3 => leaf,
+            3 => map(depth - 1),
+            2 => (prop::collection::vec(node(depth - 1), 1..4), any::<bool>()).prop_map(|(items, compact)| {
+                let mut lines = Vec::new();
+                for item in items {
+                    match item {
+                        N::Leaf(v) => lines.push((0, format!("- {v}"))),
+                        N::Block(b) if compact && !b.first().is_some_and(|(_, t)| t.starts_with('-') || t == "|") => {
+                            // `- key: value`, the rest aligned under the key.
+                            for (i, (ind, t)) in b.into_iter().enumerate() {
+                                lines.push(if i == 0 { (ind, format!("- {t}")) } else { (ind + 2, t) });
+                            }
+                        }
+                        N::Block(b) => {
+                            lines.push((0, "-".to_string()));
+                            lines.extend(b.into_iter().map(|(i, t)| (i + 2, t)));
+                        }
+                    }
+                }
+                N::Block(lines)
+            }),
+            1 => Just(N::Block(vec![(0, "|".to_string()), (2, "literal".to_string()), (2, "  more".to_string())])),
+        ]
+        .boxed()
+    }
+
+    fn map(depth: u32) -> BoxedStrategy<N> {
+        prop::collection::vec((any::<u8>(), node(depth), any::<bool>()), 1..4)
+            .prop_map(|entries| {
+                let mut lines = Vec::new();
+                for (i, (form, v, comment)) in entries.into_iter().enumerate() {
+                    let head = format!("{}:", key(form, i));
+                    let tail = if comment { " # c" } else { "" };
+                    match v {
+                        N::Leaf(v) => lines.push((0, format!("{head} {v}{tail}"))),
+                        N::Block(b) if b.first().is_some_and(|(_, t)| t == "|") => {
+                            lines.push((0, format!("{head} |")));
+                            lines.extend(b.into_iter().skip(1));
+                        }
+                        N::Block(b) => {
+                            lines.push((0, format!("{head}{tail}")));
+                            lines.extend(b.into_iter().map(|(i, t)| (i + 2, t)));
+                        }
+                    }
+                }
+                N::Block(lines)
+            })
+            .boxed()
+    }
+
+    fn render(lines: &[(usize, String)]) -> String {
+        let mut out = String::new();
+        for (i, t) in lines {
+            out.push_str(&" ".repeat(*i));
+            out.push_str(t);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The generator must reach the subset often, or the property above
+    /// would hold vacuously.
+    #[test]
+    fn generated_documents_are_often_in_the_subset() {
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::TestRunner;
+        let mut runner = TestRunner::deterministic();
+        let strategy = map(3);
+        let (mut taken, total) = (0, 1000);
+        for _ in 0..total {
+            let N::Block(lines) = strategy.new_tree(&mut runner).expect("generate").current()
+            else {
+                continue;
+            };
+            if fast_yaml_value(&render(&lines)).is_some() {
+                taken += 1;
+            } else if std::env::var_os("SHOW_REJECTED").is_some() {
+                eprintln!("---\n{}", render(&lines));
+            }
+        }
+        eprintln!("fast reader took {taken} of {total} generated documents");
+        assert!(taken * 3 > total, "only {taken} of {total}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn fast_reader_agrees_or_gives_up(doc in map(3)) {
+            let N::Block(lines) = doc else { return Ok(()) };
+            let text = render(&lines);
+            if let Some(fast) = fast_yaml_value(&text) {
+                let general: Result<serde_yaml::Value, _> = serde_yaml::from_str(&text);
+                match general {
+                    Ok(g) => prop_assert_eq!(fast, g, "document:\n{}", text),
+                    Err(e) => prop_assert!(false, "fast reader accepted what serde_yaml refuses ({}):\n{}", e, text),
+                }
+            }
+        }
+    }
+}

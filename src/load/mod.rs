@@ -762,6 +762,14 @@ fn put<T>(
     }
 }
 
+/// The fast YAML reader's reading of one document as a `serde_yaml::Value`
+/// (None when it gives up), for tests that compare it with serde_yaml's.
+pub fn fast_yaml_value(text: &str) -> Option<serde_yaml::Value> {
+    use serde::Deserialize;
+    let node = fast::parse(text).ok()?;
+    serde_yaml::Value::deserialize(&node).ok()
+}
+
 /// How the fast YAML reader and serde_yaml read the documents of `text`:
 /// for each document of a kind synroute uses, its first line, the object
 /// as the fast reader read it (None when it gave up) and as serde_yaml
