@@ -161,3 +161,44 @@ fn watch_refuses_stdin_and_needs_an_output() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2), "no -o FILE");
 }
+
+/// Kubernetes updates a ConfigMap volume by swapping the `..data` symlink
+/// to a new hidden folder; the files are symlinks through it. The watcher
+/// must see the swap and render the new content.
+#[test]
+fn follows_a_configmap_volume_update() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let vol = tmp.path().join("routes");
+    std::fs::create_dir_all(vol.join("..v1")).expect("mkdir");
+    std::fs::write(vol.join("..v1/ing.yaml"), ingress("one.example.com")).expect("write");
+    std::fs::write(vol.join("..v1/svc.yaml"), SERVICE).expect("write");
+    symlink("..v1", vol.join("..data")).expect("symlink");
+    symlink("..data/ing.yaml", vol.join("ing.yaml")).expect("symlink");
+    symlink("..data/svc.yaml", vol.join("svc.yaml")).expect("symlink");
+    let out = tmp.path().join("upstreams.yaml");
+    let watcher = Command::new(env!("CARGO_BIN_EXE_synroute"))
+        .args(["watch", "--no-reload", "--debounce", "100ms", "-o"])
+        .arg(&out)
+        .arg(&vol)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn synroute watch");
+    let _watcher = Guard(watcher);
+    wait_for(
+        || read(&out).contains("one.example.com"),
+        "the first render",
+    );
+
+    // The kubelet's update: a new folder, a new symlink renamed over `..data`.
+    std::fs::create_dir_all(vol.join("..v2")).expect("mkdir");
+    std::fs::write(vol.join("..v2/ing.yaml"), ingress("two.example.com")).expect("write");
+    std::fs::write(vol.join("..v2/svc.yaml"), SERVICE).expect("write");
+    symlink("..v2", vol.join("..data_tmp")).expect("symlink");
+    std::fs::rename(vol.join("..data_tmp"), vol.join("..data")).expect("rename");
+    wait_for(
+        || read(&out).contains("two.example.com"),
+        "the swapped content",
+    );
+    assert!(!read(&out).contains("one.example.com"));
+}
