@@ -531,17 +531,9 @@ fn cmd_render(
         )?;
         return Ok(EXIT_FOUND);
     }
-    match &a.output {
-        Some(path) => {
-            write_outputs(path, a.certs_out.as_deref(), &rendered)?;
-        }
-        None => {
-            if let Some(dir) = &a.certs_out {
-                let (old, _) = write_certs(dir, &rendered.certs)?;
-                prune_certs(dir, &old, &rendered.certs)?;
-            }
-            stdout.write_all(&rendered.upstreams)?;
-        }
+    write_outputs(a.output.as_deref(), a.certs_out.as_deref(), &rendered)?;
+    if a.output.is_none() {
+        stdout.write_all(&rendered.upstreams)?;
     }
     if !a.quiet {
         writeln!(stderr, "{}", summary(&rendered))?;
@@ -606,7 +598,7 @@ fn cmd_watch(a: WatchArgs, stderr: &mut dyn Write) -> io::Result<u8> {
                 );
                 return Ok(None);
             }
-            let changed = write_outputs(&output, certs_out.as_deref(), &rendered)?;
+            let changed = write_outputs(Some(&output), certs_out.as_deref(), &rendered)?;
             watch::log(
                 log_out,
                 if changed { "changed" } else { "unchanged" },
@@ -666,10 +658,15 @@ fn check_outputs(a: &RenderArgs, rendered: &Rendered, stderr: &mut dyn Write) ->
 }
 
 /// Writes a render: cert files first (in place), then `upstreams.yaml`
-/// (atomically), then prunes the cert files no longer needed — the order in
-/// which Synapse never sees a host whose certificate is missing. True when
-/// any file changed.
-pub fn write_outputs(output: &Path, certs_out: Option<&Path>, r: &Rendered) -> io::Result<bool> {
+/// (atomically; not when `output` is None, the caller prints it), then
+/// prunes the cert files no longer needed — the order in which Synapse
+/// never sees a host whose certificate is missing. True when any file
+/// changed.
+pub fn write_outputs(
+    output: Option<&Path>,
+    certs_out: Option<&Path>,
+    r: &Rendered,
+) -> io::Result<bool> {
     let mut changed = false;
     let previously_owned = match certs_out {
         Some(dir) => {
@@ -679,7 +676,9 @@ pub fn write_outputs(output: &Path, certs_out: Option<&Path>, r: &Rendered) -> i
         }
         None => None,
     };
-    changed |= write_atomic_if_changed(output, &r.upstreams)?;
+    if let Some(path) = output {
+        changed |= write_atomic_if_changed(path, &r.upstreams)?;
+    }
     if let (Some(dir), Some(old)) = (certs_out, previously_owned) {
         changed |= prune_certs(dir, &old, &r.certs)?;
     }

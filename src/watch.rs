@@ -250,8 +250,10 @@ pub fn render_once(s: &mut Settings, ready: &mut bool, log_out: &mut dyn Write) 
     if !changed {
         return Outcome::Unchanged;
     }
+    if matches!(s.reload, Reload::Off) {
+        return Outcome::Changed;
+    }
     match s.reload.signal() {
-        Ok(pids) if matches!(s.reload, Reload::Off) => drop(pids),
         Ok(pids) => log(log_out, "reload", serde_json::json!({"pids": pids})),
         Err(e) => log(
             log_out,

@@ -26,6 +26,17 @@ impl Drop for Guard {
     }
 }
 
+/// `synroute watch --debounce 100ms ARGS...`, killed when the guard drops.
+fn watch(args: &[&std::ffi::OsStr]) -> Guard {
+    let child = Command::new(env!("CARGO_BIN_EXE_synroute"))
+        .args(["watch", "--debounce", "100ms"])
+        .args(args)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn synroute watch");
+    Guard(child)
+}
+
 /// A shell that appends a line to `count` on every SIGHUP and writes its
 /// PID to `pid`.
 fn hup_counter(dir: &Path) -> (Guard, PathBuf, PathBuf) {
@@ -78,18 +89,15 @@ fn output_follows_the_folder_and_each_change_signals_once() {
     let (_counter, count, pid) = hup_counter(tmp.path());
     let out = tmp.path().join("upstreams.yaml");
     let ready = tmp.path().join("ready");
-    let watcher = Command::new(env!("CARGO_BIN_EXE_synroute"))
-        .args(["watch", "--debounce", "100ms", "-o"])
-        .arg(&out)
-        .arg("--reload-pid-file")
-        .arg(&pid)
-        .arg("--ready-file")
-        .arg(&ready)
-        .arg(&manifests)
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn synroute watch");
-    let _watcher = Guard(watcher);
+    let _watcher = watch(&[
+        "-o".as_ref(),
+        out.as_ref(),
+        "--reload-pid-file".as_ref(),
+        pid.as_ref(),
+        "--ready-file".as_ref(),
+        ready.as_ref(),
+        manifests.as_ref(),
+    ]);
 
     // The first render writes the file, marks ready and signals once.
     wait_for(|| read(&out).contains("a.example.com"), "the first render");
@@ -177,14 +185,12 @@ fn follows_a_configmap_volume_update() {
     symlink("..data/ing.yaml", vol.join("ing.yaml")).expect("symlink");
     symlink("..data/svc.yaml", vol.join("svc.yaml")).expect("symlink");
     let out = tmp.path().join("upstreams.yaml");
-    let watcher = Command::new(env!("CARGO_BIN_EXE_synroute"))
-        .args(["watch", "--no-reload", "--debounce", "100ms", "-o"])
-        .arg(&out)
-        .arg(&vol)
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn synroute watch");
-    let _watcher = Guard(watcher);
+    let _watcher = watch(&[
+        "--no-reload".as_ref(),
+        "-o".as_ref(),
+        out.as_ref(),
+        vol.as_ref(),
+    ]);
     wait_for(
         || read(&out).contains("one.example.com"),
         "the first render",
