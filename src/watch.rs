@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 pub enum Event {
     /// The initial list of one source (a kind, or the files) is complete.
     Listed(String),
+    /// One more source to wait for (a kind whose CRD appeared).
+    Expect(String),
     /// Something changed.
     Changed,
     /// Time passed (the loop woke up).
@@ -64,6 +66,9 @@ impl Machine {
         match event {
             Event::Listed(source) => {
                 self.waiting_for.remove(&source);
+            }
+            Event::Expect(source) => {
+                self.waiting_for.insert(source);
             }
             Event::Changed => {
                 let first = self.pending.map_or(now, |(f, _)| f);
@@ -206,10 +211,8 @@ pub enum Outcome {
 /// Ok(Some(true)) when a file changed, Ok(None) when the render failed.
 pub type RenderFn = Box<dyn FnMut(&[crate::Source], &mut dyn Write) -> io::Result<Option<bool>>>;
 
-/// Everything `run_files` needs besides the paths.
+/// What the loop does with a render, whatever its input.
 pub struct Settings {
-    pub paths: Vec<String>,
-    pub exclude: Vec<String>,
     pub debounce: Duration,
     pub reload: Reload,
     pub ready_file: Option<PathBuf>,
@@ -218,8 +221,23 @@ pub struct Settings {
     pub max_renders: Option<usize>,
 }
 
+/// Where the loop's manifests come from: the messages its watcher sends
+/// become machine events, and `sources` reads the current state.
+pub trait Input {
+    type Msg;
+    /// The sources the machine waits for before the first render.
+    fn initial(&self) -> Vec<String>;
+    fn feed(&mut self, msg: Self::Msg, log_out: &mut dyn Write) -> Vec<Event>;
+    fn sources(&mut self) -> io::Result<Vec<crate::Source>>;
+}
+
 /// One render of the loop: read, render, write, signal, log.
-pub fn render_once(s: &mut Settings, ready: &mut bool, log_out: &mut dyn Write) -> Outcome {
+pub fn render_once(
+    s: &mut Settings,
+    input: &mut dyn FnMut() -> io::Result<Vec<crate::Source>>,
+    ready: &mut bool,
+    log_out: &mut dyn Write,
+) -> Outcome {
     let failed = |log_out: &mut dyn Write, e: io::Error| {
         log(
             log_out,
@@ -228,7 +246,7 @@ pub fn render_once(s: &mut Settings, ready: &mut bool, log_out: &mut dyn Write) 
         );
         Outcome::Failed
     };
-    let sources = match crate::cli::collect_sources(&s.paths, &s.exclude) {
+    let sources = match input() {
         Ok(src) => src,
         Err(e) => return failed(log_out, e),
     };
@@ -264,32 +282,21 @@ pub fn render_once(s: &mut Settings, ready: &mut bool, log_out: &mut dyn Write) 
     Outcome::Changed
 }
 
-/// `watch PATH...`: renders once, then again after every burst of file
-/// changes under the paths.
-pub fn run_files(mut s: Settings, log_out: &mut dyn Write) -> io::Result<()> {
-    use notify::{RecursiveMode, Watcher};
-    let (tx, rx) = mpsc::channel();
-    let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
-        // Reads and metadata-only events do not change what renders.
-        if let Ok(ev) = ev
-            && !matches!(ev.kind, notify::EventKind::Access(_))
-        {
-            let _ = tx.send(());
-        }
-    })
-    .map_err(|e| io::Error::other(format!("cannot watch files: {e}")))?;
-    for p in &s.paths {
-        watcher
-            .watch(Path::new(p), RecursiveMode::Recursive)
-            .map_err(|e| io::Error::other(format!("cannot watch {p}: {e}")))?;
-    }
-    let mut machine = Machine::new(["files".to_string()], s.debounce);
+/// The loop: waits for the initial lists, then renders after every burst
+/// of changes, until `max_renders` (tests) or the watcher stops.
+pub fn run<I: Input>(
+    mut s: Settings,
+    mut input: I,
+    rx: mpsc::Receiver<I::Msg>,
+    log_out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut machine = Machine::new(input.initial(), s.debounce);
     let mut ready = false;
     let mut renders = 0;
-    let mut due = machine.on(Event::Listed("files".into()), Instant::now());
+    let mut due = false;
     loop {
         if due {
-            let outcome = render_once(&mut s, &mut ready, log_out);
+            let outcome = render_once(&mut s, &mut || input.sources(), &mut ready, log_out);
             log(
                 log_out,
                 "render",
@@ -303,15 +310,67 @@ pub fn run_files(mut s: Settings, log_out: &mut dyn Write) -> io::Result<()> {
         let wait = machine.deadline().map_or(Duration::from_secs(3600), |d| {
             d.saturating_duration_since(Instant::now())
         });
-        let event = match rx.recv_timeout(wait) {
-            Ok(()) => Event::Changed,
-            Err(mpsc::RecvTimeoutError::Timeout) => Event::Tick,
+        let events = match rx.recv_timeout(wait) {
+            Ok(msg) => input.feed(msg, log_out),
+            Err(mpsc::RecvTimeoutError::Timeout) => vec![Event::Tick],
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(io::Error::other("the file watcher stopped"));
+                return Err(io::Error::other("the watcher stopped"));
             }
         };
-        due = machine.on(event, Instant::now());
+        due = false;
+        for event in events {
+            due |= machine.on(event, Instant::now());
+        }
     }
+}
+
+/// Manifests in files and folders, watched by file-system notifications.
+struct Files {
+    paths: Vec<String>,
+    exclude: Vec<String>,
+}
+
+impl Input for Files {
+    type Msg = Event;
+    fn initial(&self) -> Vec<String> {
+        vec!["files".into()]
+    }
+    fn feed(&mut self, msg: Event, _: &mut dyn Write) -> Vec<Event> {
+        vec![msg]
+    }
+    fn sources(&mut self) -> io::Result<Vec<crate::Source>> {
+        crate::cli::collect_sources(&self.paths, &self.exclude)
+    }
+}
+
+/// `watch PATH...`: renders once, then again after every burst of file
+/// changes under the paths.
+pub fn run_files(
+    s: Settings,
+    paths: Vec<String>,
+    exclude: Vec<String>,
+    log_out: &mut dyn Write,
+) -> io::Result<()> {
+    use notify::{RecursiveMode, Watcher};
+    let (tx, rx) = mpsc::channel();
+    let changes = tx.clone();
+    let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+        // Reads and metadata-only events do not change what renders.
+        if let Ok(ev) = ev
+            && !matches!(ev.kind, notify::EventKind::Access(_))
+        {
+            let _ = changes.send(Event::Changed);
+        }
+    })
+    .map_err(|e| io::Error::other(format!("cannot watch files: {e}")))?;
+    for p in &paths {
+        watcher
+            .watch(Path::new(p), RecursiveMode::Recursive)
+            .map_err(|e| io::Error::other(format!("cannot watch {p}: {e}")))?;
+    }
+    // Files are "listed" once they are watched: the first render reads them.
+    let _ = tx.send(Event::Listed("files".into()));
+    run(s, Files { paths, exclude }, rx, log_out)
 }
 
 #[cfg(test)]
