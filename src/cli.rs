@@ -78,6 +78,14 @@ struct WatchArgs {
     /// Stop after this many renders (for tests and scripts).
     #[arg(long, value_name = "N", hide = true)]
     max_renders: Option<usize>,
+    /// Watch the Kubernetes API (in-cluster config or KUBECONFIG) instead
+    /// of files; --namespace narrows it to one namespace.
+    #[arg(long)]
+    from_cluster: bool,
+    /// With --from-cluster: how often to look again for Gateway API CRDs
+    /// that were missing (or are gone).
+    #[arg(long, default_value = "60s", value_parser = parse_duration, requires = "from_cluster")]
+    crd_recheck: std::time::Duration,
 }
 
 /// `500ms`, `2s`, `1m`, or plain milliseconds.
@@ -205,6 +213,16 @@ struct RenderArgs {
     /// this render would write ("is the committed output up to date?").
     #[arg(long)]
     check: bool,
+    /// Read the objects from the Kubernetes API (in-cluster config or
+    /// KUBECONFIG) instead of files: list every kind once, render, write.
+    #[cfg(feature = "watch")]
+    #[arg(long)]
+    from_cluster: bool,
+    /// With --from-cluster: list once and exit (what `render` always does;
+    /// spelled out for initContainers).
+    #[cfg(feature = "watch")]
+    #[arg(long, requires = "from_cluster")]
+    once: bool,
 }
 
 #[derive(Args, Debug)]
@@ -510,7 +528,7 @@ fn cmd_render(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> io::Result<u8> {
-    let sources = read_inputs(&a.input, stdin)?;
+    let sources = render_inputs(&a, stdin, stderr)?;
     let rendered = render(&sources, &options(&a.input.select, a.strict));
     let min = Severity::parse(&a.min_severity).unwrap_or(Severity::Warning);
     print_diagnostics(&rendered, min, stderr)?;
@@ -544,15 +562,43 @@ fn cmd_render(
     Ok(EXIT_OK)
 }
 
+/// The files (or stdin) named, or with `--from-cluster` the objects listed
+/// from the API server.
+fn render_inputs(
+    a: &RenderArgs,
+    stdin: &mut dyn Read,
+    stderr: &mut dyn Write,
+) -> io::Result<Vec<Source>> {
+    #[cfg(feature = "watch")]
+    if a.from_cluster {
+        if !a.input.paths.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "--from-cluster reads the API server; give no PATH",
+            ));
+        }
+        return crate::cluster::snapshot(a.input.select.namespace.clone(), stderr);
+    }
+    let _ = stderr;
+    read_inputs(&a.input, stdin)
+}
+
 /// `watch PATH...`: the loop of `crate::watch`, writing through
 /// `write_outputs`, logging JSON lines on stderr.
 #[cfg(feature = "watch")]
 fn cmd_watch(a: WatchArgs, stderr: &mut dyn Write) -> io::Result<u8> {
     use crate::watch::{self, Reload, Settings};
-    if a.input.paths.is_empty() || a.input.paths.iter().any(|p| p == "-") {
+    if a.from_cluster && !a.input.paths.is_empty() {
         writeln!(
             stderr,
-            "synroute: error: watch needs files or folders to watch (stdin cannot change)"
+            "synroute: error: --from-cluster watches the API server; give no PATH"
+        )?;
+        return Ok(EXIT_ERROR);
+    }
+    if !a.from_cluster && (a.input.paths.is_empty() || a.input.paths.iter().any(|p| p == "-")) {
+        writeln!(
+            stderr,
+            "synroute: error: watch needs files or folders to watch (stdin cannot change), or --from-cluster"
         )?;
         return Ok(EXIT_ERROR);
     }
@@ -563,9 +609,10 @@ fn cmd_watch(a: WatchArgs, stderr: &mut dyn Write) -> io::Result<u8> {
     };
     let select = a.input.select;
     let (output, certs_out) = (a.output, a.certs_out);
+    let (paths, exclude) = (a.input.paths, select.exclude.clone());
+    let namespace = select.namespace.clone();
+    let mut last_diagnostics: Vec<serde_json::Value> = Vec::new();
     let settings = Settings {
-        paths: a.input.paths,
-        exclude: select.exclude.clone(),
         debounce: a.debounce,
         reload,
         ready_file: a.ready_file,
@@ -573,22 +620,30 @@ fn cmd_watch(a: WatchArgs, stderr: &mut dyn Write) -> io::Result<u8> {
         render: Box::new(move |sources, log_out| {
             // Options are built per render: the clock moves on.
             let rendered = render(sources, &options(&select, false));
-            for d in &rendered.diagnostics {
-                let at = d
-                    .location
-                    .as_ref()
-                    .map(|l| format!("{}:{}", l.file, l.line))
-                    .unwrap_or_default();
-                watch::log(
-                    log_out,
-                    "diagnostic",
+            // Diagnostics are logged when they differ from the last
+            // render's, not again on every change elsewhere.
+            let diagnostics: Vec<serde_json::Value> = rendered
+                .diagnostics
+                .iter()
+                .map(|d| {
+                    let at = d
+                        .location
+                        .as_ref()
+                        .map(|l| format!("{}:{}", l.file, l.line))
+                        .unwrap_or_default();
                     serde_json::json!({
                         "code": d.code.id(),
                         "severity": d.severity.as_str(),
                         "at": at,
                         "message": d.message,
-                    }),
-                );
+                    })
+                })
+                .collect();
+            if diagnostics != last_diagnostics {
+                for d in &diagnostics {
+                    watch::log(log_out, "diagnostic", d.clone());
+                }
+                last_diagnostics = diagnostics;
             }
             if rendered.malformed {
                 watch::log(
@@ -610,7 +665,11 @@ fn cmd_watch(a: WatchArgs, stderr: &mut dyn Write) -> io::Result<u8> {
             Ok(Some(changed))
         }),
     };
-    watch::run_files(settings, stderr)?;
+    if a.from_cluster {
+        crate::cluster::run(settings, namespace, a.crd_recheck, stderr)?;
+    } else {
+        watch::run_files(settings, paths, exclude, stderr)?;
+    }
     Ok(EXIT_OK)
 }
 

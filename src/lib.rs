@@ -7,6 +7,8 @@
 //! `load` → `model::Snapshot` → `translate` → `ir::RouteTable` → `emit`.
 
 pub mod cli;
+#[cfg(feature = "watch")]
+pub mod cluster;
 pub mod diag;
 pub mod diff;
 pub mod emit;

@@ -208,3 +208,372 @@ fn follows_a_configmap_volume_update() {
     );
     assert!(!read(&out).contains("one.example.com"));
 }
+
+// ---------------------------------------------------------------------
+// `--from-cluster`, against the in-process fake API server.
+
+#[path = "watch_support/fake_api.rs"]
+mod fake_api;
+
+use fake_api::{FakeApi, kubeconfig_for, resource_of};
+use serde_json::Value;
+
+/// The objects of a fixture folder as the API server would hold them:
+/// only kinds it serves, every namespaced object in a namespace.
+fn cluster_objects(dir: &str) -> Vec<Value> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("fixture folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("read fixture");
+        for doc in serde_yaml::Deserializer::from_str(&text) {
+            let Ok(yaml) = <serde_yaml::Value as serde::Deserialize>::deserialize(doc) else {
+                continue;
+            };
+            let Ok(mut obj) = serde_json::to_value(yaml) else {
+                continue;
+            };
+            let api_version = obj["apiVersion"].as_str().unwrap_or_default().to_string();
+            let kind = obj["kind"].as_str().unwrap_or_default().to_string();
+            let Some((_, namespaced)) = resource_of(&api_version, &kind) else {
+                continue;
+            };
+            if namespaced && obj["metadata"]["namespace"].is_null() {
+                obj["metadata"]["namespace"] = "default".into();
+            }
+            out.push(obj);
+        }
+    }
+    out
+}
+
+fn fake_with(dirs: &[&str], crds: bool) -> FakeApi {
+    let api = FakeApi::start();
+    api.set_crds(crds);
+    for dir in dirs {
+        for obj in cluster_objects(dir) {
+            api.apply(obj);
+        }
+    }
+    api
+}
+
+fn write_kubeconfig(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("kubeconfig");
+    std::fs::write(&path, text).expect("write kubeconfig");
+    path
+}
+
+/// synroute with KUBECONFIG set (and no in-cluster environment).
+fn synroute_with(kubeconfig: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_synroute"));
+    cmd.env("KUBECONFIG", kubeconfig)
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBERNETES_SERVICE_PORT");
+    cmd
+}
+
+/// `synroute render ARGS` from files: the bytes the cluster render must match.
+fn render_files(args: &[&std::ffi::OsStr]) -> Vec<u8> {
+    let out = Command::new(env!("CARGO_BIN_EXE_synroute"))
+        .arg("render")
+        .args(args)
+        .output()
+        .expect("run render");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn render_from_cluster_writes_what_render_writes_from_the_same_files() {
+    let fixtures = [
+        "fixtures/demo",
+        "fixtures/httproute-cross-namespace-with-grant",
+        "fixtures/gateway-tls-cross-namespace-cert",
+        "fixtures/httproute-allowed-routes-selector",
+    ];
+    for fixture in fixtures {
+        let api = fake_with(&[fixture], true);
+        // Not a TLS Secret: never asked for, never rendered.
+        api.apply(serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": "db-password", "namespace": "default"},
+            "data": {"password": "aHVudGVyMg=="}
+        }));
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let kubeconfig = write_kubeconfig(tmp.path(), &api.kubeconfig());
+        let (out, certs) = (tmp.path().join("upstreams.yaml"), tmp.path().join("certs"));
+        let run = synroute_with(&kubeconfig)
+            .args(["render", "--from-cluster", "--once", "-q", "-o"])
+            .arg(&out)
+            .arg("--certs-out")
+            .arg(&certs)
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(0), "{fixture}: {stderr}");
+        let files_certs = tmp.path().join("file-certs");
+        let expected = render_files(&[
+            fixture.as_ref(),
+            "--certs-out".as_ref(),
+            files_certs.as_ref(),
+        ]);
+        assert!(expected.len() > 100, "{fixture} renders routes");
+        assert_eq!(
+            String::from_utf8_lossy(&std::fs::read(&out).expect("output")),
+            String::from_utf8_lossy(&expected),
+            "{fixture}"
+        );
+        assert_eq!(file_names(&certs), file_names(&files_certs), "{fixture}");
+        let asked = api.requests();
+        assert!(
+            asked
+                .iter()
+                .any(|r| r.contains("/secrets?")
+                    && r.contains("fieldSelector=type=kubernetes.io/tls")),
+            "{asked:?}"
+        );
+    }
+}
+
+#[test]
+fn render_from_cluster_writes_nothing_when_the_api_fails() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("upstreams.yaml");
+    std::fs::write(&out, "old\n").expect("write");
+    // Nothing listens on this port any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let unreachable = write_kubeconfig(tmp.path(), &kubeconfig_for(port));
+    // A server that answers every request with 500.
+    let api = fake_with(&["fixtures/demo"], true);
+    api.fail_next(usize::MAX);
+    let failing_dir = tmp.path().join("failing");
+    std::fs::create_dir(&failing_dir).expect("mkdir");
+    let failing = write_kubeconfig(&failing_dir, &api.kubeconfig());
+    for kubeconfig in [unreachable, failing] {
+        let run = synroute_with(&kubeconfig)
+            .args(["render", "--from-cluster", "-o"])
+            .arg(&out)
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("synroute: error:"), "{stderr}");
+        assert_eq!(read(&out), "old\n", "the old file stays");
+    }
+}
+
+#[test]
+fn render_from_cluster_skips_missing_gateway_crds_with_a_warning() {
+    let api = fake_with(
+        &["fixtures/demo", "fixtures/gateway-basic-httproute"],
+        false,
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = write_kubeconfig(tmp.path(), &api.kubeconfig());
+    let run = synroute_with(&kubeconfig)
+        .args(["render", "--from-cluster"])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: HTTPRoute is not served by the API server"),
+        "{stderr}"
+    );
+    // The Ingress routes render as from the demo alone.
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&render_files(&["fixtures/demo".as_ref()]))
+    );
+    assert!(!api.requests().iter().any(|r| r.contains("httproutes")));
+}
+
+#[test]
+fn render_from_cluster_namespace_scopes_every_request() {
+    let api = fake_with(&["fixtures/httproute-cross-namespace-with-grant"], true);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = write_kubeconfig(tmp.path(), &api.kubeconfig());
+    let objects = cluster_objects("fixtures/httproute-cross-namespace-with-grant");
+    let ns = objects
+        .iter()
+        .find(|o| o["kind"] == "HTTPRoute")
+        .and_then(|o| o["metadata"]["namespace"].as_str())
+        .expect("a route namespace")
+        .to_string();
+    let run = synroute_with(&kubeconfig)
+        .args(["render", "--from-cluster", "--namespace", &ns])
+        .output()
+        .expect("run");
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&render_files(&[
+            "fixtures/httproute-cross-namespace-with-grant".as_ref(),
+            "--namespace".as_ref(),
+            ns.as_ref(),
+        ]))
+    );
+    for r in api.requests() {
+        let path = r.split('?').next().unwrap_or_default();
+        let cluster_scoped = ["/ingressclasses", "/gatewayclasses", "/api/v1/namespaces"]
+            .iter()
+            .any(|k| path.ends_with(k));
+        let discovery = path.matches('/').count() <= 3;
+        assert!(
+            cluster_scoped || discovery || path.contains(&format!("/namespaces/{ns}/")),
+            "{r}"
+        );
+        if path.ends_with("/api/v1/namespaces") {
+            assert!(
+                r.contains(&format!("fieldSelector=metadata.name={ns}")),
+                "{r}"
+            );
+        }
+    }
+}
+
+#[test]
+fn watch_from_cluster_follows_the_api_and_signals_once_per_change() {
+    let api = fake_with(&["fixtures/demo"], false);
+    // The first requests fail: the loop backs off and retries.
+    api.fail_next(3);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = write_kubeconfig(tmp.path(), &api.kubeconfig());
+    let (_counter, count, pid) = hup_counter(tmp.path());
+    let out = tmp.path().join("upstreams.yaml");
+    let ready = tmp.path().join("ready");
+    let log = std::fs::File::create(tmp.path().join("log")).expect("log file");
+    let child = synroute_with(&kubeconfig)
+        .args([
+            "watch",
+            "--from-cluster",
+            "--debounce",
+            "100ms",
+            "--crd-recheck",
+            "1s",
+        ])
+        .arg("-o")
+        .arg(&out)
+        .arg("--reload-pid-file")
+        .arg(&pid)
+        .arg("--ready-file")
+        .arg(&ready)
+        .stderr(log)
+        .spawn()
+        .expect("spawn watch");
+    let _watcher = Guard(child);
+    let logged = || read(&tmp.path().join("log"));
+
+    let demo = String::from_utf8(render_files(&["fixtures/demo".as_ref()])).expect("utf-8");
+    wait_for(|| read(&out) == demo, "the first render");
+    wait_for(|| ready.exists(), "the ready file");
+    wait_for(|| hups(&count) == 1, "the first SIGHUP");
+    assert!(logged().contains("\"event\":\"warning\""), "{}", logged());
+    assert!(logged().contains("injected failure"), "{}", logged());
+
+    // An Ingress added through the API.
+    let added = |host: &str| {
+        serde_json::json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": "extra", "namespace": "shop"},
+            "spec": {"ingressClassName": "synapse", "rules": [{"host": host, "http": {"paths": [
+                {"path": "/", "pathType": "Prefix",
+                 "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}
+        })
+    };
+    api.apply(added("added.example.com"));
+    wait_for(|| read(&out).contains("added.example.com"), "the addition");
+    wait_for(|| hups(&count) == 2, "the second SIGHUP");
+
+    // A burst of edits: one render with the final state, one signal.
+    for i in 0..5 {
+        api.apply(added(&format!("burst{i}.example.com")));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    wait_for(|| read(&out).contains("burst4.example.com"), "the burst");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(hups(&count), 3, "one signal for the burst");
+    assert!(!read(&out).contains("burst3.example.com"));
+
+    // A change that renders the same bytes writes nothing, signals nothing.
+    let mut same = added("burst4.example.com");
+    same["metadata"]["labels"] = serde_json::json!({"team": "shop"});
+    api.apply(same.clone());
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(hups(&count), 3, "no signal for an unchanged render");
+
+    // A deletion.
+    api.delete(same);
+    wait_for(|| read(&out) == demo, "the deletion");
+    wait_for(|| hups(&count) == 4, "the fourth SIGHUP");
+
+    // The Gateway API CRDs get installed: found on the next recheck, their
+    // objects listed and rendered.
+    for obj in cluster_objects("fixtures/gateway-basic-httproute") {
+        api.apply(obj);
+    }
+    api.set_crds(true);
+    let both = String::from_utf8(render_files(&[
+        "fixtures/demo".as_ref(),
+        "fixtures/gateway-basic-httproute".as_ref(),
+    ]))
+    .expect("utf-8");
+    wait_for(|| read(&out) == both, "the Gateway API routes");
+    wait_for(|| hups(&count) == 5, "the fifth SIGHUP");
+
+    // The CRDs go away again: their routes go with them.
+    api.set_crds(false);
+    wait_for(|| read(&out) == demo, "the CRDs' removal");
+    wait_for(|| hups(&count) == 6, "the sixth SIGHUP");
+}
+
+/// A real cluster, when one is configured; otherwise the reason it is skipped.
+#[test]
+fn render_from_a_real_cluster_when_kubeconfig_is_set() {
+    let Some(kubeconfig) = std::env::var_os("KUBECONFIG") else {
+        eprintln!("skipped: KUBECONFIG is not set, so there is no real cluster to read");
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("upstreams.yaml");
+    let run = synroute_with(Path::new(&kubeconfig))
+        .args(["render", "--from-cluster", "-o"])
+        .arg(&out)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    let text = read(&out);
+    let parsed: Result<serde_yaml::Value, _> = serde_yaml::from_str(&text);
+    assert!(parsed.is_ok(), "upstreams.yaml parses: {text}");
+}
