@@ -764,4 +764,40 @@ mod tests {
             ]
         );
     }
+
+    /// deploy/base grants get/list/watch on exactly the resources read here.
+    #[test]
+    fn the_rbac_of_the_kustomize_base_grants_exactly_what_is_read() {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/base/rbac.yaml"),
+        )
+        .unwrap();
+        let mut granted = std::collections::BTreeSet::new();
+        for doc in serde_yaml::Deserializer::from_str(&text) {
+            let v = <serde_yaml::Value as serde::Deserialize>::deserialize(doc).unwrap();
+            if v["kind"].as_str() != Some("ClusterRole") {
+                continue;
+            }
+            for rule in v["rules"].as_sequence().unwrap() {
+                let verbs: Vec<&str> = rule["verbs"]
+                    .as_sequence()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|v| v.as_str())
+                    .collect();
+                assert_eq!(verbs, ["get", "list", "watch"]);
+                for g in rule["apiGroups"].as_sequence().unwrap() {
+                    for r in rule["resources"].as_sequence().unwrap() {
+                        granted.insert(format!("{}/{}", g.as_str().unwrap(), r.as_str().unwrap()));
+                    }
+                }
+            }
+        }
+        let read: std::collections::BTreeSet<String> = KINDS
+            .iter()
+            .flat_map(|k| k.served.iter())
+            .map(|s| format!("{}/{}", s.group, s.plural))
+            .collect();
+        assert_eq!(granted, read);
+    }
 }
