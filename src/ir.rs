@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::model::{FieldPath, Origin};
+use crate::smallmap::SmallMap;
 
 /// Where a piece of the table came from: an object and one of its fields.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,7 +71,7 @@ impl PathEntry {
 pub struct HostEntry {
     /// The cert file stem Synapse should serve for this host.
     pub certificate: Option<String>,
-    pub paths: BTreeMap<String, PathEntry>,
+    pub paths: SmallMap<String, PathEntry>,
 }
 
 /// A certificate and key to be written as `<stem>.crt` / `<stem>.key`.
@@ -102,7 +103,7 @@ pub enum Claim {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RouteTable {
     pub hosts: BTreeMap<String, HostEntry>,
-    pub internal_paths: BTreeMap<String, PathEntry>,
+    pub internal_paths: SmallMap<String, PathEntry>,
     /// Set when a rendered object asked for sticky sessions; the first one.
     pub sticky_sessions: Option<Provenance>,
     /// By stem.
@@ -133,7 +134,7 @@ impl RouteTable {
     }
 }
 
-fn claim_in(paths: &mut BTreeMap<String, PathEntry>, path: &str, entry: PathEntry) -> Claim {
+fn claim_in(paths: &mut SmallMap<String, PathEntry>, path: &str, entry: PathEntry) -> Claim {
     match paths.get_mut(path) {
         None => {
             paths.insert(path.to_string(), entry);

@@ -17,6 +17,7 @@ pub mod load;
 pub mod model;
 pub mod report;
 pub mod route;
+pub mod smallmap;
 pub mod synth;
 pub mod translate;
 #[cfg(feature = "watch")]

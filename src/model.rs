@@ -24,6 +24,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde::Deserialize;
 
 use crate::diag::{Diagnostic, ObjectRef};
+use crate::smallmap::SmallMap;
 
 /// The kinds synroute reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -202,8 +203,8 @@ pub struct Obj<T> {
 pub struct Meta {
     pub name: Option<String>,
     pub namespace: Option<String>,
-    pub annotations: Option<BTreeMap<String, String>>,
-    pub labels: Option<BTreeMap<String, String>>,
+    pub annotations: Option<SmallMap<String, String>>,
+    pub labels: Option<SmallMap<String, String>>,
     pub creation_timestamp: Option<Time>,
 }
 

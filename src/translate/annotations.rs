@@ -6,12 +6,12 @@
 //! ingress-nginx names with no Synapse equivalent, so nothing is dropped
 //! silently.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::diag::{Code, SUBSTITUTION_HINT, has_unsubstituted_variable};
 use crate::ir::PathSettings;
 use crate::model::{Anchored, FieldPath, Origin, diag_at};
+use crate::smallmap::SmallMap;
 
 pub const SYNAPSE_PREFIX: &str = "synapse.gen0sec.com/";
 pub const NGINX_PREFIX: &str = "nginx.ingress.kubernetes.io/";
@@ -50,7 +50,7 @@ pub struct Annotated {
 }
 
 struct Reader<'a> {
-    annotations: &'a BTreeMap<String, String>,
+    annotations: &'a SmallMap<String, String>,
     origin: &'a Arc<Origin>,
     diags: &'a mut Vec<Anchored>,
 }
@@ -160,11 +160,11 @@ fn parse_protocol(s: &str) -> Option<(bool, Option<bool>)> {
 }
 
 pub fn read(
-    annotations: Option<&BTreeMap<String, String>>,
+    annotations: Option<&SmallMap<String, String>>,
     origin: &Arc<Origin>,
     diags: &mut Vec<Anchored>,
 ) -> Annotated {
-    let empty = BTreeMap::new();
+    let empty = SmallMap::new();
     let annotations = annotations.unwrap_or(&empty);
     let mut r = Reader {
         annotations,
@@ -226,7 +226,7 @@ pub fn read(
 
 /// Reports annotations in our namespace that nobody reads, and ingress-nginx
 /// annotations that have no Synapse equivalent.
-fn sweep(annotations: &BTreeMap<String, String>, origin: &Arc<Origin>, diags: &mut Vec<Anchored>) {
+fn sweep(annotations: &SmallMap<String, String>, origin: &Arc<Origin>, diags: &mut Vec<Anchored>) {
     for key in annotations.keys() {
         if let Some(name) = key.strip_prefix(SYNAPSE_PREFIX) {
             if SYNAPSE_KEYS.contains(&name) {

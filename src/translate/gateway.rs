@@ -12,6 +12,7 @@ use super::{Ctx, HostName, classify_host, httproute, tls};
 use crate::diag::Code;
 use crate::ir::{Condition, RouteStatus};
 use crate::model::{FieldPath, Gateway, HttpRoute, Key, Kind, Obj, Origin, diag_at};
+use crate::smallmap::SmallMap;
 
 pub const GROUP: &str = "gateway.networking.k8s.io";
 pub const X_GROUP: &str = "gateway.networking.x-k8s.io";
@@ -35,7 +36,7 @@ pub struct Selector {
 }
 
 impl Selector {
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    pub fn matches(&self, labels: &SmallMap<String, String>) -> bool {
         self.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
             && self
                 .expressions
@@ -272,7 +273,7 @@ fn gateway_listeners(gw: &Obj<Gateway>) -> Vec<Listener> {
 
 /// Labels of a Namespace in the input, with the label Kubernetes sets on
 /// every Namespace (`kubernetes.io/metadata.name`). None: not in the input.
-fn namespace_labels(ctx: &Ctx<'_>, ns: &str) -> Option<BTreeMap<String, String>> {
+fn namespace_labels(ctx: &Ctx<'_>, ns: &str) -> Option<SmallMap<String, String>> {
     let obj = ctx.snap.namespaces.get(&(String::new(), ns.to_string()))?;
     let mut labels = obj.value.metadata.labels.clone().unwrap_or_default();
     labels.insert("kubernetes.io/metadata.name".to_string(), ns.to_string());
@@ -822,11 +823,12 @@ mod tests {
             labels: labels.clone(),
             expressions: vec![("team".into(), "DoesNotExist".into(), vec![])],
         };
-        assert!(s.matches(&labels));
+        let object_labels: SmallMap<String, String> = labels.clone().into_iter().collect();
+        assert!(s.matches(&object_labels));
         let s = Selector {
             labels: BTreeMap::new(),
             expressions: vec![("env".into(), "In".into(), vec!["dev".into()])],
         };
-        assert!(!s.matches(&labels));
+        assert!(!s.matches(&object_labels));
     }
 }
