@@ -699,7 +699,7 @@ fn check_outputs(a: &RenderArgs, rendered: &Rendered, stderr: &mut dyn Write) ->
     }
     if let Some(dir) = &a.certs_out {
         for (name, file) in &rendered.certs {
-            if fs::read(dir.join(name)).ok().as_deref() != Some(file.bytes.as_slice()) {
+            if fs::read(dir.join(name)).ok().as_deref() != Some(&*file.bytes) {
                 stale.push(format!(
                     "{} is missing or differs",
                     dir.join(name).display()

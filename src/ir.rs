@@ -78,8 +78,9 @@ pub struct HostEntry {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertBundle {
     pub stem: String,
-    pub cert_pem: Vec<u8>,
-    pub key_pem: Vec<u8>,
+    /// Shared with the Secret it was read from and the files written.
+    pub cert_pem: Arc<[u8]>,
+    pub key_pem: Arc<[u8]>,
     /// The Secret the bundle was read from.
     pub secret: Provenance,
     /// The TLS entry (Ingress `spec.tls[i]`, listener certificateRef) that

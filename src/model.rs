@@ -238,8 +238,20 @@ pub struct Secret {
     pub metadata: Meta,
     #[serde(rename = "type")]
     pub type_: Option<String>,
-    pub data: Option<BTreeMap<String, ByteString>>,
-    pub string_data: Option<BTreeMap<String, String>>,
+    pub data: Option<SmallMap<String, SharedBytes>>,
+    pub string_data: Option<SmallMap<String, String>>,
+}
+
+/// Bytes of a Secret's `data` (base64 in the manifest), shared with the
+/// certificate bundles and files made from them instead of copied.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SharedBytes(pub Arc<[u8]>);
+
+impl<'de> Deserialize<'de> for SharedBytes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let ByteString(bytes) = ByteString::deserialize(d)?;
+        Ok(SharedBytes(Arc::from(bytes)))
+    }
 }
 
 pub type Ingress = Resource<IngressSpec>;

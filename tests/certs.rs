@@ -98,7 +98,7 @@ fn a_good_pair_raises_nothing_and_is_projected() {
     let r = run(&manifests("a.example.com", &p.cert, &p.key), NOW);
     assert!(codes(&r).is_empty(), "{:?}", r.diagnostics);
     assert_eq!(
-        r.certs.get("a.example.com.crt").map(|f| f.bytes.clone()),
+        r.certs.get("a.example.com.crt").map(|f| f.bytes.to_vec()),
         Some(p.cert.into_bytes())
     );
     // Ed25519: the key carries no public key to compare; not a mismatch.

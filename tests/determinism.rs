@@ -105,7 +105,7 @@ fn essence(r: &Rendered) -> Essence {
     let certs = r
         .certs
         .iter()
-        .map(|(n, f)| (n.clone(), f.bytes.clone()))
+        .map(|(n, f)| (n.clone(), f.bytes.to_vec()))
         .collect();
     let mut diags: Vec<String> = r
         .diagnostics

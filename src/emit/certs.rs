@@ -8,7 +8,7 @@ use crate::ir::RouteTable;
 /// One file to place in the certs folder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertFile {
-    pub bytes: Vec<u8>,
+    pub bytes: std::sync::Arc<[u8]>,
     /// Private keys are written with mode 0600.
     pub private: bool,
 }

@@ -44,21 +44,24 @@ pub fn stem_for(host: Option<&str>, secret_ns: &str, secret_name: &str) -> Strin
     }
 }
 
+/// PEM bytes, shared between a Secret, its bundles and their files.
+type Pem = Arc<[u8]>;
+
 /// A Secret's certificate and key, or what is wrong with it.
-fn tls_pair(secret: &Secret) -> Result<(Vec<u8>, Vec<u8>), String> {
+fn tls_pair(secret: &Secret) -> Result<(Pem, Pem), String> {
     let ty = secret.type_.as_deref().unwrap_or("Opaque");
     if ty != "kubernetes.io/tls" {
         return Err(format!("is of type {ty}, not kubernetes.io/tls"));
     }
-    let get = |k: &str| -> Option<Vec<u8>> {
+    let get = |k: &str| -> Option<Pem> {
         if let Some(v) = secret.string_data.as_ref().and_then(|m| m.get(k)) {
-            return Some(v.as_bytes().to_vec());
+            return Some(Arc::from(v.as_bytes()));
         }
         secret
             .data
             .as_ref()
             .and_then(|m| m.get(k))
-            .map(|b| b.0.clone())
+            .map(|b| Arc::clone(&b.0))
     };
     match (get("tls.crt"), get("tls.key")) {
         (Some(c), Some(k)) if !c.is_empty() && !k.is_empty() => Ok((c, k)),
