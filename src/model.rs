@@ -239,7 +239,19 @@ pub struct Secret {
     #[serde(rename = "type")]
     pub type_: Option<String>,
     pub data: Option<SmallMap<String, SharedBytes>>,
-    pub string_data: Option<SmallMap<String, String>>,
+    pub string_data: Option<SmallMap<String, SharedText>>,
+}
+
+/// A value of a Secret's `stringData`, kept as bytes shared like
+/// `SharedBytes`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SharedText(pub Arc<[u8]>);
+
+impl<'de> Deserialize<'de> for SharedText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(SharedText(Arc::from(text.into_bytes())))
+    }
 }
 
 /// Bytes of a Secret's `data` (base64 in the manifest), shared with the

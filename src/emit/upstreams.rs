@@ -131,23 +131,31 @@ pub fn emit_with_jobs(table: &RouteTable, jobs: usize) -> Vec<u8> {
     }
     let hosts: Vec<(&String, &HostEntry)> = table.hosts.iter().collect();
     let chunks: Vec<&[(&String, &HostEntry)]> = hosts.chunks(CHUNK).collect();
-    let parts = crate::load::parallel_map(
-        &chunks,
-        jobs,
-        |c| c.len(),
-        |chunk| {
-            let paths: usize = chunk.iter().map(|(_, h)| h.paths.len()).sum();
-            let mut s = String::with_capacity(64 * chunk.len() + 160 * paths);
-            for (host, h) in *chunk {
-                push_host(&mut s, host, h);
-            }
-            s
-        },
-    );
     let mut bytes = out.into_bytes();
-    bytes.reserve_exact(parts.iter().map(String::len).sum());
-    for p in parts {
-        bytes.extend_from_slice(p.as_bytes());
+    // One chunk per job at a time, appended as soon as written: the
+    // chunks of the whole file never coexist with the file itself.
+    let jobs = if jobs == 0 {
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    } else {
+        jobs
+    };
+    for batch in chunks.chunks(jobs.max(1)) {
+        let parts = crate::load::parallel_map(
+            batch,
+            jobs,
+            |c| c.len(),
+            |chunk| {
+                let paths: usize = chunk.iter().map(|(_, h)| h.paths.len()).sum();
+                let mut s = String::with_capacity(64 * chunk.len() + 160 * paths);
+                for (host, h) in *chunk {
+                    push_host(&mut s, host, h);
+                }
+                s
+            },
+        );
+        for p in parts {
+            bytes.extend_from_slice(p.as_bytes());
+        }
     }
     bytes
 }

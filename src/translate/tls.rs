@@ -55,7 +55,7 @@ fn tls_pair(secret: &Secret) -> Result<(Pem, Pem), String> {
     }
     let get = |k: &str| -> Option<Pem> {
         if let Some(v) = secret.string_data.as_ref().and_then(|m| m.get(k)) {
-            return Some(Arc::from(v.as_bytes()));
+            return Some(Arc::clone(&v.0));
         }
         secret
             .data
