@@ -319,6 +319,11 @@ impl Input for Store {
         match msg {
             Update::Replace(kind, objects) => {
                 let objects: BTreeMap<Key, Vec<u8>> = objects.into_iter().collect();
+                watch::log(
+                    log_out,
+                    "listed",
+                    serde_json::json!({"kind": kind, "objects": objects.len()}),
+                );
                 let same = self.kinds.get(kind) == Some(&objects);
                 self.kinds.insert(kind, objects);
                 // The change first: a list that completes the snapshot

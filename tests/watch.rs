@@ -500,6 +500,11 @@ fn watch_from_cluster_follows_the_api_and_signals_once_per_change() {
     wait_for(|| hups(&count) == 1, "the first SIGHUP");
     assert!(logged().contains("\"event\":\"warning\""), "{}", logged());
     assert!(logged().contains("injected failure"), "{}", logged());
+    assert!(
+        logged().contains(r#""event":"listed","kind":"Ingress","objects":4"#),
+        "{}",
+        logged()
+    );
 
     // An Ingress added through the API.
     let added = |host: &str| {
