@@ -134,11 +134,7 @@ pub fn emit_with_jobs(table: &RouteTable, jobs: usize) -> Vec<u8> {
     let mut bytes = out.into_bytes();
     // One chunk per job at a time, appended as soon as written: the
     // chunks of the whole file never coexist with the file itself.
-    let jobs = if jobs == 0 {
-        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
-    } else {
-        jobs
-    };
+    let jobs = crate::load::resolve_jobs(jobs);
     for batch in chunks.chunks(jobs.max(1)) {
         let parts = crate::load::parallel_map(
             batch,

@@ -167,6 +167,15 @@ impl RawError {
     }
 }
 
+/// `--jobs N`: N threads, 0 meaning one per core.
+pub fn resolve_jobs(jobs: usize) -> usize {
+    if jobs == 0 {
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    } else {
+        jobs
+    }
+}
+
 /// Maps `f` over `items` on `jobs` threads (0: every core), in contiguous
 /// chunks of about equal `weight`; the results keep the items' order.
 pub fn parallel_map<T, R, W, F>(items: &[T], jobs: usize, weight: W, f: F) -> Vec<R>
@@ -176,11 +185,7 @@ where
     W: Fn(&T) -> usize,
     F: Fn(&T) -> R + Sync,
 {
-    let jobs = if jobs == 0 {
-        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
-    } else {
-        jobs
-    };
+    let jobs = resolve_jobs(jobs);
     if jobs <= 1 || items.len() < 2 {
         return items.iter().map(f).collect();
     }
