@@ -373,6 +373,21 @@ pub fn collect_sources(paths: &[String], exclude: &[String]) -> io::Result<Vec<S
     Ok(sources)
 }
 
+/// The loop settings (render, write, signal) that `synroute watch ARGS`
+/// would use, for tests that drive the loop with their own input.
+#[cfg(feature = "watch")]
+pub fn watch_settings_for(args: &[String]) -> Result<crate::watch::Settings, String> {
+    let mut argv = vec!["synroute".to_string(), "watch".to_string()];
+    argv.extend(args.iter().cloned());
+    match Cli::try_parse_from(argv) {
+        Ok(Cli {
+            command: Command::Watch(a),
+        }) => Ok(watch_settings(a)),
+        Ok(_) => Err("not a watch command".to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// The `Options` that `synroute render ARGS` would use (for test harnesses
 /// and tools that keep their flags in a file).
 pub fn options_for(args: &[String]) -> Result<Options, String> {
@@ -1230,155 +1245,5 @@ mod tests {
         assert!(excluded("archive", "k8s/archive", "archive"));
         assert!(excluded("k8s/archive/", "k8s/archive", "archive"));
         assert!(!excluded("k8s/archive", "x/archive", "archive"));
-    }
-}
-
-/// The watch loop with the CLI's own render step (render, write, signal),
-/// driven by synthetic input changes instead of a watcher.
-#[cfg(all(test, feature = "watch"))]
-mod watch_loop_tests {
-    use super::*;
-    use crate::watch::{self, Event, Input};
-    use std::sync::mpsc;
-    use std::time::Duration;
-
-    const SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  ports:\n  - port: 80\n";
-
-    fn ingress(host: &str) -> String {
-        format!(
-            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  ingressClassName: synapse\n  rules:\n  - host: {host}\n    http:\n      paths:\n      - path: /\n        pathType: Prefix\n        backend:\n          service:\n            name: web\n            port:\n              number: 80\n"
-        )
-    }
-
-    /// The manifests as they are "now"; each message replaces them.
-    struct Script(Vec<Source>);
-
-    impl Input for Script {
-        type Msg = Option<Vec<Source>>;
-        fn initial(&self) -> Vec<String> {
-            vec!["script".into()]
-        }
-        fn feed(&mut self, msg: Self::Msg, _: &mut dyn Write) -> Vec<Event> {
-            match msg {
-                None => vec![Event::Listed("script".into())],
-                Some(sources) => {
-                    self.0 = sources;
-                    vec![Event::Changed]
-                }
-            }
-        }
-        fn sources(&mut self) -> io::Result<Vec<Source>> {
-            Ok(self.0.clone())
-        }
-    }
-
-    fn state(host: &str) -> Vec<Source> {
-        vec![
-            Source::new("svc.yaml", SERVICE),
-            Source::new("ing.yaml", ingress(host)),
-        ]
-    }
-
-    #[test]
-    fn changed_renders_write_and_signal_unchanged_and_failed_ones_do_not() {
-        let tmp = tempfile::tempdir().unwrap();
-        let out = tmp.path().join("upstreams.yaml");
-        // A shell that counts SIGHUPs; its PID goes in the pid file.
-        let (hups, pid_file) = (tmp.path().join("hups"), tmp.path().join("pid"));
-        let script = format!(
-            "trap 'echo hup >> {}' HUP; echo $$ > {}.tmp; mv {}.tmp {}; while :; do sleep 0.05; done",
-            hups.display(),
-            pid_file.display(),
-            pid_file.display(),
-            pid_file.display()
-        );
-        let mut counter = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .spawn()
-            .unwrap();
-        while !pid_file.exists() {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let argv = [
-            "synroute".as_ref(),
-            "watch".as_ref(),
-            "--debounce".as_ref(),
-            "50ms".as_ref(),
-            "--max-renders".as_ref(),
-            "5".as_ref(),
-            "--reload-pid-file".as_ref(),
-            pid_file.as_os_str(),
-            "-o".as_ref(),
-            out.as_os_str(),
-            "unused".as_ref(),
-        ];
-        let Ok(Cli {
-            command: Command::Watch(args),
-        }) = Cli::try_parse_from(argv)
-        else {
-            panic!("watch arguments");
-        };
-        let settings = watch_settings(args);
-
-        let (tx, rx) = mpsc::channel();
-        let file = out.clone();
-        let sender = std::thread::spawn(move || {
-            let settle = || std::thread::sleep(Duration::from_millis(300));
-            let _ = tx.send(None);
-            settle();
-            let first = std::fs::read_to_string(&file).unwrap_or_default();
-            // A burst: one render, with the last state.
-            for host in ["b.example.com", "c.example.com", "d.example.com"] {
-                let _ = tx.send(Some(state(host)));
-            }
-            settle();
-            let burst = std::fs::read_to_string(&file).unwrap_or_default();
-            // The same routes from different bytes: an unchanged render.
-            let mut same = state("d.example.com");
-            same.push(Source::new("note.yaml", "# only a comment\n"));
-            let _ = tx.send(Some(same));
-            settle();
-            // Malformed: the render fails, the last good file stays.
-            let _ = tx.send(Some(vec![Source::new(
-                "ing.yaml",
-                "kind: Ingress\nspec: [\n",
-            )]));
-            settle();
-            let after_failure = std::fs::read_to_string(&file).unwrap_or_default();
-            let _ = tx.send(Some(state("e.example.com")));
-            settle();
-            (first, burst, after_failure)
-        });
-        let mut log = Vec::new();
-        watch::run(settings, Script(state("a.example.com")), rx, &mut log).unwrap();
-        let (first, burst, after_failure) = sender.join().unwrap();
-        let signals = std::fs::read_to_string(&hups)
-            .unwrap_or_default()
-            .lines()
-            .count();
-        let _ = counter.kill();
-        let _ = counter.wait();
-
-        let log = String::from_utf8(log).unwrap();
-        let outcomes: Vec<&str> = log
-            .lines()
-            .filter_map(|l| l.split("\"outcome\":\"").nth(1))
-            .filter_map(|rest| rest.split('"').next())
-            .collect();
-        assert_eq!(
-            outcomes,
-            ["changed", "changed", "unchanged", "failed", "changed"],
-            "{log}"
-        );
-        assert!(first.contains("a.example.com"), "{first}");
-        assert!(burst.contains("d.example.com") && !burst.contains("c.example.com"));
-        assert_eq!(after_failure, burst, "the last good file stays");
-        assert!(
-            std::fs::read_to_string(&out)
-                .unwrap()
-                .contains("e.example.com")
-        );
-        assert_eq!(signals, 3, "one SIGHUP per changed render: {log}");
     }
 }

@@ -209,6 +209,110 @@ fn follows_a_configmap_volume_update() {
     assert!(!read(&out).contains("one.example.com"));
 }
 
+/// The manifests as they are "now"; each message replaces them.
+struct Script(Vec<synroute::Source>);
+
+impl synroute::watch::Input for Script {
+    type Msg = Option<Vec<synroute::Source>>;
+    fn initial(&self) -> Vec<String> {
+        vec!["script".into()]
+    }
+    fn feed(&mut self, msg: Self::Msg, _: &mut dyn std::io::Write) -> Vec<synroute::watch::Event> {
+        match msg {
+            None => vec![synroute::watch::Event::Listed("script".into())],
+            Some(sources) => {
+                self.0 = sources;
+                vec![synroute::watch::Event::Changed]
+            }
+        }
+    }
+    fn sources(&mut self) -> std::io::Result<Vec<synroute::Source>> {
+        Ok(self.0.clone())
+    }
+}
+
+fn state(host: &str) -> Vec<synroute::Source> {
+    vec![
+        synroute::Source::new("svc.yaml", SERVICE),
+        synroute::Source::new("ing.yaml", ingress(host)),
+    ]
+}
+
+/// The loop with the CLI's own render step (render, write, signal),
+/// driven by synthetic input changes instead of a watcher.
+#[test]
+fn changed_renders_write_and_signal_unchanged_and_failed_ones_do_not() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("upstreams.yaml");
+    let (_counter, count, pid) = hup_counter(tmp.path());
+    let args: Vec<String> = [
+        "--debounce",
+        "50ms",
+        "--max-renders",
+        "5",
+        "--reload-pid-file",
+        &pid.display().to_string(),
+        "-o",
+        &out.display().to_string(),
+        "unused",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    let settings = synroute::cli::watch_settings_for(&args).expect("watch arguments");
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    let file = out.clone();
+    let sender = std::thread::spawn(move || {
+        let settle = || std::thread::sleep(Duration::from_millis(300));
+        let _ = tx.send(None);
+        settle();
+        let first = read(&file);
+        // A burst: one render, with the last state.
+        for host in ["b.example.com", "c.example.com", "d.example.com"] {
+            let _ = tx.send(Some(state(host)));
+        }
+        settle();
+        let burst = read(&file);
+        // The same routes from different bytes: an unchanged render.
+        let mut same = state("d.example.com");
+        same.push(synroute::Source::new("note.yaml", "# only a comment\n"));
+        let _ = tx.send(Some(same));
+        settle();
+        // Malformed: the render fails, the last good file stays.
+        let _ = tx.send(Some(vec![synroute::Source::new(
+            "ing.yaml",
+            "kind: Ingress\nspec: [\n",
+        )]));
+        settle();
+        let after_failure = read(&file);
+        let _ = tx.send(Some(state("e.example.com")));
+        settle();
+        (first, burst, after_failure)
+    });
+    let mut log = Vec::new();
+    synroute::watch::run(settings, Script(state("a.example.com")), rx, &mut log).expect("the loop");
+    let (first, burst, after_failure) = sender.join().expect("sender");
+    let signals = hups(&count);
+
+    let log = String::from_utf8(log).expect("utf-8 log");
+    let outcomes: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split("\"outcome\":\"").nth(1))
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["changed", "changed", "unchanged", "failed", "changed"],
+        "{log}"
+    );
+    assert!(first.contains("a.example.com"), "{first}");
+    assert!(burst.contains("d.example.com") && !burst.contains("c.example.com"));
+    assert_eq!(after_failure, burst, "the last good file stays");
+    assert!(read(&out).contains("e.example.com"));
+    assert_eq!(signals, 3, "one SIGHUP per changed render: {log}");
+}
+
 // ---------------------------------------------------------------------
 // `--from-cluster`, against the in-process fake API server.
 
@@ -279,18 +383,20 @@ fn synroute_with(kubeconfig: &Path) -> Command {
 
 /// `synroute render ARGS` from files: the bytes the cluster render must match.
 fn render_files(args: &[&std::ffi::OsStr]) -> Vec<u8> {
-    let out = Command::new(env!("CARGO_BIN_EXE_synroute"))
-        .arg("render")
-        .args(args)
-        .output()
-        .expect("run render");
+    let mut render = Command::new(env!("CARGO_BIN_EXE_synroute"));
+    succeeds(render.arg("render").args(args), "render from files").stdout
+}
+
+/// Runs `cmd`, which must exit 0 (else: `what` and its stderr).
+fn succeeds(cmd: &mut Command, what: &str) -> std::process::Output {
+    let out = cmd.output().expect("run synroute");
     assert_eq!(
         out.status.code(),
         Some(0),
-        "{}",
+        "{what}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    out.stdout
+    out
 }
 
 fn file_names(dir: &Path) -> Vec<String> {
@@ -324,15 +430,14 @@ fn render_from_cluster_writes_what_render_writes_from_the_same_files() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let kubeconfig = write_kubeconfig(tmp.path(), &api.kubeconfig());
         let (out, certs) = (tmp.path().join("upstreams.yaml"), tmp.path().join("certs"));
-        let run = synroute_with(&kubeconfig)
-            .args(["render", "--from-cluster", "--once", "-q", "-o"])
-            .arg(&out)
-            .arg("--certs-out")
-            .arg(&certs)
-            .output()
-            .expect("run");
-        let stderr = String::from_utf8_lossy(&run.stderr);
-        assert_eq!(run.status.code(), Some(0), "{fixture}: {stderr}");
+        succeeds(
+            synroute_with(&kubeconfig)
+                .args(["render", "--from-cluster", "--once", "-q", "-o"])
+                .arg(&out)
+                .arg("--certs-out")
+                .arg(&certs),
+            fixture,
+        );
         let files_certs = tmp.path().join("file-certs");
         let expected = render_files(&[
             fixture.as_ref(),
@@ -395,12 +500,11 @@ fn render_from_cluster_skips_missing_gateway_crds_with_a_warning() {
     );
     let tmp = tempfile::tempdir().expect("tempdir");
     let kubeconfig = write_kubeconfig(tmp.path(), &api.kubeconfig());
-    let run = synroute_with(&kubeconfig)
-        .args(["render", "--from-cluster"])
-        .output()
-        .expect("run");
+    let run = succeeds(
+        synroute_with(&kubeconfig).args(["render", "--from-cluster"]),
+        "render --from-cluster",
+    );
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(0), "{stderr}");
     assert!(
         stderr.contains("warning: HTTPRoute is not served by the API server"),
         "{stderr}"
@@ -425,15 +529,9 @@ fn render_from_cluster_namespace_scopes_every_request() {
         .and_then(|o| o["metadata"]["namespace"].as_str())
         .expect("a route namespace")
         .to_string();
-    let run = synroute_with(&kubeconfig)
-        .args(["render", "--from-cluster", "--namespace", &ns])
-        .output()
-        .expect("run");
-    assert_eq!(
-        run.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+    let run = succeeds(
+        synroute_with(&kubeconfig).args(["render", "--from-cluster", "--namespace", &ns]),
+        "render --from-cluster --namespace",
     );
     assert_eq!(
         String::from_utf8_lossy(&run.stdout),
@@ -571,13 +669,12 @@ fn render_from_a_real_cluster_when_kubeconfig_is_set() {
     };
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().join("upstreams.yaml");
-    let run = synroute_with(Path::new(&kubeconfig))
-        .args(["render", "--from-cluster", "-o"])
-        .arg(&out)
-        .output()
-        .expect("run");
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    succeeds(
+        synroute_with(Path::new(&kubeconfig))
+            .args(["render", "--from-cluster", "-o"])
+            .arg(&out),
+        "render --from-cluster from the real cluster",
+    );
     let text = read(&out);
     let parsed: Result<serde_yaml::Value, _> = serde_yaml::from_str(&text);
     assert!(parsed.is_ok(), "upstreams.yaml parses: {text}");
