@@ -26,10 +26,16 @@ fn main() {
         ..Default::default()
     };
     let t = Instant::now();
-    let loaded = synroute::load::load(&sources, &opts);
-    eprintln!("load {:?}: {:.0} MB", t.elapsed(), rss_mb());
+    let (loaded, ingresses) = synroute::load::load_with(&sources, &opts, |snap, ing| {
+        synroute::translate::ingress::translate_alone(snap, &opts, ing)
+    });
+    eprintln!(
+        "load (Ingresses translated as read) {:?}: {:.0} MB",
+        t.elapsed(),
+        rss_mb()
+    );
     let t = Instant::now();
-    let tr = synroute::translate::translate(&loaded.snapshot, &opts);
+    let tr = synroute::translate::translate(&loaded.snapshot, ingresses, &opts);
     eprintln!(
         "translate {:?} ({} diags): {:.0} MB",
         t.elapsed(),

@@ -123,8 +123,10 @@ impl Rendered {
 
 /// Renders `sources` with `opts`. Pure: no I/O.
 pub fn render(sources: &[Source], opts: &Options) -> Rendered {
-    let loaded = load::load(sources, opts);
-    let translated = translate::translate(&loaded.snapshot, opts);
+    let (loaded, ingresses) = load::load_with(sources, opts, |snap, ing| {
+        translate::ingress::translate_alone(snap, opts, ing)
+    });
+    let translated = translate::translate(&loaded.snapshot, ingresses, opts);
     let table = translated.table;
     let mut anchored = loaded.diagnostics;
     anchored.extend(translated.diagnostics);

@@ -283,7 +283,9 @@ pub type Key = (String, String);
 /// Every object of the input that synroute uses, sorted by namespace/name.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
-    pub ingresses: BTreeMap<Key, Obj<Ingress>>,
+    /// Ingresses are translated as they are read (`load::load_with`); only
+    /// their metadata stays.
+    pub ingresses: BTreeMap<Key, Obj<Meta>>,
     pub ingress_classes: BTreeMap<Key, Obj<IngressClass>>,
     pub services: BTreeMap<Key, Obj<Service>>,
     pub secrets: BTreeMap<Key, Obj<Secret>>,
@@ -323,7 +325,7 @@ impl Snapshot {
             map.values().map(move |o| (&o.origin, meta(&o.value)))
         }
         let mut v: Vec<(&Arc<Origin>, &Meta)> = Vec::new();
-        v.extend(of(&self.ingresses, |o| &o.metadata));
+        v.extend(of(&self.ingresses, |m| m));
         v.extend(of(&self.ingress_classes, |o| &o.metadata));
         v.extend(of(&self.services, |o| &o.metadata));
         v.extend(of(&self.secrets, |o| &o.metadata));

@@ -18,7 +18,9 @@ use std::collections::btree_map::Entry;
 use std::sync::Arc;
 
 use crate::diag::{Code, Diagnostic, Location, SUBSTITUTION_HINT, Severity};
-use crate::model::{Anchored, DocSpan, FieldPath, Kind, Obj, Origin, Snapshot, diag_at};
+use crate::model::{
+    Anchored, DocSpan, FieldPath, Ingress, Key, Kind, Meta, Obj, Origin, Snapshot, diag_at,
+};
 use crate::{Options, Source};
 use parse::{Class, Object};
 
@@ -67,17 +69,46 @@ struct Doc<'a> {
 }
 
 /// What one document yielded.
-enum Outcome {
+enum Outcome<O = (Object, Arc<Origin>)> {
     /// Objects, with diagnostics about items of a `kind: List` that did not load.
-    Objects(Vec<(Object, Arc<Origin>)>, Vec<Anchored>),
+    Objects(Vec<O>, Vec<Anchored>),
     Foreign,
     NotObject,
     Empty,
     Diagnosed(Vec<Anchored>),
     OutOfNamespace,
+    /// An Ingress, read in the second pass (see `load_with`).
+    Deferred {
+        json: bool,
+        line: u32,
+    },
 }
 
-pub fn load(sources: &[Source], opts: &Options) -> Loaded {
+/// An Ingress of the second pass: its document, or the object already
+/// built out of a `kind: List`.
+enum Deferred<'t> {
+    Doc { doc: Doc<'t>, json: bool, line: u32 },
+    Parsed(Box<Obj<Ingress>>),
+}
+
+/// Loads every source in two passes and hands each Ingress to `translate`
+/// as soon as it is built, so that only its metadata and what `translate`
+/// returns are kept, never its spec (Ingresses are most of a large input,
+/// and nothing but their own translation reads their spec).
+///
+/// The first pass builds every other kind into the snapshot; the second
+/// parses the Ingresses on all cores with that snapshot complete. Returns
+/// what was loaded (`snapshot.ingresses` holds the Ingresses' metadata) and
+/// `translate`'s result for each Ingress kept, by namespace/name.
+pub fn load_with<R, F>(
+    sources: &[Source],
+    opts: &Options,
+    translate: F,
+) -> (Loaded, BTreeMap<Key, R>)
+where
+    R: Send,
+    F: Fn(&Snapshot, &Obj<Ingress>) -> R + Sync,
+{
     let mut loaded = Loaded::default();
     // Splitting is a cheap sequential scan that fixes every document's file
     // and first line; the typed parses then run on all cores, and their
@@ -115,34 +146,140 @@ pub fn load(sources: &[Source], opts: &Options) -> Loaded {
         Ok(doc) => load_document(&files[doc.span.source], doc, opts),
         Err((idx, e)) => Outcome::Diagnosed(vec![e.located(&files[*idx])]),
     });
-    drop(docs);
     let mut objects: Vec<(Object, Arc<Origin>)> = Vec::new();
-    for outcome in outcomes {
-        match outcome {
-            Outcome::Objects(objs, diags) => {
-                loaded.stats.used += objs.len();
-                objects.extend(objs);
-                if !diags.is_empty() {
-                    loaded.stats.diagnosed += 1;
-                    loaded.malformed |= diags.iter().any(|d| d.diag.severity == Severity::Error);
-                    loaded.diagnostics.extend(diags);
-                }
+    let mut deferred: Vec<Deferred<'_>> = Vec::new();
+    for (doc, outcome) in docs.into_iter().zip(outcomes) {
+        match (outcome, doc) {
+            (Outcome::Deferred { json, line }, Ok(doc)) => {
+                deferred.push(Deferred::Doc { doc, json, line });
             }
-            Outcome::Foreign => loaded.stats.foreign += 1,
-            Outcome::NotObject => loaded.stats.not_objects += 1,
-            Outcome::Empty => loaded.stats.empty += 1,
-            Outcome::OutOfNamespace => loaded.stats.out_of_namespace += 1,
-            Outcome::Diagnosed(diags) => {
-                loaded.stats.diagnosed += 1;
-                if diags.iter().any(|d| d.diag.severity == Severity::Error) {
-                    loaded.malformed = true;
+            // The Ingresses of a `kind: List` are counted in the second pass.
+            (Outcome::Objects(objs, diags), _) => {
+                let mut rest = Vec::with_capacity(objs.len());
+                for (obj, origin) in objs {
+                    match obj {
+                        Object::Ingress(value) => deferred.push(Deferred::Parsed(Box::new(Obj {
+                            origin,
+                            value: *value,
+                        }))),
+                        obj => rest.push((obj, origin)),
+                    }
                 }
-                loaded.diagnostics.extend(diags);
+                objects.extend(tally(&mut loaded, Outcome::Objects(rest, diags)));
             }
+            (outcome, _) => objects.extend(tally(&mut loaded, outcome)),
         }
     }
     insert_all(&mut loaded, objects);
-    loaded
+
+    let snap = &loaded.snapshot;
+    let weight = |d: &Deferred<'_>| match d {
+        Deferred::Doc { doc, .. } => doc.text.len(),
+        Deferred::Parsed(_) => 1,
+    };
+    let late = parallel_map(&deferred, opts.jobs, weight, |d| match d {
+        Deferred::Doc { doc, json, line } => {
+            let file = &files[doc.span.source];
+            match load_object(file, doc, Kind::Ingress, *json, *line, opts) {
+                Outcome::Objects(objs, diags) => {
+                    let kept = objs
+                        .into_iter()
+                        .filter_map(|(obj, origin)| match obj {
+                            Object::Ingress(value) => {
+                                let ing = Obj {
+                                    origin,
+                                    value: *value,
+                                };
+                                let r = translate(snap, &ing);
+                                Some((ing.origin, kept_meta(ing.value.metadata), r))
+                            }
+                            _ => None,
+                        })
+                        .collect();
+                    Outcome::Objects(kept, diags)
+                }
+                other => other.without_objects(),
+            }
+        }
+        Deferred::Parsed(ing) => {
+            let r = translate(snap, ing);
+            Outcome::Objects(
+                vec![(ing.origin.clone(), kept_meta(ing.value.metadata.clone()), r)],
+                Vec::new(),
+            )
+        }
+    });
+    drop(deferred);
+    let mut ingresses = Vec::new();
+    for outcome in late {
+        ingresses.extend(tally(&mut loaded, outcome));
+    }
+    let translated = insert_ingresses(&mut loaded, ingresses);
+    (loaded, translated)
+}
+
+/// What is kept of a translated Ingress's metadata: what orders it (its
+/// creationTimestamp; its namespace and name are in its origin) and the
+/// annotation that silences its diagnostics.
+fn kept_meta(meta: Meta) -> Meta {
+    let annotations = meta.annotations.and_then(|mut a| {
+        let ignore = a.remove(crate::IGNORE_ANNOTATION)?;
+        let mut kept = crate::smallmap::SmallMap::default();
+        kept.insert(crate::IGNORE_ANNOTATION.to_string(), ignore);
+        Some(kept)
+    });
+    Meta {
+        name: None,
+        namespace: None,
+        annotations,
+        labels: None,
+        creation_timestamp: meta.creation_timestamp,
+    }
+}
+
+impl<O> Outcome<O> {
+    /// The same outcome for one that holds no object.
+    fn without_objects<P>(self) -> Outcome<P> {
+        match self {
+            Outcome::Objects(_, diags) => Outcome::Objects(Vec::new(), diags),
+            Outcome::Foreign => Outcome::Foreign,
+            Outcome::NotObject => Outcome::NotObject,
+            Outcome::Empty => Outcome::Empty,
+            Outcome::Diagnosed(d) => Outcome::Diagnosed(d),
+            Outcome::OutOfNamespace => Outcome::OutOfNamespace,
+            Outcome::Deferred { json, line } => Outcome::Deferred { json, line },
+        }
+    }
+}
+
+/// Counts one document's outcome and keeps its diagnostics; returns its
+/// objects.
+fn tally<O>(loaded: &mut Loaded, outcome: Outcome<O>) -> Vec<O> {
+    match outcome {
+        Outcome::Objects(objs, diags) => {
+            loaded.stats.used += objs.len();
+            if !diags.is_empty() {
+                loaded.stats.diagnosed += 1;
+                loaded.malformed |= diags.iter().any(|d| d.diag.severity == Severity::Error);
+                loaded.diagnostics.extend(diags);
+            }
+            return objs;
+        }
+        Outcome::Foreign => loaded.stats.foreign += 1,
+        Outcome::NotObject => loaded.stats.not_objects += 1,
+        Outcome::Empty => loaded.stats.empty += 1,
+        Outcome::OutOfNamespace => loaded.stats.out_of_namespace += 1,
+        Outcome::Diagnosed(diags) => {
+            loaded.stats.diagnosed += 1;
+            if diags.iter().any(|d| d.diag.severity == Severity::Error) {
+                loaded.malformed = true;
+            }
+            loaded.diagnostics.extend(diags);
+        }
+        // Only the first pass defers, and only documents it read.
+        Outcome::Deferred { .. } => {}
+    }
+    Vec::new()
 }
 
 /// A loading error found before an object's identity is known.
@@ -513,26 +650,37 @@ fn load_document(file: &Arc<str>, doc: &Doc<'_>, opts: &Options) -> Outcome {
             ));
             Outcome::Diagnosed(vec![Anchored::plain(d)])
         }
-        Class::Use(k) => {
-            let parsed = if json {
-                parse::object_json(k, doc.text)
-            } else {
-                parse::object_yaml(k, doc.text)
-            };
-            match parsed {
-                Ok(obj) => identify(
-                    file,
-                    doc.span,
-                    line,
-                    k,
-                    obj,
-                    opts,
-                    helm_comment(doc.text, doc.span.first_line),
-                ),
-                Err(e) => Outcome::Diagnosed(vec![malformed(file, doc, e, Some(k))]),
-            }
-        }
+        Class::Use(Kind::Ingress) => Outcome::Deferred { json, line },
+        Class::Use(k) => load_object(file, doc, k, json, line, opts),
         Class::List => load_list(file, doc, json, opts),
+    }
+}
+
+/// The typed parse of a document whose kind is known.
+fn load_object(
+    file: &Arc<str>,
+    doc: &Doc<'_>,
+    k: Kind,
+    json: bool,
+    line: u32,
+    opts: &Options,
+) -> Outcome {
+    let parsed = if json {
+        parse::object_json(k, doc.text)
+    } else {
+        parse::object_yaml(k, doc.text)
+    };
+    match parsed {
+        Ok(obj) => identify(
+            file,
+            doc.span,
+            line,
+            k,
+            obj,
+            opts,
+            helm_comment(doc.text, doc.span.first_line),
+        ),
+        Err(e) => Outcome::Diagnosed(vec![malformed(file, doc, e, Some(k))]),
     }
 }
 
@@ -724,7 +872,8 @@ fn insert_all(loaded: &mut Loaded, mut objects: Vec<(Object, Arc<Origin>)>) {
     let snap = &mut loaded.snapshot;
     for (obj, origin) in objects {
         let dropped = match obj {
-            Object::Ingress(v) => put(&mut snap.ingresses, origin, *v),
+            // Ingresses never get here (see `load_with`).
+            Object::Ingress(v) => put(&mut snap.ingresses, origin, v.metadata),
             Object::IngressClass(v) => put(&mut snap.ingress_classes, origin, v),
             Object::Service(v) => put(&mut snap.services, origin, *v),
             Object::Secret(v) => put(&mut snap.secrets, origin, *v),
@@ -736,21 +885,45 @@ fn insert_all(loaded: &mut Loaded, mut objects: Vec<(Object, Arc<Origin>)>) {
             Object::ListenerSet(v) => put(&mut snap.listener_sets, origin, *v),
         };
         if let Some((dup, kept)) = dropped {
-            loaded.diagnostics.push(
-                diag_at(
-                    Code::DuplicateObject,
-                    format!("{} is defined twice; this copy is ignored", dup.describe()),
-                    &dup,
-                    &FieldPath::of(&["metadata", "name"]),
-                )
-                .related(
-                    "the copy that is kept",
-                    &kept,
-                    &FieldPath::of(&["metadata", "name"]),
-                ),
-            );
+            loaded.diagnostics.push(duplicate(&dup, &kept));
         }
     }
+}
+
+/// Puts the Ingresses into the snapshot (their metadata) the way
+/// `insert_all` puts every other kind, and returns the translation of each
+/// one kept; a duplicate's translation is dropped with it.
+fn insert_ingresses<R>(
+    loaded: &mut Loaded,
+    mut ingresses: Vec<(Arc<Origin>, Meta, R)>,
+) -> BTreeMap<Key, R> {
+    ingresses.sort_by(|a, b| (&a.0.file, a.0.line).cmp(&(&b.0.file, b.0.line)));
+    let mut kept = BTreeMap::new();
+    for (origin, meta, r) in ingresses {
+        let key = (origin.namespace.clone(), origin.name.clone());
+        match put(&mut loaded.snapshot.ingresses, origin, meta) {
+            Some((dup, kept)) => loaded.diagnostics.push(duplicate(&dup, &kept)),
+            None => {
+                kept.insert(key, r);
+            }
+        }
+    }
+    kept
+}
+
+/// The diagnostic for a second object of one identity.
+fn duplicate(dup: &Arc<Origin>, kept: &Arc<Origin>) -> Anchored {
+    diag_at(
+        Code::DuplicateObject,
+        format!("{} is defined twice; this copy is ignored", dup.describe()),
+        dup,
+        &FieldPath::of(&["metadata", "name"]),
+    )
+    .related(
+        "the copy that is kept",
+        kept,
+        &FieldPath::of(&["metadata", "name"]),
+    )
 }
 
 fn put<T>(

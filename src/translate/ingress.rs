@@ -4,7 +4,7 @@
 //! `spec.tls`, in the SPEC's order: by creationTimestamp (objects that
 //! carry one first), then namespace/name.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use k8s_openapi::api::networking::v1::IngressBackend;
@@ -12,32 +12,49 @@ use k8s_openapi::api::networking::v1::IngressBackend;
 use crate::model::Ingress;
 
 use super::backends::{BackendRef, PortRef, service_address};
-use super::{Ctx, acme, annotations, in_spec_order, prefix_key, report_path, routable_host, tls};
+use super::{
+    Ctx, Op, acme, annotations, in_spec_order, prefix_key, report_path, routable_host, tls,
+};
+use crate::Options;
 use crate::diag::Code;
 use crate::ir::{PathEntry, Provenance, Server};
-use crate::model::{FieldPath, Obj, Origin, diag_at};
+use crate::model::{Anchored, FieldPath, Key, Obj, Origin, Snapshot, diag_at};
 
 pub const CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
 pub const DEFAULT_CLASS_ANNOTATION: &str = "ingressclass.kubernetes.io/is-default-class";
 
-/// Each Ingress is translated on its own, on every core, into diagnostics
-/// and recorded table operations; the operations are then replayed in the
-/// SPEC's order, so that the first writer wins exactly as in a serial pass
-/// (and the result is the same whatever `--jobs` is).
-pub fn translate(ctx: &mut Ctx<'_>) {
-    let ingresses = in_spec_order(ctx.snap.ingresses.values().map(|o| (o, &o.value.metadata)));
-    let (snap, opts) = (ctx.snap, ctx.opts);
-    let weight = |ing: &&Obj<Ingress>| ing.origin.doc.end.saturating_sub(ing.origin.doc.start);
-    let done = crate::load::parallel_map(&ingresses, opts.jobs, weight, |ing| {
-        let mut own = Ctx::recording(snap, opts);
-        if is_ours(&mut own, ing) {
-            translate_one(&mut own, ing);
+/// What the translation of one Ingress on its own yields: diagnostics, and
+/// the operations on the route table it asks for, to be replayed in order.
+pub struct Alone {
+    diags: Vec<Anchored>,
+    ops: Vec<Op>,
+}
+
+/// Translates one Ingress on its own, as soon as it is read and on any
+/// core (see `load::load_with`): its table operations are recorded, not
+/// applied, so that `translate` can apply them in the SPEC's order.
+pub fn translate_alone(snap: &Snapshot, opts: &Options, ing: &Obj<Ingress>) -> Alone {
+    let mut own = Ctx::recording(snap, opts);
+    if is_ours(&mut own, ing) {
+        translate_one(&mut own, ing);
+    }
+    Alone {
+        diags: own.diags,
+        ops: own.ops.unwrap_or_default(),
+    }
+}
+
+/// Applies the Ingresses' own translations in the SPEC's order, so that
+/// the first writer wins exactly as in a serial pass (and the result is the
+/// same whatever `--jobs` is).
+pub fn translate(ctx: &mut Ctx<'_>, mut alone: BTreeMap<Key, Alone>) {
+    let snap = ctx.snap;
+    for ing in in_spec_order(snap.ingresses.values().map(|o| (o, &o.value))) {
+        let key = (ing.origin.namespace.clone(), ing.origin.name.clone());
+        if let Some(Alone { diags, ops }) = alone.remove(&key) {
+            ctx.diags.extend(diags);
+            ctx.replay(ops);
         }
-        (own.diags, own.ops.unwrap_or_default())
-    });
-    for (diags, ops) in done {
-        ctx.diags.extend(diags);
-        ctx.replay(ops);
     }
 }
 

@@ -364,9 +364,14 @@ pub struct Translated {
 
 /// Runs every translator in the SPEC's order (Ingresses, then Gateway API)
 /// and finishes the table.
-pub fn translate(snap: &Snapshot, opts: &Options) -> Translated {
+/// `ingresses` holds each Ingress's own translation (`ingress::translate_alone`).
+pub fn translate(
+    snap: &Snapshot,
+    ingresses: std::collections::BTreeMap<crate::model::Key, ingress::Alone>,
+    opts: &Options,
+) -> Translated {
     let mut ctx = Ctx::new(snap, opts);
-    ingress::translate(&mut ctx);
+    ingress::translate(&mut ctx, ingresses);
     gateway::translate(&mut ctx);
     ctx.table.prune_empty_hosts();
     tls::assign_certificates(&mut ctx.table);
