@@ -17,7 +17,7 @@ use super::Ctx;
 use super::tls::covers;
 use crate::diag::Code;
 use crate::ir::CertBundle;
-use crate::model::{FieldPath, diag_at};
+use crate::model::{FieldPath, Origin, diag_at};
 
 const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
 const EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
@@ -128,30 +128,42 @@ fn secret_field(ctx: &Ctx<'_>, b: &CertBundle, key: &'static str) -> FieldPath {
 
 pub fn check(ctx: &mut Ctx<'_>) {
     // The hosts each stem is served for, gathered once.
-    let mut served: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut served: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (host, h) in &ctx.table.hosts {
         if let Some(stem) = &h.certificate {
-            served.entry(stem.clone()).or_default().push(host.clone());
+            served.entry(stem.as_str()).or_default().push(host.as_str());
         }
     }
-    // Each bundle is checked on its own, on every core; the diagnostics
+    // A TLS entry of several hosts asks for one bundle per host, all of
+    // the same Secret: it is checked once, against every host it serves.
+    let mut groups: BTreeMap<(&Origin, &Origin, &FieldPath), (&CertBundle, Vec<&str>)> =
+        BTreeMap::new();
+    for b in ctx.table.certs.values() {
+        let key = (
+            &*b.secret.origin,
+            &*b.requested_by.origin,
+            &b.requested_by.field,
+        );
+        let hosts = &mut groups.entry(key).or_insert((b, Vec::new())).1;
+        hosts.extend(served.get(b.stem.as_str()).into_iter().flatten());
+    }
+    // Each group is checked on its own, on every core; the diagnostics
     // are sorted with all others at the end of the render.
     let (snap, opts) = (ctx.snap, ctx.opts);
-    let bundles: Vec<&CertBundle> = ctx.table.certs.values().collect();
-    let weight = |b: &&CertBundle| b.cert_pem.len() + b.key_pem.len();
-    let found = crate::load::parallel_map(&bundles, opts.jobs, weight, |b| {
+    let groups: Vec<(&CertBundle, Vec<&str>)> = groups.into_values().collect();
+    let weight = |(b, _): &(&CertBundle, Vec<&str>)| b.cert_pem.len() + b.key_pem.len();
+    let found = crate::load::parallel_map(&groups, opts.jobs, weight, |(b, hosts)| {
         let mut own = Ctx::new(snap, opts);
-        let hosts = served.get(&b.stem).map(Vec::as_slice).unwrap_or_default();
         check_bundle(&mut own, b, hosts);
         own.diags
     });
-    drop(bundles);
+    drop(groups);
     for diags in found {
         ctx.diags.extend(diags);
     }
 }
 
-fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[String]) {
+fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str]) {
     let secret = &b.secret.origin;
     let crt_field = secret_field(ctx, b, "tls.crt");
     let key_field = secret_field(ctx, b, "tls.key");
