@@ -287,6 +287,8 @@ pub struct Snapshot {
     /// their metadata stays.
     pub ingresses: BTreeMap<Key, Obj<Meta>>,
     pub ingress_classes: BTreeMap<Key, Obj<IngressClass>>,
+    /// Services and Secrets keep of their metadata only the creationTimestamp
+    /// and the ignore annotation (their name and namespace are in the origin).
     pub services: BTreeMap<Key, Obj<Service>>,
     pub secrets: BTreeMap<Key, Obj<Secret>>,
     pub namespaces: BTreeMap<Key, Obj<Namespace>>,

@@ -218,9 +218,10 @@ where
     (loaded, translated)
 }
 
-/// What is kept of a translated Ingress's metadata: what orders it (its
-/// creationTimestamp; its namespace and name are in its origin) and the
-/// annotation that silences its diagnostics.
+/// What is kept of the metadata of an object whose labels and annotations
+/// nothing reads (a translated Ingress, a Service, a Secret): what orders
+/// it (its creationTimestamp; its namespace and name are in its origin) and
+/// the annotation that silences its diagnostics.
 fn kept_meta(meta: Meta) -> Meta {
     let annotations = meta.annotations.and_then(|mut a| {
         let ignore = a.remove(crate::IGNORE_ANNOTATION)?;
@@ -875,8 +876,16 @@ fn insert_all(loaded: &mut Loaded, mut objects: Vec<(Object, Arc<Origin>)>) {
             // Ingresses never get here (see `load_with`).
             Object::Ingress(v) => put(&mut snap.ingresses, origin, v.metadata),
             Object::IngressClass(v) => put(&mut snap.ingress_classes, origin, v),
-            Object::Service(v) => put(&mut snap.services, origin, *v),
-            Object::Secret(v) => put(&mut snap.secrets, origin, *v),
+            // Nothing reads a Service's or Secret's labels or annotations
+            // but the ignore annotation; they are a tenth of a large input.
+            Object::Service(mut v) => {
+                v.metadata = kept_meta(std::mem::take(&mut v.metadata));
+                put(&mut snap.services, origin, *v)
+            }
+            Object::Secret(mut v) => {
+                v.metadata = kept_meta(std::mem::take(&mut v.metadata));
+                put(&mut snap.secrets, origin, *v)
+            }
             Object::Namespace(v) => put(&mut snap.namespaces, origin, v),
             Object::GatewayClass(v) => put(&mut snap.gateway_classes, origin, v),
             Object::Gateway(v) => put(&mut snap.gateways, origin, *v),
