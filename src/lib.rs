@@ -268,14 +268,13 @@ pub fn locate(origin: &model::Origin, field: &FieldPath, sources: &[Source]) -> 
         .unwrap_or("");
     let (line, column) = match doc.list_item {
         Some(i) => {
-            let mut path = FieldPath::of(&["items"]).idx(i);
-            path.0.extend(field.0.iter().cloned());
-            let (l, c) = load::locate(text, &path.0);
+            let path = FieldPath::of(&["items"]).idx(i).join(field);
+            let (l, c) = load::locate(text, &path);
             (doc.first_line + l, c)
         }
         None if field.is_root() => (origin.line, 1),
         None => {
-            let (l, c) = load::locate(text, &field.0);
+            let (l, c) = load::locate(text, field);
             (doc.first_line + l, c)
         }
     };

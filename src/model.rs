@@ -4,7 +4,6 @@
 //! wrapped in `Obj` with its `Origin`. Nothing here knows about YAML text or
 //! about Synapse's file format: loading fills it, translation reads it.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -121,51 +120,144 @@ impl Origin {
 }
 
 /// One step of a field path.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Seg {
-    /// Field names are mostly literals: borrowed, they cost no allocation.
-    Key(Cow<'static, str>),
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Seg<'a> {
+    Key(&'a str),
     Index(usize),
 }
 
 /// A path to a field inside an object, printed as
 /// `spec.rules[0].http.paths[1]` or `metadata.annotations["a/b"]`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct FieldPath(pub Vec<Seg>);
+///
+/// Every table entry and diagnostic carries one, so it is kept compact:
+/// one allocation of the steps encoded back to back — a key as its UTF-8
+/// bytes and `KEY_END`, an index as `INDEX` and a LEB128 number (neither
+/// marker byte occurs in UTF-8). The root path allocates nothing.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct FieldPath(Box<[u8]>);
+
+const KEY_END: u8 = 0xFF;
+const INDEX: u8 = 0xFE;
 
 impl FieldPath {
     pub fn root() -> FieldPath {
-        FieldPath(Vec::new())
+        FieldPath::default()
     }
 
-    pub fn key(&self, k: impl Into<Cow<'static, str>>) -> FieldPath {
-        let mut v = Vec::with_capacity(self.0.len() + 1);
-        v.extend(self.0.iter().cloned());
-        v.push(Seg::Key(k.into()));
-        FieldPath(v)
+    fn with(&self, extra: usize, push: impl FnOnce(&mut Vec<u8>)) -> FieldPath {
+        let mut v = Vec::with_capacity(self.0.len() + extra);
+        v.extend_from_slice(&self.0);
+        push(&mut v);
+        FieldPath(v.into_boxed_slice())
+    }
+
+    pub fn key(&self, k: impl AsRef<str>) -> FieldPath {
+        let k = k.as_ref();
+        self.with(k.len() + 1, |v| push_key(v, k))
     }
 
     pub fn idx(&self, i: usize) -> FieldPath {
-        let mut v = Vec::with_capacity(self.0.len() + 1);
-        v.extend(self.0.iter().cloned());
-        v.push(Seg::Index(i));
-        FieldPath(v)
+        self.with(10, |v| push_index(v, i))
     }
 
     /// Builds a path from dotted keys: `FieldPath::of(&["spec", "rules"])`.
-    pub fn of(keys: &[&'static str]) -> FieldPath {
-        FieldPath(keys.iter().map(|k| Seg::Key(Cow::Borrowed(*k))).collect())
+    pub fn of(keys: &[&str]) -> FieldPath {
+        let mut v = Vec::with_capacity(keys.iter().map(|k| k.len() + 1).sum());
+        for k in keys {
+            push_key(&mut v, k);
+        }
+        FieldPath(v.into_boxed_slice())
+    }
+
+    /// This path followed by `rest`.
+    pub fn join(&self, rest: &FieldPath) -> FieldPath {
+        self.with(rest.0.len(), |v| v.extend_from_slice(&rest.0))
     }
 
     pub fn is_root(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The steps, from the object's root.
+    pub fn segs(&self) -> Segs<'_> {
+        Segs(&self.0)
+    }
+}
+
+fn push_key(v: &mut Vec<u8>, k: &str) {
+    v.extend_from_slice(k.as_bytes());
+    v.push(KEY_END);
+}
+
+fn push_index(v: &mut Vec<u8>, mut i: usize) {
+    v.push(INDEX);
+    loop {
+        let low = (i & 0x7F) as u8;
+        i >>= 7;
+        if i == 0 {
+            v.push(low);
+            return;
+        }
+        v.push(low | 0x80);
+    }
+}
+
+/// The steps of a `FieldPath`.
+pub struct Segs<'a>(&'a [u8]);
+
+impl<'a> Iterator for Segs<'a> {
+    type Item = Seg<'a>;
+
+    fn next(&mut self) -> Option<Seg<'a>> {
+        let (&first, rest) = self.0.split_first()?;
+        if first == INDEX {
+            let (mut n, mut shift, mut used) = (0usize, 0u32, 0);
+            for &b in rest {
+                used += 1;
+                n |= usize::from(b & 0x7F).checked_shl(shift).unwrap_or(0);
+                shift += 7;
+                if b & 0x80 == 0 {
+                    break;
+                }
+            }
+            self.0 = rest.get(used..).unwrap_or_default();
+            return Some(Seg::Index(n));
+        }
+        let end = self
+            .0
+            .iter()
+            .position(|&b| b == KEY_END)
+            .unwrap_or(self.0.len());
+        let (key, rest) = self.0.split_at(end);
+        self.0 = rest.get(1..).unwrap_or_default();
+        // Keys are written from `&str` and cut at a byte UTF-8 never holds.
+        Some(Seg::Key(std::str::from_utf8(key).unwrap_or_default()))
+    }
+}
+
+impl PartialOrd for FieldPath {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Step by step, as the paths read (not by their encoding).
+impl Ord for FieldPath {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.segs().cmp(other.segs())
+    }
+}
+
+impl fmt::Debug for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FieldPath({self})")
     }
 }
 
 impl fmt::Display for FieldPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
-        for seg in &self.0 {
+        for seg in self.segs() {
             match seg {
                 Seg::Index(i) => write!(f, "[{i}]")?,
                 Seg::Key(k) => {
@@ -400,5 +492,64 @@ impl Anchored {
     pub fn hint(mut self, hint: impl Into<String>) -> Anchored {
         self.diag.hint = Some(hint.into());
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A step as the old representation held it, to build paths from.
+    #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+    enum Step {
+        Key(String),
+        Index(usize),
+    }
+
+    fn build(steps: &[Step]) -> FieldPath {
+        steps.iter().fold(FieldPath::root(), |p, s| match s {
+            Step::Key(k) => p.key(k),
+            Step::Index(i) => p.idx(*i),
+        })
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            ".{0,12}".prop_map(Step::Key),
+            any::<usize>().prop_map(Step::Index),
+            (0usize..300).prop_map(Step::Index),
+        ]
+    }
+
+    proptest! {
+        /// The encoding gives back every step it was built from (keys of
+        /// any text, indexes of any size), and orders paths as their steps.
+        #[test]
+        fn steps_round_trip(a in prop::collection::vec(step(), 0..8), b in prop::collection::vec(step(), 0..8)) {
+            let (pa, pb) = (build(&a), build(&b));
+            let back: Vec<Step> = pa.segs().map(|s| match s {
+                Seg::Key(k) => Step::Key(k.to_string()),
+                Seg::Index(i) => Step::Index(i),
+            }).collect();
+            prop_assert_eq!(&back, &a);
+            prop_assert_eq!(pa.cmp(&pb), a.cmp(&b));
+            prop_assert_eq!(pa == pb, a == b);
+            prop_assert_eq!(pa.join(&pb).segs().count(), a.len() + b.len());
+        }
+    }
+
+    #[test]
+    fn prints_as_written() {
+        let p = FieldPath::of(&["spec", "rules"])
+            .idx(0)
+            .key("http")
+            .key("paths")
+            .idx(129);
+        assert_eq!(p.to_string(), "spec.rules[0].http.paths[129]");
+        let a = FieldPath::of(&["metadata", "annotations"]).key("a/b");
+        assert_eq!(a.to_string(), "metadata.annotations[\"a/b\"]");
+        assert!(FieldPath::root().is_root());
+        assert_eq!(FieldPath::root().to_string(), "");
     }
 }

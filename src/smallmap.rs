@@ -16,6 +16,9 @@ use std::fmt;
 /// Entries kept in a sorted vector before spilling into a `BTreeMap`.
 const SPILL: usize = 32;
 
+/// Below this many entries, the vector grows by one slot at a time.
+const GROW_EXACT: usize = 8;
+
 #[derive(Clone)]
 pub enum SmallMap<K, V> {
     Small(Vec<(K, V)>),
@@ -90,6 +93,12 @@ impl<K: Ord, V> SmallMap<K, V> {
                     .map(|slot| std::mem::replace(&mut slot.1, value)),
                 Err(i) => {
                     if v.len() < SPILL {
+                        // Most maps stay at a handful of entries: grown one
+                        // slot at a time, they hold no unused slots (a Vec
+                        // doubles, from 4).
+                        if v.len() == v.capacity() && v.len() < GROW_EXACT {
+                            v.reserve_exact(1);
+                        }
                         v.insert(i, (key, value));
                     } else {
                         let mut m: BTreeMap<K, V> = std::mem::take(v).into_iter().collect();

@@ -7,7 +7,7 @@
 //! deepest field it could find (at worst the document's first line) is
 //! returned. It never fails and never panics.
 
-use crate::model::Seg;
+use crate::model::{FieldPath, Seg};
 
 struct Line<'a> {
     /// Leading spaces.
@@ -76,7 +76,7 @@ fn mapping_key(s: &str) -> Option<&str> {
 
 /// Returns the 0-based line (within `text`) and 1-based column of the
 /// deepest element of `path` that could be found.
-pub fn locate(text: &str, path: &[Seg]) -> (u32, u32) {
+pub fn locate(text: &str, path: &FieldPath) -> (u32, u32) {
     let lines: Vec<Line<'_>> = text.lines().map(scan).collect();
     let first = lines
         .iter()
@@ -88,7 +88,7 @@ pub fn locate(text: &str, path: &[Seg]) -> (u32, u32) {
     let mut lo = first;
     let mut hi = lines.len();
     let mut map_col: Option<usize> = None;
-    for seg in path {
+    for seg in path.segs() {
         match seg {
             Seg::Key(k) => {
                 let Some(col) = map_col.or_else(|| block_col(&lines, lo, hi)) else {
@@ -96,7 +96,7 @@ pub fn locate(text: &str, path: &[Seg]) -> (u32, u32) {
                 };
                 let found = (lo..hi).find(|&j| {
                     let l = &lines[j];
-                    !l.empty && l.key_col == col && l.key == Some(k.as_ref())
+                    !l.empty && l.key_col == col && l.key == Some(k)
                 });
                 let Some(j) = found else { break };
                 best = (j, col + 1);
@@ -117,7 +117,7 @@ pub fn locate(text: &str, path: &[Seg]) -> (u32, u32) {
                 let items: Vec<usize> = (lo..hi)
                     .filter(|&j| lines[j].dash && lines[j].indent == d)
                     .collect();
-                let Some(&start) = items.get(*i) else { break };
+                let Some(&start) = items.get(i) else { break };
                 let end = items.get(i + 1).copied().unwrap_or(hi);
                 best = (start, d + 1);
                 map_col = Some(lines[start].key_col);
@@ -164,7 +164,7 @@ spec:
 ";
 
     fn at(p: FieldPath) -> (u32, u32) {
-        locate(DOC, &p.0)
+        locate(DOC, &p)
     }
 
     #[test]
@@ -186,7 +186,7 @@ spec:
     fn missing_fields_fall_back_to_deepest_found() {
         assert_eq!(at(FieldPath::of(&["spec", "tls"])), (6, 1));
         assert_eq!(at(FieldPath::of(&["spec", "rules"]).idx(7)), (7, 3));
-        assert_eq!(locate("{\"a\": 1}", &FieldPath::of(&["spec"]).0), (0, 1));
-        assert_eq!(locate("", &FieldPath::of(&["spec"]).0), (0, 1));
+        assert_eq!(locate("{\"a\": 1}", &FieldPath::of(&["spec"])), (0, 1));
+        assert_eq!(locate("", &FieldPath::of(&["spec"])), (0, 1));
     }
 }

@@ -740,7 +740,7 @@ fn load_list(file: &Arc<str>, doc: &Doc<'_>, json: bool, opts: &Options) -> Outc
         let (rel_line, _) = if json {
             (0, 0)
         } else {
-            locate(doc.text, &FieldPath::of(&["items"]).idx(i).0)
+            locate(doc.text, &FieldPath::of(&["items"]).idx(i))
         };
         let line = doc.span.first_line + rel_line;
         let located = |message: String, code: Code| {

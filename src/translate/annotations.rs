@@ -100,7 +100,7 @@ impl Reader<'_> {
 }
 
 fn field(key: &str) -> FieldPath {
-    FieldPath::of(&["metadata", "annotations"]).key(key.to_string())
+    FieldPath::of(&["metadata", "annotations"]).key(key)
 }
 
 pub fn parse_bool(s: &str) -> Option<bool> {
