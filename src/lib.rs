@@ -103,7 +103,7 @@ pub struct Rendered {
     /// The route table the files were emitted from (for `explain`).
     pub table: ir::RouteTable,
     /// Every object synroute used, with where it is (for per-object reports).
-    pub objects: Vec<(diag::ObjectRef, Location)>,
+    pub objects: Vec<UsedObject>,
     /// Route conditions (Accepted, ResolvedRefs) per HTTPRoute parentRef.
     pub route_status: Vec<ir::RouteStatus>,
     /// True when any input is malformed: nothing may be written.
@@ -144,7 +144,15 @@ pub fn render(sources: &[Source], opts: &Options) -> Rendered {
         &loaded.snapshot.metas(),
         opts.jobs,
         |_| 1,
-        |(o, _)| (o.object_ref(), locate(o, &FieldPath::root(), sources)),
+        |(o, _)| {
+            let (file, line, column) = locate_in(o, &FieldPath::root(), sources);
+            UsedObject {
+                origin: Arc::clone(o),
+                file,
+                line,
+                column,
+            }
+        },
     );
     diagnostics.sort();
     diagnostics.dedup();
@@ -258,8 +266,46 @@ fn resolve(a: &Anchored, sources: &[Source]) -> Diagnostic {
     d
 }
 
+/// An object the render used, and where it starts: kept as its origin
+/// (shared with the table and diagnostics), for per-object reports.
+#[derive(Clone, Debug)]
+pub struct UsedObject {
+    pub origin: Arc<model::Origin>,
+    pub file: Arc<str>,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl UsedObject {
+    pub fn object_ref(&self) -> diag::ObjectRef {
+        self.origin.object_ref()
+    }
+
+    pub fn location(&self) -> Location {
+        Location {
+            file: self.file.to_string(),
+            line: self.line,
+            column: Some(self.column),
+        }
+    }
+}
+
 /// The file:line:column of `field` of the object at `origin`.
 pub fn locate(origin: &model::Origin, field: &FieldPath, sources: &[Source]) -> Location {
+    let (file, line, column) = locate_in(origin, field, sources);
+    Location {
+        file: file.to_string(),
+        line,
+        column: Some(column),
+    }
+}
+
+/// `locate`, with the file shared with the origin.
+fn locate_in(
+    origin: &model::Origin,
+    field: &FieldPath,
+    sources: &[Source],
+) -> (Arc<str>, u32, u32) {
     let doc = origin.doc;
     let text = sources
         .get(doc.source)
@@ -280,15 +326,7 @@ pub fn locate(origin: &model::Origin, field: &FieldPath, sources: &[Source]) -> 
     };
     match &origin.source {
         // Point at the file the object was rendered from (helm, kustomize).
-        Some((path, base)) if line >= *base => Location {
-            file: path.to_string(),
-            line: line - base + 1,
-            column: Some(column),
-        },
-        _ => Location {
-            file: origin.file.to_string(),
-            line,
-            column: Some(column),
-        },
+        Some((path, base)) if line >= *base => (Arc::clone(path), line - base + 1, column),
+        _ => (Arc::clone(&origin.file), line, column),
     }
 }

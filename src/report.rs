@@ -448,12 +448,12 @@ fn xml_escape(s: &str) -> String {
 /// failure, the others are the case's output. Diagnostics about no
 /// object (the input as a whole) form the testcase `input`.
 fn junit(report: &Report<'_>) -> String {
-    let mut cases: BTreeMap<String, (String, Option<&Location>, Vec<&Diagnostic>)> =
-        BTreeMap::new();
-    for (o, l) in &report.rendered.objects {
+    let mut cases: BTreeMap<String, (String, Option<Location>, Vec<&Diagnostic>)> = BTreeMap::new();
+    for used in &report.rendered.objects {
+        let o = used.object_ref();
         cases
             .entry(o.to_string())
-            .or_insert_with(|| (o.kind.clone(), Some(l), Vec::new()));
+            .or_insert_with(|| (o.kind, Some(used.location()), Vec::new()));
     }
     for d in &report.diagnostics {
         let key = d
@@ -466,7 +466,7 @@ fn junit(report: &Report<'_>) -> String {
             .map_or_else(|| "synroute".to_string(), |o| o.kind.clone());
         cases
             .entry(key)
-            .or_insert_with(|| (kind, d.location.as_ref(), Vec::new()))
+            .or_insert_with(|| (kind, d.location.clone(), Vec::new()))
             .2
             .push(d);
     }
@@ -488,6 +488,7 @@ fn junit(report: &Report<'_>) -> String {
     );
     for (name, (kind, loc, diags)) in &cases {
         let file = loc
+            .as_ref()
             .map(|l| format!(" file=\"{}\" line=\"{}\"", xml_escape(&l.file), l.line))
             .unwrap_or_default();
         let _ = write!(
