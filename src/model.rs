@@ -17,7 +17,6 @@ use gateway_api::experimental::httproutes::HttpRouteSpec;
 use gateway_api::experimental::listenersets::ListenerSetSpec;
 use gateway_api::experimental::referencegrants::ReferenceGrantSpec;
 use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::ServicePort;
 use k8s_openapi::api::networking::v1::{IngressClassSpec, IngressSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde::Deserialize;
@@ -320,6 +319,14 @@ pub struct ServiceSpec {
     pub type_: Option<String>,
     pub ports: Option<Vec<ServicePort>>,
     pub external_name: Option<String>,
+}
+
+/// The part of a Service port that routing reads: a backend names a port
+/// by number or by name. (The other fields are skipped by the parser.)
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ServicePort {
+    pub name: Option<String>,
+    pub port: i32,
 }
 
 /// A Secret as synroute keeps it.
