@@ -26,18 +26,27 @@ fn main() {
         ..Default::default()
     };
     let t = Instant::now();
-    let (loaded, ingresses) = synroute::load::load_with(&sources, &opts, |snap, ing| {
-        synroute::translate::ingress::translate_alone(snap, &opts, ing)
-    });
+    let (mut loaded, pending) = synroute::load::load(&sources, &opts);
+    eprintln!("load, first pass {:?}: {:.0} MB", t.elapsed(), rss_mb());
+    let t = Instant::now();
+    let snap = &loaded.snapshot;
+    let scope = synroute::translate::gateway::scope(snap, &opts);
+    let late = synroute::load::load_pending(
+        pending,
+        &opts,
+        |ing| synroute::translate::ingress::translate_alone(snap, &opts, ing),
+        |route| synroute::translate::gateway::translate_alone(snap, &scope, &opts, route),
+    );
+    let streamed = loaded.absorb(late);
     eprintln!(
-        "load (Ingresses translated as read) {:?}: {:.0} MB",
+        "load, second pass (Ingresses and HTTPRoutes translated as read) {:?}: {:.0} MB",
         t.elapsed(),
         rss_mb()
     );
     let t = Instant::now();
-    let tr = synroute::translate::translate(&loaded.snapshot, ingresses, &opts);
+    let tr = synroute::translate::translate(&loaded.snapshot, scope, streamed, &opts);
     eprintln!(
-        "translate {:?} ({} diags): {:.0} MB",
+        "translate (apply in order, certificates) {:?} ({} diags): {:.0} MB",
         t.elapsed(),
         tr.diagnostics.len(),
         rss_mb()

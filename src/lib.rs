@@ -123,10 +123,17 @@ impl Rendered {
 
 /// Renders `sources` with `opts`. Pure: no I/O.
 pub fn render(sources: &[Source], opts: &Options) -> Rendered {
-    let (loaded, ingresses) = load::load_with(sources, opts, |snap, ing| {
-        translate::ingress::translate_alone(snap, opts, ing)
-    });
-    let translated = translate::translate(&loaded.snapshot, ingresses, opts);
+    let (mut loaded, pending) = load::load(sources, opts);
+    let snap = &loaded.snapshot;
+    let scope = translate::gateway::scope(snap, opts);
+    let late = load::load_pending(
+        pending,
+        opts,
+        |ing| translate::ingress::translate_alone(snap, opts, ing),
+        |route| translate::gateway::translate_alone(snap, &scope, opts, route),
+    );
+    let streamed = loaded.absorb(late);
+    let translated = translate::translate(&loaded.snapshot, scope, streamed, opts);
     let table = translated.table;
     let mut anchored = loaded.diagnostics;
     anchored.extend(translated.diagnostics);

@@ -382,8 +382,8 @@ pub type Key = (String, String);
 /// Every object of the input that synroute uses, sorted by namespace/name.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
-    /// Ingresses are translated as they are read (`load::load_with`); only
-    /// their metadata stays.
+    /// Ingresses and HTTPRoutes are translated as they are read
+    /// (`load::load_pending`); only their metadata stays.
     pub ingresses: BTreeMap<Key, Obj<Meta>>,
     pub ingress_classes: BTreeMap<Key, Obj<IngressClass>>,
     /// Services and Secrets keep of their metadata only the creationTimestamp
@@ -393,7 +393,7 @@ pub struct Snapshot {
     pub namespaces: BTreeMap<Key, Obj<Namespace>>,
     pub gateway_classes: BTreeMap<Key, Obj<GatewayClass>>,
     pub gateways: BTreeMap<Key, Obj<Gateway>>,
-    pub http_routes: BTreeMap<Key, Obj<HttpRoute>>,
+    pub http_routes: BTreeMap<Key, Obj<Meta>>,
     pub reference_grants: BTreeMap<Key, Obj<ReferenceGrant>>,
     pub listener_sets: BTreeMap<Key, Obj<ListenerSet>>,
 }
@@ -433,7 +433,7 @@ impl Snapshot {
         v.extend(of(&self.namespaces, |o| &o.metadata));
         v.extend(of(&self.gateway_classes, |o| &o.metadata));
         v.extend(of(&self.gateways, |o| &o.metadata));
-        v.extend(of(&self.http_routes, |o| &o.metadata));
+        v.extend(of(&self.http_routes, |m| m));
         v.extend(of(&self.reference_grants, |o| &o.metadata));
         v.extend(of(&self.listener_sets, |o| &o.metadata));
         v

@@ -19,7 +19,8 @@ use std::sync::Arc;
 
 use crate::diag::{Code, Diagnostic, Location, SUBSTITUTION_HINT, Severity};
 use crate::model::{
-    Anchored, DocSpan, FieldPath, Ingress, Key, Kind, Meta, Obj, Origin, Snapshot, diag_at,
+    Anchored, DocSpan, FieldPath, HttpRoute, Ingress, Key, Kind, Meta, Obj, Origin, Snapshot,
+    diag_at,
 };
 use crate::{Options, Source};
 use parse::{Class, Object};
@@ -77,38 +78,55 @@ enum Outcome<O = (Object, Arc<Origin>)> {
     Empty,
     Diagnosed(Vec<Anchored>),
     OutOfNamespace,
-    /// An Ingress, read in the second pass (see `load_with`).
+    /// An Ingress or HTTPRoute, read in the second pass (see `load`).
     Deferred {
+        kind: Kind,
         json: bool,
         line: u32,
     },
 }
 
-/// An Ingress of the second pass: its document, or the object already
-/// built out of a `kind: List`.
+/// A document of the second pass, or an object of it already built out
+/// of a `kind: List`.
 enum Deferred<'t> {
-    Doc { doc: Doc<'t>, json: bool, line: u32 },
-    Parsed(Box<Obj<Ingress>>),
+    Doc {
+        doc: Doc<'t>,
+        kind: Kind,
+        json: bool,
+        line: u32,
+    },
+    Ingress(Box<Obj<Ingress>>),
+    HttpRoute(Box<Obj<HttpRoute>>),
 }
 
-/// Loads every source in two passes and hands each Ingress to `translate`
-/// as soon as it is built, so that only its metadata and what `translate`
-/// returns are kept, never its spec (Ingresses are most of a large input,
-/// and nothing but their own translation reads their spec).
-///
-/// The first pass builds every other kind into the snapshot; the second
-/// parses the Ingresses on all cores with that snapshot complete. Returns
-/// what was loaded (`snapshot.ingresses` holds the Ingresses' metadata) and
-/// `translate`'s result for each Ingress kept, by namespace/name.
-pub fn load_with<R, F>(
-    sources: &[Source],
-    opts: &Options,
-    translate: F,
-) -> (Loaded, BTreeMap<Key, R>)
-where
-    R: Send,
-    F: Fn(&Snapshot, &Obj<Ingress>) -> R + Sync,
-{
+/// The Ingresses and HTTPRoutes, left for the second pass (`load_pending`).
+pub struct Pending<'t> {
+    files: Vec<Arc<str>>,
+    items: Vec<Deferred<'t>>,
+}
+
+/// What the second pass keeps of each object it reads.
+enum Kept<A, B> {
+    Ingress(Arc<Origin>, Meta, A),
+    HttpRoute(Arc<Origin>, Meta, B),
+}
+
+/// The second pass's outcomes, in input order.
+pub struct Late<A, B>(Vec<Outcome<Kept<A, B>>>);
+
+/// The second pass's results for the objects kept, by namespace/name.
+pub struct Streamed<A, B> {
+    pub ingresses: BTreeMap<Key, A>,
+    pub http_routes: BTreeMap<Key, B>,
+}
+
+/// The first pass: splits every source into documents and builds every
+/// kind but Ingress and HTTPRoute into the snapshot, on all cores. Those
+/// two are most of a large input, and nothing but their own translation
+/// reads their spec: they are left for `load_pending`, which hands each to
+/// its translation as soon as it is built, with this snapshot complete, so
+/// that only its metadata and translation are kept, never its spec.
+pub fn load<'t>(sources: &'t [Source], opts: &Options) -> (Loaded, Pending<'t>) {
     let mut loaded = Loaded::default();
     // Splitting is a cheap sequential scan that fixes every document's file
     // and first line; the typed parses then run on all cores, and their
@@ -147,21 +165,33 @@ where
         Err((idx, e)) => Outcome::Diagnosed(vec![e.located(&files[*idx])]),
     });
     let mut objects: Vec<(Object, Arc<Origin>)> = Vec::new();
-    let mut deferred: Vec<Deferred<'_>> = Vec::new();
+    let mut items: Vec<Deferred<'_>> = Vec::new();
     for (doc, outcome) in docs.into_iter().zip(outcomes) {
         match (outcome, doc) {
-            (Outcome::Deferred { json, line }, Ok(doc)) => {
-                deferred.push(Deferred::Doc { doc, json, line });
+            (Outcome::Deferred { kind, json, line }, Ok(doc)) => {
+                items.push(Deferred::Doc {
+                    doc,
+                    kind,
+                    json,
+                    line,
+                });
             }
-            // The Ingresses of a `kind: List` are counted in the second pass.
+            // The streamed kinds of a `kind: List` are counted in the
+            // second pass.
             (Outcome::Objects(objs, diags), _) => {
                 let mut rest = Vec::with_capacity(objs.len());
                 for (obj, origin) in objs {
                     match obj {
-                        Object::Ingress(value) => deferred.push(Deferred::Parsed(Box::new(Obj {
+                        Object::Ingress(value) => items.push(Deferred::Ingress(Box::new(Obj {
                             origin,
                             value: *value,
                         }))),
+                        Object::HttpRoute(value) => {
+                            items.push(Deferred::HttpRoute(Box::new(Obj {
+                                origin,
+                                value: *value,
+                            })));
+                        }
                         obj => rest.push((obj, origin)),
                     }
                 }
@@ -171,57 +201,122 @@ where
         }
     }
     insert_all(&mut loaded, objects);
+    (loaded, Pending { files, items })
+}
 
-    let snap = &loaded.snapshot;
+/// The second pass: parses the Ingresses and HTTPRoutes on all cores and
+/// hands each, as soon as it is built, to `ingress` or `http_route`; of the
+/// object, only what `Loaded::absorb` needs to order it is kept.
+pub fn load_pending<A, B, FA, FB>(
+    pending: Pending<'_>,
+    opts: &Options,
+    ingress: FA,
+    http_route: FB,
+) -> Late<A, B>
+where
+    A: Send,
+    B: Send,
+    FA: Fn(&Obj<Ingress>) -> A + Sync,
+    FB: Fn(&Obj<HttpRoute>) -> B + Sync,
+{
+    let Pending { files, items } = pending;
+    let keep = |obj: Object, origin: Arc<Origin>| match obj {
+        Object::Ingress(value) => {
+            let ing = Obj {
+                origin,
+                value: *value,
+            };
+            let r = ingress(&ing);
+            Some(Kept::Ingress(ing.origin, kept_meta(ing.value.metadata), r))
+        }
+        Object::HttpRoute(value) => {
+            let route = Obj {
+                origin,
+                value: *value,
+            };
+            let r = http_route(&route);
+            Some(Kept::HttpRoute(
+                route.origin,
+                kept_meta(route.value.metadata),
+                r,
+            ))
+        }
+        _ => None,
+    };
     let weight = |d: &Deferred<'_>| match d {
         Deferred::Doc { doc, .. } => doc.text.len(),
-        Deferred::Parsed(_) => 1,
+        _ => 1,
     };
-    let late = parallel_map(&deferred, opts.jobs, weight, |d| match d {
-        Deferred::Doc { doc, json, line } => {
+    let outcomes = parallel_map(&items, opts.jobs, weight, |d| match d {
+        Deferred::Doc {
+            doc,
+            kind,
+            json,
+            line,
+        } => {
             let file = &files[doc.span.source];
-            match load_object(file, doc, Kind::Ingress, *json, *line, opts) {
-                Outcome::Objects(objs, diags) => {
-                    let kept = objs
-                        .into_iter()
-                        .filter_map(|(obj, origin)| match obj {
-                            Object::Ingress(value) => {
-                                let ing = Obj {
-                                    origin,
-                                    value: *value,
-                                };
-                                let r = translate(snap, &ing);
-                                Some((ing.origin, kept_meta(ing.value.metadata), r))
-                            }
-                            _ => None,
-                        })
-                        .collect();
-                    Outcome::Objects(kept, diags)
-                }
+            match load_object(file, doc, *kind, *json, *line, opts) {
+                Outcome::Objects(objs, diags) => Outcome::Objects(
+                    objs.into_iter()
+                        .filter_map(|(obj, origin)| keep(obj, origin))
+                        .collect(),
+                    diags,
+                ),
                 other => other.without_objects(),
             }
         }
-        Deferred::Parsed(ing) => {
-            let r = translate(snap, ing);
+        Deferred::Ingress(ing) => {
+            let r = ingress(ing);
+            let meta = kept_meta(ing.value.metadata.clone());
+            Outcome::Objects(vec![Kept::Ingress(ing.origin.clone(), meta, r)], Vec::new())
+        }
+        Deferred::HttpRoute(route) => {
+            let r = http_route(route);
+            let meta = kept_meta(route.value.metadata.clone());
             Outcome::Objects(
-                vec![(ing.origin.clone(), kept_meta(ing.value.metadata.clone()), r)],
+                vec![Kept::HttpRoute(route.origin.clone(), meta, r)],
                 Vec::new(),
             )
         }
     });
-    drop(deferred);
-    let mut ingresses = Vec::new();
-    for outcome in late {
-        ingresses.extend(tally(&mut loaded, outcome));
+    Late(outcomes)
+}
+
+impl Loaded {
+    /// Counts the second pass, puts its objects' metadata into the snapshot
+    /// (of two with one identity, the first by file and line, as for every
+    /// kind) and returns the results of the objects kept.
+    pub fn absorb<A, B>(&mut self, late: Late<A, B>) -> Streamed<A, B> {
+        let mut ingresses = Vec::new();
+        let mut routes = Vec::new();
+        for outcome in late.0 {
+            for kept in tally(self, outcome) {
+                match kept {
+                    Kept::Ingress(o, m, r) => ingresses.push((o, m, r)),
+                    Kept::HttpRoute(o, m, r) => routes.push((o, m, r)),
+                }
+            }
+        }
+        Streamed {
+            ingresses: insert_kept(
+                &mut self.snapshot.ingresses,
+                &mut self.diagnostics,
+                ingresses,
+            ),
+            http_routes: insert_kept(
+                &mut self.snapshot.http_routes,
+                &mut self.diagnostics,
+                routes,
+            ),
+        }
     }
-    let translated = insert_ingresses(&mut loaded, ingresses);
-    (loaded, translated)
 }
 
 /// What is kept of the metadata of an object whose labels and annotations
-/// nothing reads (a translated Ingress, a Service, a Secret): what orders
-/// it (its creationTimestamp; its namespace and name are in its origin) and
-/// the annotation that silences its diagnostics.
+/// nothing reads once it is translated (an Ingress, an HTTPRoute, a
+/// Service, a Secret): what orders it (its creationTimestamp; its namespace
+/// and name are in its origin) and the annotation that silences its
+/// diagnostics.
 fn kept_meta(meta: Meta) -> Meta {
     let annotations = meta.annotations.and_then(|mut a| {
         let ignore = a.remove(crate::IGNORE_ANNOTATION)?;
@@ -248,7 +343,7 @@ impl<O> Outcome<O> {
             Outcome::Empty => Outcome::Empty,
             Outcome::Diagnosed(d) => Outcome::Diagnosed(d),
             Outcome::OutOfNamespace => Outcome::OutOfNamespace,
-            Outcome::Deferred { json, line } => Outcome::Deferred { json, line },
+            Outcome::Deferred { kind, json, line } => Outcome::Deferred { kind, json, line },
         }
     }
 }
@@ -651,7 +746,9 @@ fn load_document(file: &Arc<str>, doc: &Doc<'_>, opts: &Options) -> Outcome {
             ));
             Outcome::Diagnosed(vec![Anchored::plain(d)])
         }
-        Class::Use(Kind::Ingress) => Outcome::Deferred { json, line },
+        Class::Use(kind @ (Kind::Ingress | Kind::HttpRoute)) => {
+            Outcome::Deferred { kind, json, line }
+        }
         Class::Use(k) => load_object(file, doc, k, json, line, opts),
         Class::List => load_list(file, doc, json, opts),
     }
@@ -873,7 +970,7 @@ fn insert_all(loaded: &mut Loaded, mut objects: Vec<(Object, Arc<Origin>)>) {
     let snap = &mut loaded.snapshot;
     for (obj, origin) in objects {
         let dropped = match obj {
-            // Ingresses never get here (see `load_with`).
+            // Ingresses and HTTPRoutes never get here (see `load`).
             Object::Ingress(v) => put(&mut snap.ingresses, origin, v.metadata),
             Object::IngressClass(v) => put(&mut snap.ingress_classes, origin, v),
             // Nothing reads a Service's or Secret's labels or annotations
@@ -889,7 +986,7 @@ fn insert_all(loaded: &mut Loaded, mut objects: Vec<(Object, Arc<Origin>)>) {
             Object::Namespace(v) => put(&mut snap.namespaces, origin, v),
             Object::GatewayClass(v) => put(&mut snap.gateway_classes, origin, v),
             Object::Gateway(v) => put(&mut snap.gateways, origin, *v),
-            Object::HttpRoute(v) => put(&mut snap.http_routes, origin, *v),
+            Object::HttpRoute(v) => put(&mut snap.http_routes, origin, v.metadata),
             Object::ReferenceGrant(v) => put(&mut snap.reference_grants, origin, v),
             Object::ListenerSet(v) => put(&mut snap.listener_sets, origin, *v),
         };
@@ -899,19 +996,20 @@ fn insert_all(loaded: &mut Loaded, mut objects: Vec<(Object, Arc<Origin>)>) {
     }
 }
 
-/// Puts the Ingresses into the snapshot (their metadata) the way
-/// `insert_all` puts every other kind, and returns the translation of each
-/// one kept; a duplicate's translation is dropped with it.
-fn insert_ingresses<R>(
-    loaded: &mut Loaded,
-    mut ingresses: Vec<(Arc<Origin>, Meta, R)>,
+/// Puts streamed objects' metadata into their map of the snapshot the way
+/// `insert_all` puts every other kind, and returns the result of each one
+/// kept; a duplicate's result is dropped with it.
+fn insert_kept<R>(
+    map: &mut BTreeMap<Key, Obj<Meta>>,
+    diagnostics: &mut Vec<Anchored>,
+    mut objects: Vec<(Arc<Origin>, Meta, R)>,
 ) -> BTreeMap<Key, R> {
-    ingresses.sort_by(|a, b| (&a.0.file, a.0.line).cmp(&(&b.0.file, b.0.line)));
+    objects.sort_by(|a, b| (&a.0.file, a.0.line).cmp(&(&b.0.file, b.0.line)));
     let mut kept = BTreeMap::new();
-    for (origin, meta, r) in ingresses {
+    for (origin, meta, r) in objects {
         let key = (origin.namespace.clone(), origin.name.clone());
-        match put(&mut loaded.snapshot.ingresses, origin, meta) {
-            Some((dup, kept)) => loaded.diagnostics.push(duplicate(&dup, &kept)),
+        match put(map, origin, meta) {
+            Some((dup, first)) => diagnostics.push(duplicate(&dup, &first)),
             None => {
                 kept.insert(key, r);
             }

@@ -8,10 +8,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::{Ctx, HostName, classify_host, httproute, tls};
+use super::{Ctx, HostName, Op, classify_host, httproute, tls};
+use crate::Options;
 use crate::diag::Code;
 use crate::ir::{Condition, RouteStatus};
-use crate::model::{FieldPath, Gateway, HttpRoute, Key, Kind, Obj, Origin, diag_at};
+use crate::model::{
+    Anchored, FieldPath, Gateway, HttpRoute, Key, Kind, Obj, Origin, Snapshot, diag_at,
+};
 use crate::smallmap::SmallMap;
 
 pub const GROUP: &str = "gateway.networking.k8s.io";
@@ -163,8 +166,19 @@ pub enum Target {
     CatchAll,
 }
 
-pub fn translate(ctx: &mut Ctx<'_>) {
-    let snap = ctx.snap;
+/// What every route attaches to, decided once before the routes are read:
+/// the Gateways of ours, the ListenerSets they admit, every listener, and
+/// the diagnostics of that selection.
+pub struct Scope {
+    ours: BTreeSet<Key>,
+    admitted: BTreeSet<Key>,
+    listeners: Vec<Listener>,
+    diags: Vec<Anchored>,
+}
+
+pub fn scope(snap: &Snapshot, opts: &Options) -> Scope {
+    let mut own = Ctx::new(snap, opts);
+    let ctx = &mut own;
     let classes: BTreeSet<&str> = snap
         .gateway_classes
         .values()
@@ -213,35 +227,90 @@ pub fn translate(ctx: &mut Ctx<'_>) {
         listeners.extend(gateway_listeners(gw));
     }
     let admitted = admit_listener_sets(ctx, &ours, &mut listeners);
-    let routes = super::in_spec_order(snap.http_routes.values().map(|o| (o, &o.value.metadata)));
+    Scope {
+        ours: ours.into_keys().collect(),
+        admitted,
+        listeners,
+        diags: own.diags,
+    }
+}
+
+/// Listener (namespace, name, listener) → the hosts routes reached it with.
+type ListenerHosts = BTreeMap<(String, String, String), BTreeSet<String>>;
+
+/// What the translation of one HTTPRoute on its own yields, to be applied
+/// in the SPEC's order by `translate`.
+pub struct RouteAlone {
+    diags: Vec<Anchored>,
+    ops: Vec<Op>,
+    status: Vec<RouteStatus>,
+    listener_hosts: ListenerHosts,
+    pending: httproute::Pending,
+}
+
+/// Attaches and renders one HTTPRoute on its own, as soon as it is read
+/// and on any core (see `load::load_pending`): table operations recorded.
+pub fn translate_alone(
+    snap: &Snapshot,
+    scope: &Scope,
+    opts: &Options,
+    route: &Obj<HttpRoute>,
+) -> RouteAlone {
+    let mut ctx = Ctx::recording(snap, opts);
+    let mut listener_hosts = ListenerHosts::new();
     let mut pending = httproute::Pending::default();
-    // Hosts that reached each listener, for certificates of hostless listeners.
-    let mut listener_hosts: BTreeMap<(String, String, String), BTreeSet<String>> = BTreeMap::new();
-    for route in routes {
-        // This route's statuses are the ones attach pushes now.
-        let first_status = ctx.route_status.len();
-        let targets = attach(
-            ctx,
-            route,
-            &ours,
-            &admitted,
-            &listeners,
-            &mut listener_hosts,
-        );
-        if targets.is_some() {
-            let resolved = httproute::resolved_refs(ctx, route);
-            for st in ctx.route_status.iter_mut().skip(first_status) {
-                st.conditions.push(resolved.clone());
-            }
-        }
-        // A route accepted by no parent renders nothing and is not checked
-        // further: its conditions already say why.
-        if let Some(targets) = targets.filter(|t| !t.is_empty()) {
-            httproute::render(ctx, route, &targets, &mut pending);
+    let targets = attach(
+        &mut ctx,
+        route,
+        &scope.ours,
+        &scope.admitted,
+        &scope.listeners,
+        &mut listener_hosts,
+    );
+    if targets.is_some() {
+        // Every status so far is this route's.
+        let resolved = httproute::resolved_refs(&ctx, route);
+        for st in &mut ctx.route_status {
+            st.conditions.push(resolved.clone());
         }
     }
+    // A route accepted by no parent renders nothing and is not checked
+    // further: its conditions already say why.
+    if let Some(targets) = targets.filter(|t| !t.is_empty()) {
+        httproute::render(&mut ctx, route, &targets, &mut pending);
+    }
+    RouteAlone {
+        diags: ctx.diags,
+        ops: ctx.ops.unwrap_or_default(),
+        status: ctx.route_status,
+        listener_hosts,
+        pending,
+    }
+}
+
+/// Applies the routes' own translations in the SPEC's order (the first
+/// writer wins), then merges https redirects and projects listener
+/// certificates.
+pub fn translate(ctx: &mut Ctx<'_>, scope: Scope, mut routes: BTreeMap<Key, RouteAlone>) {
+    let snap = ctx.snap;
+    ctx.diags.extend(scope.diags);
+    let mut pending = httproute::Pending::default();
+    let mut listener_hosts = ListenerHosts::new();
+    for route in super::in_spec_order(snap.http_routes.values().map(|o| (o, &o.value))) {
+        let key = (route.origin.namespace.clone(), route.origin.name.clone());
+        let Some(alone) = routes.remove(&key) else {
+            continue;
+        };
+        ctx.diags.extend(alone.diags);
+        ctx.route_status.extend(alone.status);
+        for (l, hosts) in alone.listener_hosts {
+            listener_hosts.entry(l).or_default().extend(hosts);
+        }
+        pending.extend(alone.pending);
+        ctx.replay(alone.ops);
+    }
     httproute::finish(ctx, pending);
-    project_listener_certs(ctx, &listeners, &listener_hosts);
+    project_listener_certs(ctx, &scope.listeners, &listener_hosts);
 }
 
 fn from_str(from: Option<String>, selector: Option<Selector>, default: From) -> From {
@@ -450,10 +519,10 @@ fn condition(
 fn attach(
     ctx: &mut Ctx<'_>,
     route: &Obj<HttpRoute>,
-    ours: &BTreeMap<Key, &Obj<Gateway>>,
+    ours: &BTreeSet<Key>,
     admitted: &BTreeSet<Key>,
     listeners: &[Listener],
-    listener_hosts: &mut BTreeMap<(String, String, String), BTreeSet<String>>,
+    listener_hosts: &mut ListenerHosts,
 ) -> Option<Vec<Target>> {
     let origin = &route.origin;
     let spec = route.value.spec.as_ref()?;
@@ -479,9 +548,9 @@ fn attach(
         }
         let candidates: Vec<&Listener> = match (group, kind) {
             (GROUP, "Gateway") => {
-                if !ours.contains_key(&key) {
+                if !ours.contains(&key) {
                     if !ctx.snap.gateways.contains_key(&key) {
-                        report_missing_parent(ctx, origin, &field, &parent);
+                        report_missing_parent(ctx, route, &field, &parent);
                     }
                     continue;
                 }
@@ -492,7 +561,7 @@ fn attach(
             }
             (GROUP, "ListenerSet") | (X_GROUP, "XListenerSet") => {
                 let Some(ls) = ctx.snap.listener_sets.get(&key) else {
-                    report_missing_parent(ctx, origin, &field, &parent);
+                    report_missing_parent(ctx, route, &field, &parent);
                     continue;
                 };
                 let parent_gw = ls.value.spec.as_ref().map(|s| {
@@ -504,14 +573,14 @@ fn attach(
                         s.parent_ref.name.clone(),
                     )
                 });
-                if !parent_gw.is_some_and(|g| ours.contains_key(&g)) {
+                if !parent_gw.is_some_and(|g| ours.contains(&g)) {
                     continue;
                 }
                 if !admitted.contains(&key) {
                     any_ours = true;
                     report_parent(
                         ctx,
-                        origin,
+                        route,
                         &field,
                         &parent,
                         Code::NotAllowedByListeners,
@@ -539,7 +608,7 @@ fn attach(
         if named.is_empty() {
             report_parent(
                 ctx,
-                origin,
+                route,
                 &field,
                 &parent,
                 Code::NoMatchingParent,
@@ -567,7 +636,7 @@ fn attach(
         if allowed.is_empty() {
             report_parent(
                 ctx,
-                origin,
+                route,
                 &field,
                 &parent,
                 Code::NotAllowedByListeners,
@@ -596,7 +665,7 @@ fn attach(
         if found.is_empty() {
             report_parent(
                 ctx,
-                origin,
+                route,
                 &field,
                 &parent,
                 Code::NoMatchingListenerHostname,
@@ -629,13 +698,12 @@ fn attach(
 }
 
 /// ` (hosts a, b)` of an HTTPRoute, for messages (see `explain`).
-fn route_hosts_note(ctx: &Ctx<'_>, origin: &Arc<Origin>) -> String {
-    let hosts = ctx
-        .snap
-        .http_routes
-        .get(&(origin.namespace.clone(), origin.name.clone()))
-        .and_then(|r| r.value.spec.as_ref())
-        .and_then(|s| s.hostnames.clone())
+fn route_hosts_note(route: &Obj<HttpRoute>) -> String {
+    let hosts = route
+        .value
+        .spec
+        .as_ref()
+        .and_then(|s| s.hostnames.as_deref())
         .unwrap_or_default();
     if hosts.is_empty() {
         String::new()
@@ -645,10 +713,15 @@ fn route_hosts_note(ctx: &Ctx<'_>, origin: &Arc<Origin>) -> String {
 }
 
 /// A parentRef naming an object that is not in the input.
-fn report_missing_parent(ctx: &mut Ctx<'_>, origin: &Arc<Origin>, field: &FieldPath, parent: &str) {
+fn report_missing_parent(
+    ctx: &mut Ctx<'_>,
+    route: &Obj<HttpRoute>,
+    field: &FieldPath,
+    parent: &str,
+) {
     report_parent(
         ctx,
-        origin,
+        route,
         field,
         parent,
         Code::NoMatchingParent,
@@ -658,19 +731,20 @@ fn report_missing_parent(ctx: &mut Ctx<'_>, origin: &Arc<Origin>, field: &FieldP
 
 fn report_parent(
     ctx: &mut Ctx<'_>,
-    origin: &Arc<Origin>,
+    route: &Obj<HttpRoute>,
     field: &FieldPath,
     parent: &str,
     code: Code,
     why: &str,
 ) {
+    let origin = &route.origin;
     // The three Accepted=False reasons are the titles of their codes.
     let reason = code.title();
     ctx.push(diag_at(
         code,
         format!(
             "parentRef {parent} {why}; the route{} is not attached there",
-            route_hosts_note(ctx, origin)
+            route_hosts_note(route)
         ),
         origin,
         field,
@@ -705,7 +779,7 @@ pub fn grant_allows(ctx: &Ctx<'_>, from: (&str, &str, &str), to: (&str, &str, &s
 fn project_listener_certs(
     ctx: &mut Ctx<'_>,
     listeners: &[Listener],
-    listener_hosts: &BTreeMap<(String, String, String), BTreeSet<String>>,
+    listener_hosts: &ListenerHosts,
 ) {
     for l in listeners.iter().filter(|l| l.protocol == "HTTPS") {
         for (ci, r) in l.certs.iter().enumerate() {

@@ -28,6 +28,14 @@ pub struct Pending {
     fallthrough: Vec<(String, String, Provenance)>,
 }
 
+impl Pending {
+    /// Appends another route's pending work, after this one's.
+    pub fn extend(&mut self, other: Pending) {
+        self.redirects.extend(other.redirects);
+        self.fallthrough.extend(other.fallthrough);
+    }
+}
+
 pub fn render(
     ctx: &mut Ctx<'_>,
     route: &Obj<HttpRoute>,

@@ -364,15 +364,17 @@ pub struct Translated {
 
 /// Runs every translator in the SPEC's order (Ingresses, then Gateway API)
 /// and finishes the table.
-/// `ingresses` holds each Ingress's own translation (`ingress::translate_alone`).
+/// `streamed` holds each Ingress's and HTTPRoute's own translation
+/// (`ingress::translate_alone`, `gateway::translate_alone` within `scope`).
 pub fn translate(
     snap: &Snapshot,
-    ingresses: std::collections::BTreeMap<crate::model::Key, ingress::Alone>,
+    scope: gateway::Scope,
+    streamed: crate::load::Streamed<ingress::Alone, gateway::RouteAlone>,
     opts: &Options,
 ) -> Translated {
     let mut ctx = Ctx::new(snap, opts);
-    ingress::translate(&mut ctx, ingresses);
-    gateway::translate(&mut ctx);
+    ingress::translate(&mut ctx, streamed.ingresses);
+    gateway::translate(&mut ctx, scope, streamed.http_routes);
     ctx.table.prune_empty_hosts();
     tls::assign_certificates(&mut ctx.table);
     certcheck::check(&mut ctx);
