@@ -244,7 +244,8 @@ pub struct RouteAlone {
     diags: Vec<Anchored>,
     ops: Vec<Op>,
     status: Vec<RouteStatus>,
-    listener_hosts: ListenerHosts,
+    /// (index in the scope's listeners, host): the hosts it reached them with.
+    listener_hosts: Vec<(usize, String)>,
     pending: httproute::Pending,
 }
 
@@ -257,7 +258,7 @@ pub fn translate_alone(
     route: &Obj<HttpRoute>,
 ) -> RouteAlone {
     let mut ctx = Ctx::recording(snap, opts);
-    let mut listener_hosts = ListenerHosts::new();
+    let mut listener_hosts = Vec::new();
     let mut pending = httproute::Pending::default();
     let targets = attach(
         &mut ctx,
@@ -279,10 +280,14 @@ pub fn translate_alone(
     if let Some(targets) = targets.filter(|t| !t.is_empty()) {
         httproute::render(&mut ctx, route, &targets, &mut pending);
     }
+    let mut status = std::mem::take(&mut ctx.route_status);
+    status.shrink_to_fit();
+    listener_hosts.shrink_to_fit();
+    let (diags, ops) = ctx.into_recorded();
     RouteAlone {
-        diags: ctx.diags,
-        ops: ctx.ops.unwrap_or_default(),
-        status: ctx.route_status,
+        diags,
+        ops,
+        status,
         listener_hosts,
         pending,
     }
@@ -303,8 +308,17 @@ pub fn translate(ctx: &mut Ctx<'_>, scope: Scope, mut routes: BTreeMap<Key, Rout
         };
         ctx.diags.extend(alone.diags);
         ctx.route_status.extend(alone.status);
-        for (l, hosts) in alone.listener_hosts {
-            listener_hosts.entry(l).or_default().extend(hosts);
+        for (i, host) in alone.listener_hosts {
+            if let Some(l) = scope.listeners.get(i) {
+                listener_hosts
+                    .entry((
+                        l.owner.namespace.clone(),
+                        l.owner.name.clone(),
+                        l.name.clone(),
+                    ))
+                    .or_default()
+                    .insert(host);
+            }
         }
         pending.extend(alone.pending);
         ctx.replay(alone.ops);
@@ -522,7 +536,7 @@ fn attach(
     ours: &BTreeSet<Key>,
     admitted: &BTreeSet<Key>,
     listeners: &[Listener],
-    listener_hosts: &mut ListenerHosts,
+    listener_hosts: &mut Vec<(usize, String)>,
 ) -> Option<Vec<Target>> {
     let origin = &route.origin;
     let spec = route.value.spec.as_ref()?;
@@ -647,15 +661,10 @@ fn attach(
         let mut found = Vec::new();
         for l in allowed {
             for t in intersect(l.hostname.as_deref(), &hostnames) {
-                if let Target::Host(h) = &t {
-                    listener_hosts
-                        .entry((
-                            l.owner.namespace.clone(),
-                            l.owner.name.clone(),
-                            l.name.clone(),
-                        ))
-                        .or_default()
-                        .insert(h.clone());
+                if let Target::Host(h) = &t
+                    && let Some(i) = listeners.iter().position(|x| std::ptr::eq(x, l))
+                {
+                    listener_hosts.push((i, h.clone()));
                 }
                 if !found.contains(&t) {
                     found.push(t);

@@ -38,10 +38,8 @@ pub fn translate_alone(snap: &Snapshot, opts: &Options, ing: &Obj<Ingress>) -> A
     if is_ours(&mut own, ing) {
         translate_one(&mut own, ing);
     }
-    Alone {
-        diags: own.diags,
-        ops: own.ops.unwrap_or_default(),
-    }
+    let (diags, ops) = own.into_recorded();
+    Alone { diags, ops }
 }
 
 /// Applies the Ingresses' own translations in the SPEC's order, so that

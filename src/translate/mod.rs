@@ -76,6 +76,15 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The diagnostics and recorded operations of a recording context,
+    /// without spare capacity: every object's are kept until `replay`.
+    pub fn into_recorded(self) -> (Vec<Anchored>, Vec<Op>) {
+        let (mut diags, mut ops) = (self.diags, self.ops.unwrap_or_default());
+        diags.shrink_to_fit();
+        ops.shrink_to_fit();
+        (diags, ops)
+    }
+
     /// Applies recorded operations of one object, in order.
     pub fn replay(&mut self, ops: Vec<Op>) {
         let mut rendered = false;
