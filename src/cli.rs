@@ -544,7 +544,7 @@ fn cmd_render(
     stderr: &mut dyn Write,
 ) -> io::Result<u8> {
     let sources = render_inputs(&a, stdin, stderr)?;
-    let rendered = render(&sources, &options(&a.input.select, a.strict));
+    let rendered = crate::render_owned(sources, &options(&a.input.select, a.strict));
     let min = Severity::parse(&a.min_severity).unwrap_or(Severity::Warning);
     print_diagnostics(&rendered, min, stderr)?;
     if rendered.malformed {
@@ -573,7 +573,7 @@ fn cmd_render(
     }
     // The process ends after the command: freeing a large render's objects
     // one by one takes about a tenth of its run and gives nothing back.
-    std::mem::forget((rendered, sources));
+    std::mem::forget(rendered);
     Ok(EXIT_OK)
 }
 
@@ -985,7 +985,7 @@ fn cmd_check(
         None => Format::Text,
     };
     let sources = read_inputs(&a.input, stdin)?;
-    let rendered = render(&sources, &options(&a.input.select, a.strict));
+    let rendered = crate::render_owned(sources, &options(&a.input.select, a.strict));
     let report = Report::new(&rendered, &policy);
     stdout.write_all(report::render(&report, format).as_bytes())?;
     Ok(if rendered.malformed {

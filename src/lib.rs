@@ -123,6 +123,27 @@ impl Rendered {
 
 /// Renders `sources` with `opts`. Pure: no I/O.
 pub fn render(sources: &[Source], opts: &Options) -> Rendered {
+    with_output(translated(sources, opts), opts)
+}
+
+/// `render`, owning the sources: their text, needed until every diagnostic
+/// is located, is freed before the output is built, so that the input and
+/// the output are never held together (the peak memory of a large render).
+pub fn render_owned(sources: Vec<Source>, opts: &Options) -> Rendered {
+    let rendered = translated(&sources, opts);
+    drop(sources);
+    with_output(rendered, opts)
+}
+
+/// Builds `upstreams.yaml` and the cert files from the table.
+fn with_output(mut rendered: Rendered, opts: &Options) -> Rendered {
+    rendered.upstreams = emit::upstreams::emit_with_jobs(&rendered.table, opts.jobs);
+    rendered.certs = emit::certs::emit(&rendered.table);
+    rendered
+}
+
+/// Everything `render` does but the output files, which are left empty.
+fn translated(sources: &[Source], opts: &Options) -> Rendered {
     let (mut loaded, pending) = load::load(sources, opts);
     let snap = &loaded.snapshot;
     let scope = translate::gateway::scope(snap, opts);
@@ -166,8 +187,8 @@ pub fn render(sources: &[Source], opts: &Options) -> Rendered {
     suppressed.sort();
     suppressed.dedup();
     Rendered {
-        upstreams: emit::upstreams::emit_with_jobs(&table, opts.jobs),
-        certs: emit::certs::emit(&table),
+        upstreams: Vec::new(),
+        certs: BTreeMap::new(),
         diagnostics,
         suppressed,
         objects,

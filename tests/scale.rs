@@ -100,7 +100,7 @@ fn a_malformed_document_deep_in_a_large_file_keeps_its_location() {
 /// runs per object in parallel and its table operations are replayed in
 /// order.
 #[test]
-fn fixtures_render_the_same_whatever_the_number_of_jobs() {
+fn fixtures_render_the_same_whatever_the_number_of_jobs_and_owned() {
     let mut checked = 0;
     let mut dirs: Vec<_> = std::fs::read_dir("fixtures")
         .expect("fixtures folder")
@@ -124,6 +124,12 @@ fn fixtures_render_the_same_whatever_the_number_of_jobs() {
             assert_eq!(r.diagnostics, base.diagnostics, "{path} jobs={jobs}");
             assert_eq!(r.table, base.table, "{path} jobs={jobs}");
         }
+        // The CLI's render frees the input before building the output.
+        let owned = synroute::render_owned(sources.clone(), &Options::default());
+        assert_eq!(owned.upstreams, base.upstreams, "{path} owned");
+        assert_eq!(owned.certs, base.certs, "{path} owned");
+        assert_eq!(owned.diagnostics, base.diagnostics, "{path} owned");
+        assert_eq!(owned.suppressed, base.suppressed, "{path} owned");
         checked += 1;
     }
     assert!(checked > 100, "only {checked} fixtures");
