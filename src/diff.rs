@@ -103,7 +103,7 @@ impl Side {
                 side.insert(
                     host,
                     path,
-                    e.servers.clone(),
+                    e.servers.to_vec(),
                     (*e.settings).clone(),
                     Some(describe(&e.provenance)),
                 );

@@ -49,7 +49,9 @@ pub struct PathSettings {
 /// One (host, path) of the table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PathEntry {
-    pub servers: Vec<Server>,
+    /// Shared by the entries of one object that reach the same backends
+    /// (the paths and hosts of one Ingress mostly do).
+    pub servers: Arc<[Server]>,
     /// Shared by the entries of one object (its annotations, its filters).
     pub settings: Arc<PathSettings>,
     /// The object and field (the Ingress path, the HTTPRoute match) that

@@ -27,10 +27,10 @@ fn table_with(strings: &[String], weighted: bool) -> RouteTable {
     let mut t = RouteTable::default();
     for (i, s) in strings.iter().enumerate() {
         let entry = PathEntry {
-            servers: vec![Server {
+            servers: std::sync::Arc::from([Server {
                 address: s.clone(),
                 weight: weighted.then_some(i as u32),
-            }],
+            }]),
             settings: std::sync::Arc::new(PathSettings {
                 request_headers: vec![s.clone()],
                 read_timeout: Some(i as u64),

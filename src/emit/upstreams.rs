@@ -187,7 +187,7 @@ fn push_entry(out: &mut String, e: &PathEntry, ind: &str) {
         out.push_str(ind);
         out.push_str("servers:\n");
         let weighted = e.weighted();
-        for s in &e.servers {
+        for s in e.servers.iter() {
             out.push_str(ind);
             if weighted {
                 out.push_str("- address: ");

@@ -32,10 +32,10 @@ pub fn claim_solver(ctx: &mut Ctx<'_>, token_path: &str, address: String, proven
         return;
     }
     let entry = PathEntry {
-        servers: vec![Server {
+        servers: Arc::from([Server {
             address,
             weight: None,
-        }],
+        }]),
         settings: Arc::new(PathSettings::default()),
         provenance,
         conditional: false,

@@ -71,7 +71,7 @@ pub fn render(
         let redirect_https = filters(ctx, origin, rule, &rfield, &mut settings);
         let settings = Arc::new(settings);
         unsupported_fields(ctx, origin, rule, &rfield);
-        let servers = backends(ctx, origin, rule, &rfield);
+        let servers: Arc<[Server]> = backends(ctx, origin, rule, &rfield).into();
         let keys = match_keys(ctx, origin, rule, &rfield);
         let has_refs = rule.backend_refs.as_ref().is_some_and(|b| !b.is_empty());
         // cert-manager's gatewayHTTPRoute solver: host-independent.

@@ -56,6 +56,23 @@ pub fn translate(ctx: &mut Ctx<'_>, mut alone: BTreeMap<Key, Alone>) {
     }
 }
 
+/// The one-server list for `address`: one of `pools` if it holds that
+/// address, else a new one, added to them.
+fn single_server(pools: &mut Vec<Arc<[Server]>>, address: String) -> Arc<[Server]> {
+    if let Some(found) = pools
+        .iter()
+        .find(|p| matches!(&p[..], [s] if s.address == address && s.weight.is_none()))
+    {
+        return Arc::clone(found);
+    }
+    let pool: Arc<[Server]> = Arc::from([Server {
+        address,
+        weight: None,
+    }]);
+    pools.push(Arc::clone(&pool));
+    pool
+}
+
 /// Class selection (SPEC §3): explicit class name, then the legacy
 /// annotation, then a default IngressClass of our controller.
 fn is_ours(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>) -> bool {
@@ -185,6 +202,8 @@ fn translate_one(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>) {
     let mut tls_hosts: Vec<String> = Vec::new();
     let mut own_root: BTreeSet<String> = BTreeSet::new();
     let mut rendered = false;
+    // One server list per backend address, shared by every path to it.
+    let mut pools: Vec<Arc<[Server]>> = Vec::new();
     for (ri, rule) in spec.rules.iter().flatten().enumerate() {
         let rfield = rules_field.idx(ri);
         if let Some(h) = rule.host.as_deref().filter(|h| !h.is_empty())
@@ -258,10 +277,7 @@ fn translate_one(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>) {
                 continue;
             };
             let entry = PathEntry {
-                servers: vec![Server {
-                    address,
-                    weight: None,
-                }],
+                servers: single_server(&mut pools, address),
                 settings: ann.settings.clone(),
                 provenance: Provenance {
                     origin: origin.clone(),
@@ -350,12 +366,10 @@ fn default_backend(
         return false;
     };
     let mut rendered = false;
+    let servers = single_server(&mut Vec::new(), address);
     for host in &targets {
         let entry = PathEntry {
-            servers: vec![Server {
-                address: address.clone(),
-                weight: None,
-            }],
+            servers: servers.clone(),
             settings: settings.clone(),
             provenance: Provenance {
                 origin: origin.clone(),
