@@ -95,8 +95,7 @@ enum Deferred<'t> {
         json: bool,
         line: u32,
     },
-    Ingress(Box<Obj<Ingress>>),
-    HttpRoute(Box<Obj<HttpRoute>>),
+    Parsed(Box<Object>, Arc<Origin>),
 }
 
 /// The Ingresses and HTTPRoutes, left for the second pass (`load_pending`).
@@ -182,15 +181,8 @@ pub fn load<'t>(sources: &'t [Source], opts: &Options) -> (Loaded, Pending<'t>) 
                 let mut rest = Vec::with_capacity(objs.len());
                 for (obj, origin) in objs {
                     match obj {
-                        Object::Ingress(value) => items.push(Deferred::Ingress(Box::new(Obj {
-                            origin,
-                            value: *value,
-                        }))),
-                        Object::HttpRoute(value) => {
-                            items.push(Deferred::HttpRoute(Box::new(Obj {
-                                origin,
-                                value: *value,
-                            })));
+                        Object::Ingress(_) | Object::HttpRoute(_) => {
+                            items.push(Deferred::Parsed(Box::new(obj), origin));
                         }
                         obj => rest.push((obj, origin)),
                     }
@@ -245,7 +237,7 @@ where
     };
     let weight = |d: &Deferred<'_>| match d {
         Deferred::Doc { doc, .. } => doc.text.len(),
-        _ => 1,
+        Deferred::Parsed(..) => 1,
     };
     let outcomes = parallel_map(&items, opts.jobs, weight, |d| match d {
         Deferred::Doc {
@@ -265,19 +257,13 @@ where
                 other => other.without_objects(),
             }
         }
-        Deferred::Ingress(ing) => {
-            let r = ingress(ing);
-            let meta = kept_meta(ing.value.metadata.clone());
-            Outcome::Objects(vec![Kept::Ingress(ing.origin.clone(), meta, r)], Vec::new())
-        }
-        Deferred::HttpRoute(route) => {
-            let r = http_route(route);
-            let meta = kept_meta(route.value.metadata.clone());
-            Outcome::Objects(
-                vec![Kept::HttpRoute(route.origin.clone(), meta, r)],
-                Vec::new(),
-            )
-        }
+        // A `kind: List`'s items are few: a copy costs nothing worth sharing.
+        Deferred::Parsed(obj, origin) => Outcome::Objects(
+            keep((**obj).clone(), Arc::clone(origin))
+                .into_iter()
+                .collect(),
+            Vec::new(),
+        ),
     });
     Late(outcomes)
 }

@@ -10,7 +10,7 @@ use crate::model::{
 };
 
 /// A typed object of a kind synroute uses. Large variants are boxed.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Object {
     Ingress(Box<Ingress>),
     IngressClass(IngressClass),

@@ -296,16 +296,11 @@ pub fn translate_alone(
 /// Applies the routes' own translations in the SPEC's order (the first
 /// writer wins), then merges https redirects and projects listener
 /// certificates.
-pub fn translate(ctx: &mut Ctx<'_>, scope: Scope, mut routes: BTreeMap<Key, RouteAlone>) {
-    let snap = ctx.snap;
+pub fn translate(ctx: &mut Ctx<'_>, scope: Scope, routes: BTreeMap<Key, RouteAlone>) {
     ctx.diags.extend(scope.diags);
     let mut pending = httproute::Pending::default();
     let mut listener_hosts = ListenerHosts::new();
-    for route in super::in_spec_order(snap.http_routes.values().map(|o| (o, &o.value))) {
-        let key = (route.origin.namespace.clone(), route.origin.name.clone());
-        let Some(alone) = routes.remove(&key) else {
-            continue;
-        };
+    for alone in super::in_spec_order(&ctx.snap.http_routes, routes) {
         ctx.diags.extend(alone.diags);
         ctx.route_status.extend(alone.status);
         for (i, host) in alone.listener_hosts {
@@ -560,7 +555,9 @@ fn attach(
         if let Some(p) = pr.port {
             parent.push_str(&format!(":{p}"));
         }
-        let candidates: Vec<&Listener> = match (group, kind) {
+        // Listeners with their index in `listeners` (which names them in
+        // `listener_hosts`).
+        let candidates: Vec<(usize, &Listener)> = match (group, kind) {
             (GROUP, "Gateway") => {
                 if !ours.contains(&key) {
                     if !ctx.snap.gateways.contains_key(&key) {
@@ -570,7 +567,8 @@ fn attach(
                 }
                 listeners
                     .iter()
-                    .filter(|l| l.owner.kind == Kind::Gateway && l.gateway == key)
+                    .enumerate()
+                    .filter(|(_, l)| l.owner.kind == Kind::Gateway && l.gateway == key)
                     .collect()
             }
             (GROUP, "ListenerSet") | (X_GROUP, "XListenerSet") => {
@@ -604,7 +602,8 @@ fn attach(
                 }
                 listeners
                     .iter()
-                    .filter(|l| {
+                    .enumerate()
+                    .filter(|(_, l)| {
                         l.owner.kind == Kind::ListenerSet
                             && l.owner.namespace == key.0
                             && l.owner.name == key.1
@@ -614,10 +613,10 @@ fn attach(
             _ => continue,
         };
         any_ours = true;
-        let named: Vec<&Listener> = candidates
+        let named: Vec<(usize, &Listener)> = candidates
             .into_iter()
-            .filter(|l| pr.section_name.as_ref().is_none_or(|s| &l.name == s))
-            .filter(|l| pr.port.is_none_or(|p| l.port == p))
+            .filter(|(_, l)| pr.section_name.as_ref().is_none_or(|s| &l.name == s))
+            .filter(|(_, l)| pr.port.is_none_or(|p| l.port == p))
             .collect();
         if named.is_empty() {
             report_parent(
@@ -630,8 +629,8 @@ fn attach(
             );
             continue;
         }
-        let mut allowed: Vec<&Listener> = Vec::new();
-        for l in named {
+        let mut allowed: Vec<(usize, &Listener)> = Vec::new();
+        for (i, l) in named {
             let proto_ok = l.protocol == "HTTP" || l.protocol == "HTTPS";
             if proto_ok
                 && allows_kind(l)
@@ -644,7 +643,7 @@ fn attach(
                     &l.field.key("allowedRoutes"),
                 )
             {
-                allowed.push(l);
+                allowed.push((i, l));
             }
         }
         if allowed.is_empty() {
@@ -659,11 +658,9 @@ fn attach(
             continue;
         }
         let mut found = Vec::new();
-        for l in allowed {
+        for (i, l) in allowed {
             for t in intersect(l.hostname.as_deref(), &hostnames) {
-                if let Target::Host(h) = &t
-                    && let Some(i) = listeners.iter().position(|x| std::ptr::eq(x, l))
-                {
+                if let Target::Host(h) = &t {
                     listener_hosts.push((i, h.clone()));
                 }
                 if !found.contains(&t) {

@@ -31,7 +31,7 @@ pub struct Alone {
 }
 
 /// Translates one Ingress on its own, as soon as it is read and on any
-/// core (see `load::load_with`): its table operations are recorded, not
+/// core (see `load::load_pending`): its table operations are recorded, not
 /// applied, so that `translate` can apply them in the SPEC's order.
 pub fn translate_alone(snap: &Snapshot, opts: &Options, ing: &Obj<Ingress>) -> Alone {
     let mut own = Ctx::recording(snap, opts);
@@ -45,14 +45,10 @@ pub fn translate_alone(snap: &Snapshot, opts: &Options, ing: &Obj<Ingress>) -> A
 /// Applies the Ingresses' own translations in the SPEC's order, so that
 /// the first writer wins exactly as in a serial pass (and the result is the
 /// same whatever `--jobs` is).
-pub fn translate(ctx: &mut Ctx<'_>, mut alone: BTreeMap<Key, Alone>) {
-    let snap = ctx.snap;
-    for ing in in_spec_order(snap.ingresses.values().map(|o| (o, &o.value))) {
-        let key = (ing.origin.namespace.clone(), ing.origin.name.clone());
-        if let Some(Alone { diags, ops }) = alone.remove(&key) {
-            ctx.diags.extend(diags);
-            ctx.replay(ops);
-        }
+pub fn translate(ctx: &mut Ctx<'_>, alone: BTreeMap<Key, Alone>) {
+    for Alone { diags, ops } in in_spec_order(&ctx.snap.ingresses, alone) {
+        ctx.diags.extend(diags);
+        ctx.replay(ops);
     }
 }
 

@@ -210,19 +210,22 @@ impl Ctx<'_> {
     }
 }
 
-/// The SPEC's order within a kind: objects with a creationTimestamp first,
-/// oldest first; then namespace/name.
-pub fn in_spec_order<'a, T>(
-    objects: impl Iterator<Item = (&'a Obj<T>, &'a crate::model::Meta)>,
-) -> Vec<&'a Obj<T>> {
-    let mut v: Vec<_> = objects
-        .map(|(o, meta)| {
-            let ts = meta.creation_timestamp.as_ref().map(|t| t.0);
-            ((ts.is_none(), ts, &o.origin.namespace, &o.origin.name), o)
-        })
+/// The results of objects translated on their own (`results`, by the key
+/// of `objects`), in the SPEC's order of those objects: by
+/// creationTimestamp (objects that carry one first), then namespace/name.
+pub fn in_spec_order<R>(
+    objects: &std::collections::BTreeMap<crate::model::Key, Obj<crate::model::Meta>>,
+    mut results: std::collections::BTreeMap<crate::model::Key, R>,
+) -> Vec<R> {
+    let mut keys: Vec<_> = objects
+        .iter()
+        .map(|(key, o)| (o.value.creation_timestamp.as_ref().map(|t| t.0), key))
         .collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    v.into_iter().map(|(_, o)| o).collect()
+    // Stable, and the map is in namespace/name order already.
+    keys.sort_by_key(|(ts, _)| (ts.is_none(), *ts));
+    keys.into_iter()
+        .filter_map(|(_, key)| results.remove(key))
+        .collect()
 }
 
 /// What a host name in a manifest is.
