@@ -12,6 +12,7 @@ struct Counting;
 
 static NOW: AtomicIsize = AtomicIsize::new(0);
 static PEAK: AtomicIsize = AtomicIsize::new(0);
+static BLOCKS: AtomicIsize = AtomicIsize::new(0);
 
 fn grow(by: isize) {
     let now = NOW.fetch_add(by, Ordering::Relaxed) + by;
@@ -23,10 +24,12 @@ fn grow(by: isize) {
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         grow(l.size() as isize);
+        BLOCKS.fetch_add(1, Ordering::Relaxed);
         unsafe { System.alloc(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
         grow(-(l.size() as isize));
+        BLOCKS.fetch_sub(1, Ordering::Relaxed);
         unsafe { System.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
@@ -48,9 +51,54 @@ fn now() -> isize {
 
 /// Drops `value` and prints the heap it held.
 fn freed<T>(what: &str, value: T) {
-    let before = now();
+    let (before, blocks) = (now(), BLOCKS.load(Ordering::Relaxed));
     drop(value);
-    println!("  {what:<28} {:>7.1} MB", mb(before - now()));
+    println!(
+        "  {what:<28} {:>7.1} MB in {:>8} blocks",
+        mb(before - now()),
+        blocks - BLOCKS.load(Ordering::Relaxed)
+    );
+}
+
+/// Heap held and peak after each stage of the render, as `render_owned`
+/// runs them (the input is its own copy, freed as it is).
+fn stages(mut sources: Vec<synroute::Source>, opts: &synroute::Options) {
+    let stage = |what: &str| {
+        println!(
+            "  after {what:<34} held {:>7.1} MB in {:>8} blocks, peak {:>7.1} MB",
+            mb(now()),
+            BLOCKS.load(Ordering::Relaxed),
+            mb(PEAK.load(Ordering::Relaxed))
+        )
+    };
+    println!("stages (the input copied first):");
+    PEAK.store(now(), Ordering::Relaxed);
+    stage("copying the input");
+    let (mut loaded, mut pending) = synroute::load::load(&sources, opts);
+    stage("the first pass");
+    pending.keep_only(&mut sources);
+    stage("keeping the second pass's text");
+    let snap = &loaded.snapshot;
+    let scope = synroute::translate::gateway::scope(snap, opts);
+    let late = synroute::load::load_pending(
+        pending,
+        &sources,
+        opts,
+        |ing| synroute::translate::ingress::translate_alone(snap, opts, ing),
+        |route| synroute::translate::gateway::translate_alone(snap, &scope, opts, route),
+    );
+    stage("the second pass");
+    drop(sources);
+    stage("freeing the input");
+    let streamed = loaded.absorb(late);
+    stage("absorb");
+    println!(
+        "  (document shapes: {:.1} MB)",
+        mb(loaded.shapes.bytes() as isize)
+    );
+    let tr = synroute::translate::translate(&loaded.snapshot, scope, streamed, opts);
+    stage("translate");
+    drop((loaded, tr));
 }
 
 fn main() {
@@ -63,6 +111,8 @@ fn main() {
         ..Default::default()
     };
     PEAK.store(input, Ordering::Relaxed);
+    stages(sources.clone(), &opts);
+    PEAK.store(now(), Ordering::Relaxed);
     let mut r = synroute::render(&sources, &opts);
     println!(
         "render: heap peak {:.1} MB, after {:.1} MB; held by its result:",

@@ -33,6 +33,7 @@ fn main() {
     let scope = synroute::translate::gateway::scope(snap, &opts);
     let late = synroute::load::load_pending(
         pending,
+        &sources,
         &opts,
         |ing| synroute::translate::ingress::translate_alone(snap, &opts, ing),
         |route| synroute::translate::gateway::translate_alone(snap, &scope, &opts, route),

@@ -119,20 +119,55 @@ impl Rendered {
     pub fn worst(&self) -> Option<Severity> {
         self.diagnostics.iter().map(|d| d.severity).max()
     }
+
+    /// Writes `upstreams.yaml` to `out` from the table, on `jobs` threads:
+    /// the bytes `upstreams` holds after `render`, never held whole.
+    pub fn write_upstreams(
+        &self,
+        out: &mut dyn std::io::Write,
+        jobs: usize,
+    ) -> std::io::Result<()> {
+        emit::upstreams::write(&self.table, jobs, out)
+    }
 }
 
 /// Renders `sources` with `opts`. Pure: no I/O.
 pub fn render(sources: &[Source], opts: &Options) -> Rendered {
-    with_output(translated(sources, opts), opts)
+    with_output(translated(Input::Borrowed(sources), opts), opts)
 }
 
-/// `render`, owning the sources: their text, needed until every diagnostic
-/// is located, is freed before the output is built, so that the input and
-/// the output are never held together (the peak memory of a large render).
+/// `render`, owning the sources, whose text it frees as soon as it is
+/// read: after the first pass only the Ingresses' and HTTPRoutes' text is
+/// kept, after the second none (diagnostics are located through each
+/// document's `Shape`). Same result as `render`; the peak memory of a
+/// large render is much lower.
 pub fn render_owned(sources: Vec<Source>, opts: &Options) -> Rendered {
-    let rendered = translated(&sources, opts);
-    drop(sources);
-    with_output(rendered, opts)
+    with_output(translated(Input::Owned(sources), opts), opts)
+}
+
+/// `render_owned` but for the bytes of `upstreams.yaml`, left unbuilt
+/// (`upstreams` is empty): the caller writes them with
+/// `Rendered::write_upstreams` straight to a file or stdout, so that a
+/// large output is never held in memory. `synroute render` runs this.
+pub fn render_owned_unwritten(sources: Vec<Source>, opts: &Options) -> Rendered {
+    let mut rendered = translated(Input::Owned(sources), opts);
+    rendered.certs = emit::certs::emit(&rendered.table);
+    rendered
+}
+
+/// The sources, borrowed (kept by the caller) or owned (freed once read).
+enum Input<'a> {
+    Borrowed(&'a [Source]),
+    Owned(Vec<Source>),
+}
+
+impl Input<'_> {
+    fn sources(&self) -> &[Source] {
+        match self {
+            Input::Borrowed(s) => s,
+            Input::Owned(s) => s,
+        }
+    }
 }
 
 /// Builds `upstreams.yaml` and the cert files from the table.
@@ -143,16 +178,21 @@ fn with_output(mut rendered: Rendered, opts: &Options) -> Rendered {
 }
 
 /// Everything `render` does but the output files, which are left empty.
-fn translated(sources: &[Source], opts: &Options) -> Rendered {
-    let (mut loaded, pending) = load::load(sources, opts);
+fn translated(mut input: Input<'_>, opts: &Options) -> Rendered {
+    let (mut loaded, mut pending) = load::load(input.sources(), opts);
+    if let Input::Owned(sources) = &mut input {
+        pending.keep_only(sources);
+    }
     let snap = &loaded.snapshot;
     let scope = translate::gateway::scope(snap, opts);
     let late = load::load_pending(
         pending,
+        input.sources(),
         opts,
         |ing| translate::ingress::translate_alone(snap, opts, ing),
         |route| translate::gateway::translate_alone(snap, &scope, opts, route),
     );
+    drop(input);
     let streamed = loaded.absorb(late);
     let translated = translate::translate(&loaded.snapshot, scope, streamed, opts);
     let table = translated.table;
@@ -164,16 +204,17 @@ fn translated(sources: &[Source], opts: &Options) -> Rendered {
             "the input holds no Ingress, Service, Secret or Gateway API object",
         )));
     }
+    let shapes = &loaded.shapes;
     let diagnostics: Vec<Diagnostic> =
-        load::parallel_map(&anchored, opts.jobs, |_| 1, |a| resolve(a, sources));
+        load::parallel_map(&anchored, opts.jobs, |_| 1, |a| resolve(a, shapes));
     drop(anchored);
-    let (mut diagnostics, mut suppressed) = suppress(diagnostics, &loaded.snapshot, sources);
+    let (mut diagnostics, mut suppressed) = suppress(diagnostics, &loaded.snapshot, shapes);
     let objects = load::parallel_map(
         &loaded.snapshot.metas(),
         opts.jobs,
         |_| 1,
         |(o, _)| {
-            let (file, line, column) = locate_in(o, &FieldPath::root(), sources);
+            let (file, line, column) = place(o, &FieldPath::root(), |p| shaped(o, p, shapes));
             UsedObject {
                 origin: Arc::clone(o),
                 file,
@@ -208,7 +249,7 @@ pub const IGNORE_ANNOTATION: &str = "synroute.gen0sec.com/ignore";
 fn suppress(
     diagnostics: Vec<Diagnostic>,
     snap: &model::Snapshot,
-    sources: &[Source],
+    shapes: &load::Shapes,
 ) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
     /// One word of an ignore annotation, and whether it silenced anything.
     struct Rule<'a> {
@@ -273,7 +314,7 @@ fn suppress(
         let field = FieldPath::of(&["metadata", "annotations"]).key(IGNORE_ANNOTATION);
         kept.push(resolve(
             &model::diag_at(Code::UnusedSuppression, why, origin, &field),
-            sources,
+            shapes,
         ));
     }
     (kept, gone)
@@ -281,17 +322,30 @@ fn suppress(
 
 /// Turns an anchored diagnostic into a located one, finding the field's
 /// own line in the source text.
-fn resolve(a: &Anchored, sources: &[Source]) -> Diagnostic {
+fn resolve(a: &Anchored, shapes: &load::Shapes) -> Diagnostic {
+    let at = |origin: &model::Origin, field: &FieldPath| {
+        let (file, line, column) = place(origin, field, |p| shaped(origin, p, shapes));
+        Location {
+            file: file.to_string(),
+            line,
+            column: Some(column),
+        }
+    };
     let mut d = a.diag.clone();
     if let Some((origin, field)) = &a.anchor {
-        d.location = Some(locate(origin, field, sources));
+        d.location = Some(at(origin, field));
     }
     for (r, anchor) in d.related.iter_mut().zip(&a.related_anchors) {
         if let Some((origin, field)) = anchor {
-            r.location = Some(locate(origin, field, sources));
+            r.location = Some(at(origin, field));
         }
     }
     d
+}
+
+/// Locates `path` in the document of `origin` through its shape.
+fn shaped(origin: &model::Origin, path: &FieldPath, shapes: &load::Shapes) -> (u32, u32) {
+    shapes.get(&origin.doc).map_or((0, 1), |s| s.locate(path))
 }
 
 /// An object the render used, and where it starts: kept as its origin
@@ -320,7 +374,13 @@ impl UsedObject {
 
 /// The file:line:column of `field` of the object at `origin`.
 pub fn locate(origin: &model::Origin, field: &FieldPath, sources: &[Source]) -> Location {
-    let (file, line, column) = locate_in(origin, field, sources);
+    let doc = origin.doc;
+    let text = sources
+        .get(doc.source)
+        .and_then(|s| s.content.get(doc.start..doc.end))
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .unwrap_or("");
+    let (file, line, column) = place(origin, field, |p| load::locate(text, p));
     Location {
         file: file.to_string(),
         line,
@@ -329,26 +389,23 @@ pub fn locate(origin: &model::Origin, field: &FieldPath, sources: &[Source]) -> 
 }
 
 /// `locate`, with the file shared with the origin.
-fn locate_in(
+/// The file, line and column of `field` of the object at `origin`, given
+/// `find`, which locates a path in the object's document (0-based line).
+fn place(
     origin: &model::Origin,
     field: &FieldPath,
-    sources: &[Source],
+    find: impl FnOnce(&FieldPath) -> (u32, u32),
 ) -> (Arc<str>, u32, u32) {
     let doc = origin.doc;
-    let text = sources
-        .get(doc.source)
-        .and_then(|s| s.content.get(doc.start..doc.end))
-        .and_then(|b| std::str::from_utf8(b).ok())
-        .unwrap_or("");
     let (line, column) = match doc.list_item {
         Some(i) => {
             let path = FieldPath::of(&["items"]).idx(i).join(field);
-            let (l, c) = load::locate(text, &path);
+            let (l, c) = find(&path);
             (doc.first_line + l, c)
         }
         None if field.is_root() => (origin.line, 1),
         None => {
-            let (l, c) = load::locate(text, field);
+            let (l, c) = find(field);
             (doc.first_line + l, c)
         }
     };

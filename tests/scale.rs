@@ -124,12 +124,25 @@ fn fixtures_render_the_same_whatever_the_number_of_jobs_and_owned() {
             assert_eq!(r.diagnostics, base.diagnostics, "{path} jobs={jobs}");
             assert_eq!(r.table, base.table, "{path} jobs={jobs}");
         }
-        // The CLI's render frees the input before building the output.
+        // Owning the input frees it as soon as it is read (and locates
+        // through document shapes); the CLI's render also streams the
+        // output instead of building it.
         let owned = synroute::render_owned(sources.clone(), &Options::default());
         assert_eq!(owned.upstreams, base.upstreams, "{path} owned");
         assert_eq!(owned.certs, base.certs, "{path} owned");
         assert_eq!(owned.diagnostics, base.diagnostics, "{path} owned");
         assert_eq!(owned.suppressed, base.suppressed, "{path} owned");
+        let unwritten = synroute::render_owned_unwritten(sources.clone(), &Options::default());
+        assert!(unwritten.upstreams.is_empty(), "{path} unwritten");
+        for jobs in [1, 3] {
+            let mut streamed = Vec::new();
+            unwritten
+                .write_upstreams(&mut streamed, jobs)
+                .expect("write to a Vec");
+            assert_eq!(streamed, base.upstreams, "{path} streamed jobs={jobs}");
+        }
+        assert_eq!(unwritten.certs, base.certs, "{path} unwritten");
+        assert_eq!(unwritten.diagnostics, base.diagnostics, "{path} unwritten");
         checked += 1;
     }
     assert!(checked > 100, "only {checked} fixtures");

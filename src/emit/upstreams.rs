@@ -105,35 +105,43 @@ pub fn emit(table: &RouteTable) -> Vec<u8> {
 /// `emit` on `jobs` threads (0: every core): hosts are written in chunks
 /// that are joined in order, so the bytes are the same whatever `jobs` is.
 pub fn emit_with_jobs(table: &RouteTable, jobs: usize) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write(table, jobs, &mut bytes);
+    bytes
+}
+
+/// `emit_with_jobs` into `out`, a chunk of hosts at a time: a large file is
+/// never held whole (the CLI writes it straight to its file or stdout).
+pub fn write(table: &RouteTable, jobs: usize, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     const CHUNK: usize = 512;
-    let mut out = String::with_capacity(256 + 160 * table.internal_paths.len());
-    out.push_str(HEADER);
-    out.push_str("provider: file\n");
-    out.push_str(if table.sticky_sessions.is_some() {
+    let mut head = String::with_capacity(256 + 160 * table.internal_paths.len());
+    head.push_str(HEADER);
+    head.push_str("provider: file\n");
+    head.push_str(if table.sticky_sessions.is_some() {
         "sticky_sessions: true\n"
     } else {
         "sticky_sessions: false\n"
     });
     if !table.internal_paths.is_empty() {
-        out.push_str("internal_paths:\n");
+        head.push_str("internal_paths:\n");
         for (key, e) in &table.internal_paths {
-            out.push_str("  ");
-            push_scalar(&mut out, key);
-            out.push_str(":\n");
-            push_entry(&mut out, e, "    ");
+            head.push_str("  ");
+            push_scalar(&mut head, key);
+            head.push_str(":\n");
+            push_entry(&mut head, e, "    ");
         }
     }
     if table.hosts.is_empty() {
-        out.push_str("upstreams: {}\n");
+        head.push_str("upstreams: {}\n");
     }
     if !table.hosts.is_empty() {
-        out.push_str("upstreams:\n");
+        head.push_str("upstreams:\n");
     }
+    out.write_all(head.as_bytes())?;
     let hosts: Vec<(&String, &HostEntry)> = table.hosts.iter().collect();
     let chunks: Vec<&[(&String, &HostEntry)]> = hosts.chunks(CHUNK).collect();
-    let mut bytes = out.into_bytes();
-    // One chunk per job at a time, appended as soon as written: the
-    // chunks of the whole file never coexist with the file itself.
+    // One chunk per job at a time, written out as soon as it is built.
     let jobs = crate::load::resolve_jobs(jobs);
     for batch in chunks.chunks(jobs.max(1)) {
         let parts = crate::load::parallel_map(
@@ -150,10 +158,10 @@ pub fn emit_with_jobs(table: &RouteTable, jobs: usize) -> Vec<u8> {
             },
         );
         for p in parts {
-            bytes.extend_from_slice(p.as_bytes());
+            out.write_all(p.as_bytes())?;
         }
     }
-    bytes
+    Ok(())
 }
 
 fn push_host(out: &mut String, host: &str, h: &HostEntry) {

@@ -6,9 +6,15 @@
 //! It is best effort by design: when the text is in flow style or JSON, the
 //! deepest field it could find (at worst the document's first line) is
 //! returned. It never fails and never panics.
+//!
+//! What the walk reads of a line is small (its indent, item markers and
+//! mapping key), so a document's `Shape` — those facts, line by line — is
+//! kept in place of its text: a large render frees its input once every
+//! document is parsed and still locates every diagnostic exactly.
 
 use crate::model::{FieldPath, Seg};
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Line<'a> {
     /// Leading spaces.
     indent: usize,
@@ -78,6 +84,208 @@ fn mapping_key(s: &str) -> Option<&str> {
 /// deepest element of `path` that could be found.
 pub fn locate(text: &str, path: &FieldPath) -> (u32, u32) {
     let lines: Vec<Line<'_>> = text.lines().map(scan).collect();
+    walk(&lines, path)
+}
+
+/// The lines of one document as `locate` reads them, without the text:
+/// per line a flag byte, then (unless blank) the indent and the item
+/// markers' width as LEB128, then the mapping key — one byte for a key
+/// of `KEYS`, else its length and bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Shape(Box<[u8]>);
+
+const EMPTY: u8 = 1;
+const DASH: u8 = 2;
+const KEY: u8 = 4;
+const COMMON: u8 = 8;
+
+/// Mapping keys common enough in Kubernetes manifests to be one byte.
+const KEYS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "name",
+    "namespace",
+    "labels",
+    "annotations",
+    "creationTimestamp",
+    "spec",
+    "status",
+    "rules",
+    "host",
+    "http",
+    "paths",
+    "path",
+    "pathType",
+    "backend",
+    "service",
+    "port",
+    "number",
+    "tls",
+    "hosts",
+    "secretName",
+    "ingressClassName",
+    "defaultBackend",
+    "data",
+    "stringData",
+    "type",
+    "ports",
+    "protocol",
+    "targetPort",
+    "selector",
+    "parentRefs",
+    "hostnames",
+    "matches",
+    "backendRefs",
+    "filters",
+    "weight",
+    "value",
+    "group",
+    "sectionName",
+    "listeners",
+    "certificateRefs",
+    "mode",
+    "allowedRoutes",
+    "gatewayClassName",
+    "tls.crt",
+    "tls.key",
+    "app",
+    "headers",
+    "requestHeaderModifier",
+    "responseHeaderModifier",
+    "set",
+    "add",
+    "remove",
+    "method",
+    "queryParams",
+    "externalName",
+    "items",
+    "from",
+    "to",
+    "controllerName",
+    "parametersRef",
+    "app.kubernetes.io/name",
+    "resource",
+    "apiGroup",
+];
+
+impl Shape {
+    /// The shape of `text`, one document.
+    pub fn of(text: &str) -> Shape {
+        let mut out = Vec::with_capacity(text.len() / 8);
+        for line in text.lines() {
+            let l = scan(line);
+            if l.empty {
+                out.push(EMPTY);
+                continue;
+            }
+            let common = l.key.and_then(|k| KEYS.iter().position(|c| *c == k));
+            let mut flags = 0;
+            if l.dash {
+                flags |= DASH;
+            }
+            if l.key.is_some() {
+                flags |= KEY;
+            }
+            if common.is_some() {
+                flags |= COMMON;
+            }
+            out.push(flags);
+            push_leb(&mut out, l.indent);
+            push_leb(&mut out, l.key_col - l.indent);
+            match (common, l.key) {
+                (Some(i), _) => out.push(i as u8),
+                (None, Some(k)) => {
+                    push_leb(&mut out, k.len());
+                    out.extend_from_slice(k.as_bytes());
+                }
+                (None, None) => {}
+            }
+        }
+        Shape(out.into_boxed_slice())
+    }
+
+    /// Bytes held.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `locate` on the text this shape was made of.
+    pub fn locate(&self, path: &FieldPath) -> (u32, u32) {
+        walk(&self.lines(), path)
+    }
+
+    fn lines(&self) -> Vec<Line<'_>> {
+        let mut lines = Vec::new();
+        let mut rest: &[u8] = &self.0;
+        while let Some((&flags, after)) = rest.split_first() {
+            rest = after;
+            if flags & EMPTY != 0 {
+                lines.push(Line {
+                    indent: 0,
+                    key_col: 0,
+                    dash: false,
+                    key: None,
+                    empty: true,
+                });
+                continue;
+            }
+            let indent = take_leb(&mut rest);
+            let key_col = indent + take_leb(&mut rest);
+            let key = if flags & COMMON != 0 {
+                let (&i, after) = rest.split_first().unwrap_or((&u8::MAX, &[]));
+                rest = after;
+                KEYS.get(usize::from(i)).copied()
+            } else if flags & KEY != 0 {
+                let n = take_leb(&mut rest).min(rest.len());
+                let (k, after) = rest.split_at(n);
+                rest = after;
+                std::str::from_utf8(k).ok()
+            } else {
+                None
+            };
+            lines.push(Line {
+                indent,
+                key_col,
+                dash: flags & DASH != 0,
+                key,
+                empty: false,
+            });
+        }
+        lines
+    }
+}
+
+fn push_leb(out: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        out.push((n as u8 & 0x7F) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn take_leb(rest: &mut &[u8]) -> usize {
+    let mut n = 0usize;
+    let mut shift = 0;
+    while let Some((&b, after)) = rest.split_first() {
+        *rest = after;
+        if shift < usize::BITS {
+            n |= usize::from(b & 0x7F) << shift;
+        }
+        shift += 7;
+        if b & 0x80 == 0 {
+            break;
+        }
+    }
+    n
+}
+
+/// The walk of `locate` over a document's lines.
+fn walk(lines: &[Line<'_>], path: &FieldPath) -> (u32, u32) {
     let first = lines
         .iter()
         .position(|l| !l.empty && !is_marker(l))
@@ -91,7 +299,7 @@ pub fn locate(text: &str, path: &FieldPath) -> (u32, u32) {
     for seg in path.segs() {
         match seg {
             Seg::Key(k) => {
-                let Some(col) = map_col.or_else(|| block_col(&lines, lo, hi)) else {
+                let Some(col) = map_col.or_else(|| block_col(lines, lo, hi)) else {
                     break;
                 };
                 let found = (lo..hi).find(|&j| {
@@ -164,7 +372,18 @@ spec:
 ";
 
     fn at(p: FieldPath) -> (u32, u32) {
-        locate(DOC, &p)
+        let here = locate(DOC, &p);
+        assert_eq!(Shape::of(DOC).locate(&p), here, "{p}");
+        here
+    }
+
+    #[test]
+    fn a_shape_reads_as_its_text() {
+        let text =
+            "a: 1\r\n\n# c\n- - b: x\n  \"q k\": y\n  -\n  - plain\n  tls.crt: AAAA\nürl: ü\n";
+        let lines: Vec<Line<'_>> = text.lines().map(scan).collect();
+        assert_eq!(Shape::of(text).lines(), lines);
+        assert!(Shape::of(text).len() < text.len());
     }
 
     #[test]
@@ -188,5 +407,34 @@ spec:
         assert_eq!(at(FieldPath::of(&["spec", "rules"]).idx(7)), (7, 3));
         assert_eq!(locate("{\"a\": 1}", &FieldPath::of(&["spec"])), (0, 1));
         assert_eq!(locate("", &FieldPath::of(&["spec"])), (0, 1));
+    }
+
+    proptest::proptest! {
+        /// Any text: its shape decodes to the lines `scan` reads (so every
+        /// field is located alike), and is never longer than the text plus
+        /// a byte per line.
+        #[test]
+        fn shapes_keep_what_scan_reads(
+            lines in proptest::collection::vec(
+                "( {0,3}|- |  - )(#|[a-z]{0,3}|\"[a-z ]{0,3}\"|apiVersion|tls.crt)(: ?| #)?([a-z:# ]{0,4})?",
+                0..12,
+            ),
+            long in 0usize..300,
+        ) {
+            let mut text = lines.join("\n");
+            text.push_str(&format!("\n{}k: v", " ".repeat(long)));
+            let shape = Shape::of(&text);
+            let want: Vec<Line<'_>> = text.lines().map(scan).collect();
+            let got = shape.lines();
+            proptest::prop_assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(&want) {
+                if w.empty {
+                    proptest::prop_assert!(g.empty);
+                } else {
+                    proptest::prop_assert_eq!(g, w);
+                }
+            }
+            proptest::prop_assert!(shape.len() <= text.len() + text.lines().count() * 3);
+        }
     }
 }

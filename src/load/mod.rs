@@ -11,7 +11,7 @@ mod fast;
 mod locate;
 mod parse;
 
-pub use locate::locate;
+pub use locate::{Shape, locate};
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
@@ -61,6 +61,45 @@ pub struct Loaded {
     pub stats: DocStats,
     /// True when any input is malformed: `render` must write nothing.
     pub malformed: bool,
+    /// The shape of every document an object or an anchored diagnostic
+    /// came from: what locating a field needs once the text is gone.
+    pub shapes: Shapes,
+}
+
+/// Documents' shapes by where they start (`DocSpan` source and start).
+#[derive(Debug, Default)]
+pub struct Shapes(Vec<((usize, usize), Shape)>);
+
+impl Shapes {
+    pub fn get(&self, doc: &DocSpan) -> Option<&Shape> {
+        let key = (doc.source, doc.start);
+        self.0
+            .binary_search_by(|(k, _)| k.cmp(&key))
+            .ok()
+            .and_then(|i| self.0.get(i))
+            .map(|(_, s)| s)
+    }
+
+    /// Bytes held by the shapes.
+    pub fn bytes(&self) -> usize {
+        self.0.iter().map(|(_, s)| s.len()).sum()
+    }
+
+    fn push(&mut self, doc: &DocSpan, shape: Shape) {
+        self.0.push(((doc.source, doc.start), shape));
+    }
+
+    fn sort(&mut self) {
+        self.0.sort_unstable_by_key(|(k, _)| *k);
+        self.0.dedup_by_key(|(k, _)| *k);
+        self.0.shrink_to_fit();
+    }
+}
+
+/// The shape of a document whose outcome may be located later: one that
+/// yielded objects or diagnostics.
+fn shape_for<O>(doc: &Doc<'_>, outcome: &Outcome<O>) -> Option<Shape> {
+    matches!(outcome, Outcome::Objects(..) | Outcome::Diagnosed(_)).then(|| Shape::of(doc.text))
 }
 
 /// One document's text and where it sits in its source.
@@ -88,9 +127,12 @@ enum Outcome<O = (Object, Arc<Origin>)> {
 
 /// A document of the second pass, or an object of it already built out
 /// of a `kind: List`.
-enum Deferred<'t> {
+enum Deferred {
     Doc {
-        doc: Doc<'t>,
+        /// Where the document was in the input, which its origin keeps.
+        span: DocSpan,
+        /// Where its text is now in its source (`Pending::keep_only` moves it).
+        at: usize,
         kind: Kind,
         json: bool,
         line: u32,
@@ -99,9 +141,42 @@ enum Deferred<'t> {
 }
 
 /// The Ingresses and HTTPRoutes, left for the second pass (`load_pending`).
-pub struct Pending<'t> {
+pub struct Pending {
     files: Vec<Arc<str>>,
-    items: Vec<Deferred<'t>>,
+    items: Vec<Deferred>,
+}
+
+impl Pending {
+    /// Keeps of the sources only the text of the documents left for the
+    /// second pass, moved to the front of each source in place (no copy
+    /// of the input is made), and gives the rest back to the allocator:
+    /// everything else is built, and located through its `Shape`. The
+    /// sources are then only for `load_pending`.
+    pub fn keep_only(&mut self, sources: &mut [Source]) {
+        let mut ends = vec![0usize; sources.len()];
+        for item in &mut self.items {
+            let Deferred::Doc { span, at, .. } = item else {
+                continue;
+            };
+            let (Some(source), Some(end)) =
+                (sources.get_mut(span.source), ends.get_mut(span.source))
+            else {
+                continue;
+            };
+            let len = span.end - span.start;
+            // Documents are in input order: each moves down, never over
+            // one still to move.
+            if *at + len <= source.content.len() && *end <= *at {
+                source.content.copy_within(*at..*at + len, *end);
+                *at = *end;
+                *end += len;
+            }
+        }
+        for (source, end) in sources.iter_mut().zip(ends) {
+            source.content.truncate(end);
+            source.content.shrink_to_fit();
+        }
+    }
 }
 
 /// What the second pass keeps of each object it reads.
@@ -111,7 +186,11 @@ enum Kept<A, B> {
 }
 
 /// The second pass's outcomes, in input order.
-pub struct Late<A, B>(Vec<Outcome<Kept<A, B>>>);
+pub struct Late<A, B>(Vec<LateDoc<A, B>>);
+
+/// What the second pass made of one item: its outcome, and the shape of
+/// its document with where the document was.
+type LateDoc<A, B> = (Outcome<Kept<A, B>>, Option<(DocSpan, Shape)>);
 
 /// The second pass's results for the objects kept, by namespace/name.
 pub struct Streamed<A, B> {
@@ -125,7 +204,7 @@ pub struct Streamed<A, B> {
 /// reads their spec: they are left for `load_pending`, which hands each to
 /// its translation as soon as it is built, with this snapshot complete, so
 /// that only its metadata and translation are kept, never its spec.
-pub fn load<'t>(sources: &'t [Source], opts: &Options) -> (Loaded, Pending<'t>) {
+pub fn load(sources: &[Source], opts: &Options) -> (Loaded, Pending) {
     let mut loaded = Loaded::default();
     // Splitting is a cheap sequential scan that fixes every document's file
     // and first line; the typed parses then run on all cores, and their
@@ -160,16 +239,24 @@ pub fn load<'t>(sources: &'t [Source], opts: &Options) -> (Loaded, Pending<'t>) 
     }
     let weight = |d: &Result<Doc<'_>, (usize, RawError)>| d.as_ref().map_or(1, |d| d.text.len());
     let outcomes = parallel_map(&docs, opts.jobs, weight, |doc| match doc {
-        Ok(doc) => load_document(&files[doc.span.source], doc, opts),
-        Err((idx, e)) => Outcome::Diagnosed(vec![e.located(&files[*idx])]),
+        Ok(doc) => {
+            let outcome = load_document(&files[doc.span.source], doc, opts);
+            let shape = shape_for(doc, &outcome);
+            (outcome, shape)
+        }
+        Err((idx, e)) => (Outcome::Diagnosed(vec![e.located(&files[*idx])]), None),
     });
     let mut objects: Vec<(Object, Arc<Origin>)> = Vec::new();
-    let mut items: Vec<Deferred<'_>> = Vec::new();
-    for (doc, outcome) in docs.into_iter().zip(outcomes) {
+    let mut items: Vec<Deferred> = Vec::new();
+    for (doc, (outcome, shape)) in docs.into_iter().zip(outcomes) {
+        if let (Ok(doc), Some(shape)) = (&doc, shape) {
+            loaded.shapes.push(&doc.span, shape);
+        }
         match (outcome, doc) {
             (Outcome::Deferred { kind, json, line }, Ok(doc)) => {
                 items.push(Deferred::Doc {
-                    doc,
+                    span: doc.span,
+                    at: doc.span.start,
                     kind,
                     json,
                     line,
@@ -200,7 +287,8 @@ pub fn load<'t>(sources: &'t [Source], opts: &Options) -> (Loaded, Pending<'t>) 
 /// hands each, as soon as it is built, to `ingress` or `http_route`; of the
 /// object, only what `Loaded::absorb` needs to order it is kept.
 pub fn load_pending<A, B, FA, FB>(
-    pending: Pending<'_>,
+    pending: Pending,
+    sources: &[Source],
     opts: &Options,
     ingress: FA,
     http_route: FB,
@@ -235,19 +323,26 @@ where
         }
         _ => None,
     };
-    let weight = |d: &Deferred<'_>| match d {
-        Deferred::Doc { doc, .. } => doc.text.len(),
+    let weight = |d: &Deferred| match d {
+        Deferred::Doc { span, .. } => span.end - span.start,
         Deferred::Parsed(..) => 1,
     };
     let outcomes = parallel_map(&items, opts.jobs, weight, |d| match d {
         Deferred::Doc {
-            doc,
+            span,
+            at,
             kind,
             json,
             line,
         } => {
-            let file = &files[doc.span.source];
-            match load_object(file, doc, *kind, *json, *line, opts) {
+            let text = sources
+                .get(span.source)
+                .and_then(|s| s.content.get(*at..*at + (span.end - span.start)))
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or("");
+            let doc = Doc { text, span: *span };
+            let file = &files[span.source];
+            let outcome = match load_object(file, &doc, *kind, *json, *line, opts) {
                 Outcome::Objects(objs, diags) => Outcome::Objects(
                     objs.into_iter()
                         .filter_map(|(obj, origin)| keep(obj, origin))
@@ -255,14 +350,19 @@ where
                     diags,
                 ),
                 other => other.without_objects(),
-            }
+            };
+            let shape = shape_for(&doc, &outcome).map(|s| (*span, s));
+            (outcome, shape)
         }
         // A `kind: List`'s items are few: a copy costs nothing worth sharing.
-        Deferred::Parsed(obj, origin) => Outcome::Objects(
-            keep((**obj).clone(), Arc::clone(origin))
-                .into_iter()
-                .collect(),
-            Vec::new(),
+        Deferred::Parsed(obj, origin) => (
+            Outcome::Objects(
+                keep((**obj).clone(), Arc::clone(origin))
+                    .into_iter()
+                    .collect(),
+                Vec::new(),
+            ),
+            None,
         ),
     });
     Late(outcomes)
@@ -275,7 +375,10 @@ impl Loaded {
     pub fn absorb<A, B>(&mut self, late: Late<A, B>) -> Streamed<A, B> {
         let mut ingresses = Vec::new();
         let mut routes = Vec::new();
-        for outcome in late.0 {
+        for (outcome, shape) in late.0 {
+            if let Some((span, shape)) = shape {
+                self.shapes.push(&span, shape);
+            }
             for kept in tally(self, outcome) {
                 match kept {
                     Kept::Ingress(o, m, r) => ingresses.push((o, m, r)),
@@ -283,6 +386,7 @@ impl Loaded {
                 }
             }
         }
+        self.shapes.sort();
         Streamed {
             ingresses: insert_kept(
                 &mut self.snapshot.ingresses,
