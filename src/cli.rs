@@ -544,7 +544,10 @@ fn cmd_render(
     stderr: &mut dyn Write,
 ) -> io::Result<u8> {
     let sources = render_inputs(&a, stdin, stderr)?;
-    let rendered = crate::render_owned(sources, &options(&a.input.select, a.strict));
+    let opts = options(&a.input.select, a.strict);
+    // upstreams.yaml goes straight from the table to its file or stdout.
+    let rendered = crate::render_owned_unwritten(sources, &opts);
+    let upstreams = |w: &mut dyn Write| rendered.write_upstreams(w, opts.jobs);
     let min = Severity::parse(&a.min_severity).unwrap_or(Severity::Warning);
     print_diagnostics(&rendered, min, stderr)?;
     if rendered.malformed {
@@ -555,7 +558,7 @@ fn cmd_render(
         return Ok(EXIT_ERROR);
     }
     if a.check {
-        return check_outputs(&a, &rendered, stderr);
+        return check_outputs(&a, &rendered, &upstreams, stderr);
     }
     if a.strict && rendered.worst() >= Some(Severity::Warning) {
         writeln!(
@@ -564,9 +567,14 @@ fn cmd_render(
         )?;
         return Ok(EXIT_FOUND);
     }
-    write_outputs(a.output.as_deref(), a.certs_out.as_deref(), &rendered)?;
+    write_outputs(
+        a.output.as_deref(),
+        a.certs_out.as_deref(),
+        &rendered,
+        &upstreams,
+    )?;
     if a.output.is_none() {
-        stdout.write_all(&rendered.upstreams)?;
+        upstreams(stdout)?;
     }
     if !a.quiet {
         writeln!(stderr, "{}", summary(&rendered))?;
@@ -683,7 +691,12 @@ fn watch_settings(a: WatchArgs) -> crate::watch::Settings {
                 );
                 return Ok(None);
             }
-            let changed = write_outputs(Some(&output), certs_out.as_deref(), &rendered)?;
+            let changed = write_outputs(
+                Some(&output),
+                certs_out.as_deref(),
+                &rendered,
+                &|w: &mut dyn Write| w.write_all(&rendered.upstreams),
+            )?;
             watch::log(
                 log_out,
                 if changed { "changed" } else { "unchanged" },
@@ -698,7 +711,12 @@ fn watch_settings(a: WatchArgs) -> crate::watch::Settings {
 }
 
 /// `render --check`: compares what is on disk with what would be written.
-fn check_outputs(a: &RenderArgs, rendered: &Rendered, stderr: &mut dyn Write) -> io::Result<u8> {
+fn check_outputs(
+    a: &RenderArgs,
+    rendered: &Rendered,
+    upstreams: Emit<'_>,
+    stderr: &mut dyn Write,
+) -> io::Result<u8> {
     if a.output.is_none() && a.certs_out.is_none() {
         writeln!(
             stderr,
@@ -708,7 +726,7 @@ fn check_outputs(a: &RenderArgs, rendered: &Rendered, stderr: &mut dyn Write) ->
     }
     let mut stale = Vec::new();
     if let Some(path) = &a.output
-        && fs::read(path).ok().as_deref() != Some(rendered.upstreams.as_slice())
+        && !holds(path, upstreams)
     {
         stale.push(format!("{} differs from the render", path.display()));
     }
@@ -749,6 +767,7 @@ pub fn write_outputs(
     output: Option<&Path>,
     certs_out: Option<&Path>,
     r: &Rendered,
+    upstreams: Emit<'_>,
 ) -> io::Result<bool> {
     let mut changed = false;
     let previously_owned = match certs_out {
@@ -760,7 +779,7 @@ pub fn write_outputs(
         None => None,
     };
     if let Some(path) = output {
-        changed |= write_atomic_if_changed(path, &r.upstreams)?;
+        changed |= write_atomic_if_changed(path, upstreams)?;
     }
     if let (Some(dir), Some(old)) = (certs_out, previously_owned) {
         changed |= prune_certs(dir, &old, &r.certs)?;
@@ -768,10 +787,15 @@ pub fn write_outputs(
     Ok(changed)
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and
-/// a rename, unless the file already holds exactly these bytes.
-pub fn write_atomic_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
-    if fs::read(path).is_ok_and(|old| old == bytes) {
+/// Something that writes a file's bytes to a writer (`upstreams.yaml` from
+/// the table, or bytes already built).
+pub type Emit<'a> = &'a dyn Fn(&mut dyn Write) -> io::Result<()>;
+
+/// Writes what `emit` writes to `path` through a temporary file in the
+/// same folder and a rename, unless the file already holds exactly those
+/// bytes.
+pub fn write_atomic_if_changed(path: &Path, emit: Emit<'_>) -> io::Result<bool> {
+    if holds(path, emit) {
         return Ok(false);
     }
     let dir = match path.parent() {
@@ -784,9 +808,11 @@ pub fn write_atomic_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.synroute-{}.tmp", std::process::id()));
     let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
+        let mut w = io::BufWriter::with_capacity(1 << 16, fs::File::create(&tmp)?);
+        emit(&mut w)?;
+        w.into_inner()
+            .map_err(io::IntoInnerError::into_error)?
+            .sync_all()?;
         fs::rename(&tmp, path)
     })();
     if result.is_err() {
@@ -795,6 +821,40 @@ pub fn write_atomic_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
     result
         .map_err(|e| io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display())))?;
     Ok(true)
+}
+
+/// True when the file at `path` holds exactly what `emit` writes: compared
+/// as it is written, so that a large output is never held, and given up
+/// at the first difference.
+fn holds(path: &Path, emit: Emit<'_>) -> bool {
+    /// Compares what is written with what a file holds; fails at the
+    /// first difference, which ends the writing early.
+    struct Same {
+        file: io::BufReader<fs::File>,
+        block: Vec<u8>,
+    }
+    impl Write for Same {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.block.resize(buf.len(), 0);
+            self.file.read_exact(&mut self.block)?;
+            if self.block != buf {
+                return Err(io::Error::other("differs"));
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let Ok(file) = fs::File::open(path) else {
+        return false;
+    };
+    let mut same = Same {
+        file: io::BufReader::with_capacity(1 << 16, file),
+        block: Vec::new(),
+    };
+    // All written alike, and nothing left in the file.
+    emit(&mut same).is_ok() && same.file.read(&mut [0u8; 1]).is_ok_and(|n| n == 0)
 }
 
 /// A name synroute may create or remove inside the certs folder.
@@ -845,7 +905,10 @@ fn write_owned(dir: &Path, owned: &BTreeSet<String>) -> io::Result<()> {
         text.push_str(n);
         text.push('\n');
     }
-    write_atomic_if_changed(&dir.join(OWNED_LIST), text.as_bytes()).map(|_| ())
+    write_atomic_if_changed(&dir.join(OWNED_LIST), &|w: &mut dyn Write| {
+        w.write_all(text.as_bytes())
+    })
+    .map(|_| ())
 }
 
 /// Writes a file in place (Synapse's cert watcher ignores renames). A

@@ -495,3 +495,38 @@ fn render_check_reports_stale_output_and_writes_nothing() {
         2
     );
 }
+
+/// upstreams.yaml is written and compared as it is emitted, never held
+/// whole: an output that only gains or loses trailing bytes is still seen
+/// as different, an identical one is left alone.
+#[test]
+fn output_compared_while_streamed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("upstreams.yaml");
+    let o = out.to_str().expect("utf8");
+    let render = || synroute(&["render", "fixtures/demo", "-o", o, "--quiet"], None);
+    assert_eq!(code(&render()), 0);
+    let want = fs::read(&out).expect("written");
+    let printed = synroute(&["render", "fixtures/demo", "--quiet"], None);
+    assert_eq!(printed.stdout, want, "stdout and file hold the same bytes");
+    let check = || synroute(&["render", "--check", "fixtures/demo", "-o", o], None);
+    assert_eq!(code(&check()), 0);
+    // Same bytes: not rewritten.
+    let old = set_old_mtime(&out);
+    assert_eq!(code(&render()), 0);
+    assert_eq!(mtime(&out), old);
+    // One byte more, or one fewer: stale for --check, rewritten by render.
+    let longer = [want.as_slice(), b"\n"].concat();
+    let shorter = want.get(..want.len() - 1).expect("non-empty").to_vec();
+    for edited in [longer, shorter] {
+        fs::write(&out, &edited).expect("edit");
+        assert_eq!(code(&check()), 1);
+        assert_eq!(
+            fs::read(&out).expect("kept"),
+            edited,
+            "--check writes nothing"
+        );
+        assert_eq!(code(&render()), 0);
+        assert_eq!(fs::read(&out).expect("rewritten"), want);
+    }
+}
