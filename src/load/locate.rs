@@ -32,7 +32,9 @@ fn scan(line: &str) -> Line<'_> {
     let indent = line.len() - line.trim_start_matches(' ').len();
     let mut rest = &line[indent..];
     let mut key_col = indent;
-    let empty = rest.trim().is_empty() || rest.starts_with('#');
+    // `trim().is_empty()`, stopping at the first character that is not
+    // white space.
+    let empty = rest.chars().all(char::is_whitespace) || rest.starts_with('#');
     let mut dash = false;
     loop {
         if rest == "-" || rest.starts_with("- ") {
@@ -100,7 +102,7 @@ const KEY: u8 = 4;
 const COMMON: u8 = 8;
 
 /// Mapping keys common enough in Kubernetes manifests to be one byte.
-const KEYS: &[&str] = &[
+const KEYS: [&str; 66] = [
     "apiVersion",
     "kind",
     "metadata",
@@ -169,6 +171,80 @@ const KEYS: &[&str] = &[
     "apiGroup",
 ];
 
+/// The index of `key` in `KEYS` (a `match`, which compiles to a switch on
+/// the length and a compare or two).
+fn common(key: &str) -> Option<u8> {
+    Some(match key {
+        "apiVersion" => 0,
+        "kind" => 1,
+        "metadata" => 2,
+        "name" => 3,
+        "namespace" => 4,
+        "labels" => 5,
+        "annotations" => 6,
+        "creationTimestamp" => 7,
+        "spec" => 8,
+        "status" => 9,
+        "rules" => 10,
+        "host" => 11,
+        "http" => 12,
+        "paths" => 13,
+        "path" => 14,
+        "pathType" => 15,
+        "backend" => 16,
+        "service" => 17,
+        "port" => 18,
+        "number" => 19,
+        "tls" => 20,
+        "hosts" => 21,
+        "secretName" => 22,
+        "ingressClassName" => 23,
+        "defaultBackend" => 24,
+        "data" => 25,
+        "stringData" => 26,
+        "type" => 27,
+        "ports" => 28,
+        "protocol" => 29,
+        "targetPort" => 30,
+        "selector" => 31,
+        "parentRefs" => 32,
+        "hostnames" => 33,
+        "matches" => 34,
+        "backendRefs" => 35,
+        "filters" => 36,
+        "weight" => 37,
+        "value" => 38,
+        "group" => 39,
+        "sectionName" => 40,
+        "listeners" => 41,
+        "certificateRefs" => 42,
+        "mode" => 43,
+        "allowedRoutes" => 44,
+        "gatewayClassName" => 45,
+        "tls.crt" => 46,
+        "tls.key" => 47,
+        "app" => 48,
+        "headers" => 49,
+        "requestHeaderModifier" => 50,
+        "responseHeaderModifier" => 51,
+        "set" => 52,
+        "add" => 53,
+        "remove" => 54,
+        "method" => 55,
+        "queryParams" => 56,
+        "externalName" => 57,
+        "items" => 58,
+        "from" => 59,
+        "to" => 60,
+        "controllerName" => 61,
+        "parametersRef" => 62,
+        "app.kubernetes.io/name" => 63,
+        "resource" => 64,
+        "apiGroup" => 65,
+        _ => return None,
+    })
+}
+
 impl Shape {
     /// The shape of `text`, one document.
     pub fn of(text: &str) -> Shape {
@@ -179,7 +255,7 @@ impl Shape {
                 out.push(EMPTY);
                 continue;
             }
-            let common = l.key.and_then(|k| KEYS.iter().position(|c| *c == k));
+            let common = l.key.and_then(common);
             let mut flags = 0;
             if l.dash {
                 flags |= DASH;
@@ -194,7 +270,7 @@ impl Shape {
             push_leb(&mut out, l.indent);
             push_leb(&mut out, l.key_col - l.indent);
             match (common, l.key) {
-                (Some(i), _) => out.push(i as u8),
+                (Some(i), _) => out.push(i),
                 (None, Some(k)) => {
                     push_leb(&mut out, k.len());
                     out.extend_from_slice(k.as_bytes());
@@ -375,6 +451,14 @@ spec:
         let here = locate(DOC, &p);
         assert_eq!(Shape::of(DOC).locate(&p), here, "{p}");
         here
+    }
+
+    #[test]
+    fn common_keys_are_their_index() {
+        for (i, k) in KEYS.iter().enumerate() {
+            assert_eq!(common(k), Some(i as u8));
+        }
+        assert_eq!(common("apiversion"), None);
     }
 
     #[test]
