@@ -97,10 +97,27 @@ pub struct CertBundle {
 pub enum Claim {
     /// The entry is now in the table.
     Inserted,
-    /// Another entry holds the key and keeps it.
-    Kept(Box<PathEntry>),
-    /// The new entry displaced a conditional one, which is returned.
-    Displaced(Box<PathEntry>),
+    /// Another entry holds the key and keeps it: a copy of it, and the
+    /// entry that was not taken.
+    Kept {
+        existing: Box<PathEntry>,
+        rejected: Box<PathEntry>,
+        key: Conflict,
+    },
+    /// The new entry (whose provenance is `by`) displaced a conditional
+    /// one, which is returned.
+    Displaced {
+        old: Box<PathEntry>,
+        by: Provenance,
+        key: Conflict,
+    },
+}
+
+/// The host (empty for an internal path) and path two claims met on.
+#[derive(Debug)]
+pub struct Conflict {
+    pub host: String,
+    pub path: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -116,19 +133,26 @@ pub struct RouteTable {
 impl RouteTable {
     /// First writer wins, except that an unconditional entry displaces a
     /// conditional one (see SPEC "Order and conflicts").
-    pub fn claim(&mut self, host: &str, path: &str, entry: PathEntry) -> Claim {
-        // Looked up before a key is allocated: most claims hit a known host.
-        match self.hosts.get_mut(host) {
-            Some(h) => claim_in(&mut h.paths, path, entry),
+    /// The keys are borrowed (`&str`, copied when inserted) or owned (a
+    /// replayed claim's, moved in).
+    pub fn claim<H, P>(&mut self, host: H, path: P, entry: PathEntry) -> Claim
+    where
+        H: AsRef<str> + Into<String>,
+        P: AsRef<str> + Into<String>,
+    {
+        // Looked up before a key is made: most claims hit a known host.
+        match self.hosts.get_mut(host.as_ref()) {
+            Some(h) => claim_in(&mut h.paths, host.as_ref(), path, entry),
             None => {
-                let h = self.hosts.entry(host.to_string()).or_default();
-                claim_in(&mut h.paths, path, entry)
+                // A new host: the claim is an insertion.
+                let h = self.hosts.entry(host.into()).or_default();
+                claim_in(&mut h.paths, "", path, entry)
             }
         }
     }
 
     pub fn claim_internal(&mut self, path: &str, entry: PathEntry) -> Claim {
-        claim_in(&mut self.internal_paths, path, entry)
+        claim_in(&mut self.internal_paths, "", path, entry)
     }
 
     /// Removes hosts left without paths (a claim that lost leaves none).
@@ -137,17 +161,35 @@ impl RouteTable {
     }
 }
 
-fn claim_in(paths: &mut SmallMap<String, PathEntry>, path: &str, entry: PathEntry) -> Claim {
-    match paths.get_mut(path) {
+fn claim_in<P: AsRef<str> + Into<String>>(
+    paths: &mut SmallMap<String, PathEntry>,
+    host: &str,
+    path: P,
+    entry: PathEntry,
+) -> Claim {
+    let key = |path: &str| Conflict {
+        host: host.to_string(),
+        path: path.to_string(),
+    };
+    match paths.get_mut(path.as_ref()) {
         None => {
-            paths.insert(path.to_string(), entry);
+            paths.insert(path.into(), entry);
             Claim::Inserted
         }
         Some(existing) if existing.conditional && !entry.conditional => {
+            let by = entry.provenance.clone();
             let old = std::mem::replace(existing, entry);
-            Claim::Displaced(Box::new(old))
+            Claim::Displaced {
+                old: Box::new(old),
+                by,
+                key: key(path.as_ref()),
+            }
         }
-        Some(existing) => Claim::Kept(Box::new(existing.clone())),
+        Some(existing) => Claim::Kept {
+            existing: Box::new(existing.clone()),
+            rejected: Box::new(entry),
+            key: key(path.as_ref()),
+        },
     }
 }
 

@@ -15,7 +15,7 @@ pub mod tls;
 
 use crate::Options;
 use crate::diag::{Code, SUBSTITUTION_HINT, has_unsubstituted_variable};
-use crate::ir::{Claim, PathEntry, Provenance, RouteStatus, RouteTable};
+use crate::ir::{Claim, Conflict, PathEntry, Provenance, RouteStatus, RouteTable};
 use crate::model::{Anchored, FieldPath, Obj, Origin, Snapshot, diag_at};
 use std::sync::Arc;
 
@@ -90,7 +90,10 @@ impl<'a> Ctx<'a> {
         let mut rendered = false;
         for op in ops {
             match op {
-                Op::Claim { host, path, entry } => rendered |= self.claim(&host, &path, entry),
+                Op::Claim { host, path, entry } => {
+                    let outcome = self.table.claim(host, path, entry);
+                    rendered |= self.report_claim(outcome, host_path);
+                }
                 Op::Solver {
                     token_path,
                     address,
@@ -143,28 +146,25 @@ impl Ctx<'_> {
             });
             return true;
         }
-        let new = entry.provenance.clone();
-        let conditional = entry.conditional;
         let outcome = self.table.claim(host, path, entry);
-        self.report_claim(outcome, &new, conditional, || format!("{host}{path}"))
+        self.report_claim(outcome, host_path)
     }
 
     pub fn claim_internal(&mut self, path: &str, entry: PathEntry) -> bool {
-        let new = entry.provenance.clone();
         let outcome = self.table.claim_internal(path, entry);
-        self.report_claim(outcome, &new, false, || format!("internal path {path}"))
+        self.report_claim(outcome, |k| format!("internal path {}", k.path))
     }
 
-    fn report_claim(
-        &mut self,
-        outcome: Claim,
-        new: &crate::ir::Provenance,
-        conditional: bool,
-        what: impl FnOnce() -> String,
-    ) -> bool {
+    /// Reports a lost or displaced claim; `what` names the key.
+    fn report_claim(&mut self, outcome: Claim, what: impl FnOnce(&Conflict) -> String) -> bool {
         match outcome {
             Claim::Inserted => true,
-            Claim::Kept(existing) => {
+            Claim::Kept {
+                existing,
+                rejected,
+                key,
+            } => {
+                let (new, conditional) = (&rejected.provenance, rejected.conditional);
                 let by = &existing.provenance;
                 if by.origin == new.origin && by.field == new.field {
                     return false;
@@ -179,7 +179,7 @@ impl Ctx<'_> {
                         Code::RouteConflict,
                         format!(
                             "{} is already served by {}; this one is not rendered there{extra}",
-                            what(),
+                            what(&key),
                             by.origin.describe()
                         ),
                         &new.origin,
@@ -189,14 +189,15 @@ impl Ctx<'_> {
                 );
                 false
             }
-            Claim::Displaced(old) => {
+            Claim::Displaced { old, by: new, key } => {
+                let new = &new;
                 let by = &old.provenance;
                 self.push(
                     diag_at(
                         Code::RouteConflict,
                         format!(
                             "{} was claimed by a match whose conditions were dropped; the unconditional match of {} takes it",
-                            what(),
+                            what(&key),
                             new.origin.describe()
                         ),
                         &by.origin,
@@ -210,22 +211,30 @@ impl Ctx<'_> {
     }
 }
 
+/// How a claim on a host names its key in a conflict.
+fn host_path(k: &Conflict) -> String {
+    format!("{}{}", k.host, k.path)
+}
+
 /// The results of objects translated on their own (`results`, by the key
 /// of `objects`), in the SPEC's order of those objects: by
 /// creationTimestamp (objects that carry one first), then namespace/name.
 pub fn in_spec_order<R>(
     objects: &std::collections::BTreeMap<crate::model::Key, Obj<crate::model::Meta>>,
-    mut results: std::collections::BTreeMap<crate::model::Key, R>,
+    results: std::collections::BTreeMap<crate::model::Key, R>,
 ) -> Vec<R> {
-    let mut keys: Vec<_> = objects
-        .iter()
-        .map(|(key, o)| (o.value.creation_timestamp.as_ref().map(|t| t.0), key))
-        .collect();
-    // Stable, and the map is in namespace/name order already.
-    keys.sort_by_key(|(ts, _)| (ts.is_none(), *ts));
-    keys.into_iter()
-        .filter_map(|(_, key)| results.remove(key))
-        .collect()
+    // Both maps are in namespace/name order: one merge pairs them.
+    let mut results = results.into_iter().peekable();
+    let mut keyed = Vec::with_capacity(objects.len());
+    for (key, o) in objects {
+        while results.next_if(|(k, _)| k < key).is_some() {}
+        if let Some((_, r)) = results.next_if(|(k, _)| k == key) {
+            keyed.push((o.value.creation_timestamp.as_ref().map(|t| t.0), r));
+        }
+    }
+    // Stable: namespace/name order among equal timestamps.
+    keyed.sort_by_key(|(ts, _)| (ts.is_none(), *ts));
+    keyed.into_iter().map(|(_, r)| r).collect()
 }
 
 /// What a host name in a manifest is.
