@@ -324,12 +324,7 @@ fn suppress(
 /// own line in the source text.
 fn resolve(a: &Anchored, shapes: &load::Shapes) -> Diagnostic {
     let at = |origin: &model::Origin, field: &FieldPath| {
-        let (file, line, column) = place(origin, field, |p| shaped(origin, p, shapes));
-        Location {
-            file: file.to_string(),
-            line,
-            column: Some(column),
-        }
+        location(place(origin, field, |p| shaped(origin, p, shapes)))
     };
     let mut d = a.diag.clone();
     if let Some((origin, field)) = &a.anchor {
@@ -380,7 +375,10 @@ pub fn locate(origin: &model::Origin, field: &FieldPath, sources: &[Source]) -> 
         .and_then(|s| s.content.get(doc.start..doc.end))
         .and_then(|b| std::str::from_utf8(b).ok())
         .unwrap_or("");
-    let (file, line, column) = place(origin, field, |p| load::locate(text, p));
+    location(place(origin, field, |p| load::locate(text, p)))
+}
+
+fn location((file, line, column): (Arc<str>, u32, u32)) -> Location {
     Location {
         file: file.to_string(),
         line,
@@ -388,7 +386,6 @@ pub fn locate(origin: &model::Origin, field: &FieldPath, sources: &[Source]) -> 
     }
 }
 
-/// `locate`, with the file shared with the origin.
 /// The file, line and column of `field` of the object at `origin`, given
 /// `find`, which locates a path in the object's document (0-based line).
 fn place(
