@@ -147,3 +147,72 @@ fn fixtures_render_the_same_whatever_the_number_of_jobs_and_owned() {
     }
     assert!(checked > 100, "only {checked} fixtures");
 }
+
+/// `render_owned` frees each source's text as it is read: after the first
+/// pass only the Ingresses' and HTTPRoutes' documents are kept (moved down
+/// in place), after the second none, and every diagnostic is located
+/// through the documents' shapes. Sources mixing both passes' documents,
+/// JSON, a `kind: List`, a file that is not UTF-8 and conflicts between
+/// files must come out exactly as `render` makes them.
+#[test]
+fn owned_input_freed_as_read_locates_alike() {
+    let svc = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: shop\n  labels: {{app: {name}}}\nspec:\n  ports:\n  - name: http\n    port: 80\n"
+        )
+    };
+    let ing = |name: &str, host: &str, port: u32| {
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: {name}\n  namespace: shop\n  annotations:\n    synapse.gen0sec.com/read-timeout: soon\nspec:\n  ingressClassName: synapse\n  tls:\n  - hosts: [{host}]\n    secretName: {name}-tls\n  rules:\n  - host: {host}\n    http:\n      paths:\n      - path: /\n        pathType: Prefix\n        backend:\n          service:\n            name: web\n            port:\n              number: {port}\n"
+        )
+    };
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: a-tls\n  namespace: shop\ntype: kubernetes.io/tls\ndata:\n  tls.crt: bm90IGEgY2VydA==\n  tls.key: bm90IGEga2V5\n";
+    let first = [
+        "# a comment before everything\n".to_string(),
+        ing("a", "shop.example.com", 80),
+        svc("web"),
+        secret.to_string(),
+        ing("b", "shop.example.com", 81),
+        svc("other"),
+    ]
+    .join("---\n");
+    let list = format!(
+        "apiVersion: v1\nkind: List\nitems:\n- {}",
+        ing("c", "list.example.com", 82)
+            .trim_end()
+            .replace('\n', "\n  ")
+    );
+    let json = r#"{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "d", "namespace": "shop"}, "spec": {"ingressClassName": "synapse", "rules": [{"host": "shop.example.com", "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "missing", "port": {"number": 80}}}}]}}]}}"#;
+    let sources = vec![
+        Source::new("first.yaml", first),
+        Source::new("list.yaml", list),
+        Source::new("d.json", json),
+        Source::new("bad.yaml", b"kind: \xff\n".to_vec()),
+        Source::new("last.yaml", ing("e", "last.example.com", 80)),
+    ];
+    let base = render(&sources, &Options::default());
+    let owned = synroute::render_owned(sources, &Options::default());
+    let located = base
+        .diagnostics
+        .iter()
+        .filter(|d| d.location.as_ref().is_some_and(|l| l.line > 1))
+        .count();
+    assert!(located >= 5, "{:#?}", base.diagnostics);
+    assert!(
+        base.diagnostics
+            .iter()
+            .any(|d| d.related.iter().any(|r| r.location.is_some())),
+        "a conflict points at the entry it lost to: {:#?}",
+        base.diagnostics
+    );
+    assert_eq!(owned.diagnostics, base.diagnostics);
+    assert_eq!(owned.suppressed, base.suppressed);
+    assert_eq!(owned.upstreams, base.upstreams);
+    let at = |r: &Rendered| {
+        r.objects
+            .iter()
+            .map(|o| (o.object_ref(), o.location()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(at(&owned), at(&base));
+}
