@@ -13,6 +13,7 @@ struct Counting;
 static NOW: AtomicIsize = AtomicIsize::new(0);
 static PEAK: AtomicIsize = AtomicIsize::new(0);
 static BLOCKS: AtomicIsize = AtomicIsize::new(0);
+static CALLS: AtomicIsize = AtomicIsize::new(0);
 
 fn grow(by: isize) {
     let now = NOW.fetch_add(by, Ordering::Relaxed) + by;
@@ -25,6 +26,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         grow(l.size() as isize);
         BLOCKS.fetch_add(1, Ordering::Relaxed);
+        CALLS.fetch_add(1, Ordering::Relaxed);
         unsafe { System.alloc(l) }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
@@ -34,6 +36,7 @@ unsafe impl GlobalAlloc for Counting {
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
         grow(n as isize - l.size() as isize);
+        CALLS.fetch_add(1, Ordering::Relaxed);
         unsafe { System.realloc(p, l, n) }
     }
 }
@@ -65,10 +68,11 @@ fn freed<T>(what: &str, value: T) {
 fn stages(mut sources: Vec<synroute::Source>, opts: &synroute::Options) {
     let stage = |what: &str| {
         println!(
-            "  after {what:<34} held {:>7.1} MB in {:>8} blocks, peak {:>7.1} MB",
+            "  after {what:<34} held {:>7.1} MB in {:>8} blocks, peak {:>7.1} MB, {:>9} allocations so far",
             mb(now()),
             BLOCKS.load(Ordering::Relaxed),
-            mb(PEAK.load(Ordering::Relaxed))
+            mb(PEAK.load(Ordering::Relaxed)),
+            CALLS.load(Ordering::Relaxed)
         )
     };
     println!("stages (the input copied first):");
