@@ -34,24 +34,55 @@ impl de::Error for Bail {
     }
 }
 
-/// A node of the document.
+/// A node of the document, borrowing the text (`'a`) and an arena (`'b`)
+/// that holds the lists of maps and sequences.
 #[derive(Debug, PartialEq)]
-pub enum Node<'a> {
+pub enum Node<'a, 'b> {
     /// An empty value (`key:` with nothing after it).
     Empty,
     Plain(&'a str),
     Quoted(Cow<'a, str>),
-    Map(Vec<(Cow<'a, str>, Node<'a>)>),
-    Seq(Vec<Node<'a>>),
+    Map(BVec<'b, (Cow<'a, str>, Node<'a, 'b>)>),
+    Seq(BVec<'b, Node<'a, 'b>>),
+}
+
+type BVec<'b, T> = bumpalo::collections::Vec<'b, T>;
+
+/// `f` on the tree of `text` (see `parse`), built in this thread's arena,
+/// which is reset afterwards and so reused from one document to the next.
+/// None when the fast reader gives up on the text.
+pub fn with_tree<R>(text: &str, f: impl FnOnce(&Node<'_, '_>) -> R) -> Option<R> {
+    thread_local! {
+        static ARENA: std::cell::RefCell<bumpalo::Bump> = std::cell::RefCell::new(bumpalo::Bump::new());
+    }
+    ARENA.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut arena) => {
+            let out = parse(text, &arena).ok().map(|node| f(&node));
+            arena.reset();
+            out
+        }
+        // Not reached (nothing reads a document inside `f`), but never
+        // a panic: a fresh arena of its own.
+        Err(_) => {
+            let arena = bumpalo::Bump::new();
+            parse(text, &arena).ok().map(|node| f(&node))
+        }
+    })
 }
 
 /// Parses `text` (one document) into a tree, or gives up.
-pub fn parse(text: &str) -> Result<Node<'_>, Bail> {
+///
+/// The tree's lists live in `arena`, which the caller may reset once the
+/// tree is dropped: reading a document then allocates nothing per node.
+pub fn parse<'a, 'b>(text: &'a str, arena: &'b bumpalo::Bump) -> Result<Node<'a, 'b>, Bail> {
     if text.contains(['\t', '\r']) || text.starts_with('\u{feff}') {
         return Err(Bail);
     }
+    let mut lines = BVec::new_in(arena);
+    lines.extend(text.split('\n'));
     let mut p = Parser {
-        lines: text.split('\n').collect(),
+        arena,
+        lines,
         i: 0,
         cur: None,
     };
@@ -77,15 +108,16 @@ pub fn parse(text: &str) -> Result<Node<'_>, Bail> {
     }
 }
 
-struct Parser<'a> {
-    lines: Vec<&'a str>,
+struct Parser<'a, 'b> {
+    arena: &'b bumpalo::Bump,
+    lines: BVec<'b, &'a str>,
     i: usize,
     /// The rest of a `- key: value` line, seen as a line of its own at the
     /// column of `key`.
     cur: Option<(usize, &'a str)>,
 }
 
-impl<'a> Parser<'a> {
+impl<'a, 'b> Parser<'a, 'b> {
     /// The next line with content: (indent, content). Comment lines and
     /// blank lines are skipped.
     fn peek(&mut self) -> Option<(usize, &'a str)> {
@@ -110,7 +142,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A block node whose first line is at `indent`.
-    fn node(&mut self, indent: usize) -> Result<Node<'a>, Bail> {
+    fn node(&mut self, indent: usize) -> Result<Node<'a, 'b>, Bail> {
         match self.peek() {
             Some((_, c)) if c == "-" || c.starts_with("- ") => self.seq(indent),
             Some(_) => self.map(indent),
@@ -118,8 +150,8 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn seq(&mut self, indent: usize) -> Result<Node<'a>, Bail> {
-        let mut items = Vec::new();
+    fn seq(&mut self, indent: usize) -> Result<Node<'a, 'b>, Bail> {
+        let mut items = BVec::new_in(self.arena);
         while let Some((ind, content)) = self.peek() {
             if ind < indent {
                 break;
@@ -157,8 +189,8 @@ impl<'a> Parser<'a> {
         Ok(Node::Seq(items))
     }
 
-    fn map(&mut self, indent: usize) -> Result<Node<'a>, Bail> {
-        let mut entries: Vec<(Cow<'a, str>, Node<'a>)> = Vec::new();
+    fn map(&mut self, indent: usize) -> Result<Node<'a, 'b>, Bail> {
+        let mut entries: BVec<'b, (Cow<'a, str>, Node<'a, 'b>)> = BVec::new_in(self.arena);
         while let Some((ind, content)) = self.peek() {
             if ind < indent {
                 break;
@@ -190,7 +222,7 @@ impl<'a> Parser<'a> {
 
     /// The value of `key:` or `-` with nothing after it on the line: a
     /// block node on the next lines, or empty.
-    fn block_value(&mut self, indent: usize, in_seq: bool) -> Result<Node<'a>, Bail> {
+    fn block_value(&mut self, indent: usize, in_seq: bool) -> Result<Node<'a, 'b>, Bail> {
         match self.peek() {
             Some((ind, _)) if ind > indent => self.node(ind),
             // `key:` followed by `- item` at the key's own indentation.
@@ -203,7 +235,7 @@ impl<'a> Parser<'a> {
 
     /// A value written on the line of its key (or dash); `parent` is the
     /// indentation of that key or dash.
-    fn inline(&mut self, text: &'a str, parent: usize) -> Result<Node<'a>, Bail> {
+    fn inline(&mut self, text: &'a str, parent: usize) -> Result<Node<'a, 'b>, Bail> {
         let node = match text.as_bytes().first() {
             Some(b'"') => {
                 let (s, rest) = double_quoted(text)?;
@@ -217,8 +249,8 @@ impl<'a> Parser<'a> {
             }
             Some(b'|') => return self.literal(text, parent),
             Some(b'{' | b'[') => match strip_comment(text) {
-                "{}" => Node::Map(Vec::new()),
-                "[]" => Node::Seq(Vec::new()),
+                "{}" => Node::Map(BVec::new_in(self.arena)),
+                "[]" => Node::Seq(BVec::new_in(self.arena)),
                 _ => return Err(Bail),
             },
             _ => Node::Plain(plain(text)?),
@@ -233,14 +265,14 @@ impl<'a> Parser<'a> {
 
     /// A literal block scalar (`|`, `|-`, `|+`) under a key or dash at
     /// indentation `parent`.
-    fn literal(&mut self, header: &str, parent: usize) -> Result<Node<'a>, Bail> {
+    fn literal(&mut self, header: &str, parent: usize) -> Result<Node<'a, 'b>, Bail> {
         let chomp = match strip_comment(header) {
             "|" => Chomp::Clip,
             "|-" => Chomp::Strip,
             "|+" => Chomp::Keep,
             _ => return Err(Bail),
         };
-        let mut body: Vec<&str> = Vec::new();
+        let mut body: BVec<'b, &str> = BVec::new_in(self.arena);
         let mut content_indent = None;
         while let Some(line) = self.lines.get(self.i) {
             let content = line.trim_start_matches(' ');
@@ -477,7 +509,7 @@ fn maybe_not_string(s: &str) -> bool {
         || s.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '-' || c == '.')
 }
 
-impl<'de> de::Deserializer<'de> for &Node<'de> {
+impl<'de> de::Deserializer<'de> for &Node<'de, '_> {
     type Error = Bail;
 
     fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Bail> {
@@ -667,9 +699,9 @@ impl<'de> de::Deserializer<'de> for &Node<'de> {
     }
 }
 
-struct SeqAccess<'a, 'de>(std::slice::Iter<'a, Node<'de>>);
+struct SeqAccess<'a, 'de, 'b>(std::slice::Iter<'a, Node<'de, 'b>>);
 
-impl<'de> de::SeqAccess<'de> for SeqAccess<'_, 'de> {
+impl<'de> de::SeqAccess<'de> for SeqAccess<'_, 'de, '_> {
     type Error = Bail;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(
@@ -687,12 +719,12 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'_, 'de> {
     }
 }
 
-struct MapAccess<'a, 'de> {
-    entries: std::slice::Iter<'a, (Cow<'de, str>, Node<'de>)>,
-    value: Option<&'a Node<'de>>,
+struct MapAccess<'a, 'de, 'b> {
+    entries: std::slice::Iter<'a, (Cow<'de, str>, Node<'de, 'b>)>,
+    value: Option<&'a Node<'de, 'b>>,
 }
 
-impl<'de> de::MapAccess<'de> for MapAccess<'_, 'de> {
+impl<'de> de::MapAccess<'de> for MapAccess<'_, 'de, '_> {
     type Error = Bail;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -725,60 +757,83 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_, 'de> {
 mod tests {
     use super::*;
 
-    fn map<'a>(entries: Vec<(&'a str, Node<'a>)>) -> Node<'a> {
-        Node::Map(
-            entries
-                .into_iter()
-                .map(|(k, v)| (Cow::Borrowed(k), v))
-                .collect(),
-        )
+    fn map<'a, 'b>(b: &'b bumpalo::Bump, entries: Vec<(&'a str, Node<'a, 'b>)>) -> Node<'a, 'b> {
+        let mut v = BVec::new_in(b);
+        v.extend(entries.into_iter().map(|(k, n)| (Cow::Borrowed(k), n)));
+        Node::Map(v)
+    }
+
+    fn seq<'a, 'b>(b: &'b bumpalo::Bump, items: Vec<Node<'a, 'b>>) -> Node<'a, 'b> {
+        let mut v = BVec::new_in(b);
+        v.extend(items);
+        Node::Seq(v)
     }
 
     #[test]
     fn reads_block_mappings_and_sequences() {
         let text = "---\napiVersion: v1\nkind: Service # c\nmetadata:\n  name: 'a''b'\n  labels: {}\nspec:\n  ports:\n  - name: \"h\\\"t\"\n    port: 80\n  -\n    port: 81\n  x:\n";
-        let n = parse(text).unwrap();
+        let b = bumpalo::Bump::new();
+        let n = parse(text, &b).unwrap();
         assert_eq!(
             n,
-            map(vec![
-                ("apiVersion", Node::Plain("v1")),
-                ("kind", Node::Plain("Service")),
-                (
-                    "metadata",
-                    map(vec![
-                        ("name", Node::Quoted("a'b".into())),
-                        ("labels", Node::Map(vec![]))
-                    ])
-                ),
-                (
-                    "spec",
-                    map(vec![
-                        (
-                            "ports",
-                            Node::Seq(vec![
-                                map(vec![
-                                    ("name", Node::Quoted("h\"t".into())),
-                                    ("port", Node::Plain("80"))
-                                ]),
-                                map(vec![("port", Node::Plain("81"))]),
-                            ])
-                        ),
-                        ("x", Node::Empty),
-                    ])
-                ),
-            ])
+            map(
+                &b,
+                vec![
+                    ("apiVersion", Node::Plain("v1")),
+                    ("kind", Node::Plain("Service")),
+                    (
+                        "metadata",
+                        map(
+                            &b,
+                            vec![
+                                ("name", Node::Quoted("a'b".into())),
+                                ("labels", map(&b, vec![]))
+                            ]
+                        )
+                    ),
+                    (
+                        "spec",
+                        map(
+                            &b,
+                            vec![
+                                (
+                                    "ports",
+                                    seq(
+                                        &b,
+                                        vec![
+                                            map(
+                                                &b,
+                                                vec![
+                                                    ("name", Node::Quoted("h\"t".into())),
+                                                    ("port", Node::Plain("80"))
+                                                ]
+                                            ),
+                                            map(&b, vec![("port", Node::Plain("81"))]),
+                                        ]
+                                    )
+                                ),
+                                ("x", Node::Empty),
+                            ]
+                        )
+                    ),
+                ]
+            )
         );
     }
 
     #[test]
     fn reads_literal_blocks() {
-        let n = parse("a: |\n  x\n\n   y\nb: |-\n  z\n").unwrap();
+        let b = bumpalo::Bump::new();
+        let n = parse("a: |\n  x\n\n   y\nb: |-\n  z\n", &b).unwrap();
         assert_eq!(
             n,
-            map(vec![
-                ("a", Node::Quoted("x\n\n y\n".into())),
-                ("b", Node::Quoted("z".into()))
-            ])
+            map(
+                &b,
+                vec![
+                    ("a", Node::Quoted("x\n\n y\n".into())),
+                    ("b", Node::Quoted("z".into()))
+                ]
+            )
         );
     }
 
@@ -797,7 +852,7 @@ mod tests {
             "a: b: c\n",
             "- - nested\n",
         ] {
-            assert!(parse(text).is_err(), "{text:?}");
+            assert!(parse(text, &bumpalo::Bump::new()).is_err(), "{text:?}");
         }
     }
 }

@@ -1141,8 +1141,7 @@ fn put<T>(
 /// (None when it gives up), for tests that compare it with serde_yaml's.
 pub fn fast_yaml_value(text: &str) -> Option<serde_yaml::Value> {
     use serde::Deserialize;
-    let node = fast::parse(text).ok()?;
-    serde_yaml::Value::deserialize(&node).ok()
+    fast::with_tree(text, |node| serde_yaml::Value::deserialize(node).ok()).flatten()
 }
 
 /// How the fast YAML reader and serde_yaml read the documents of `text`:

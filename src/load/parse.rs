@@ -422,8 +422,7 @@ pub fn object_yaml(kind: Kind, text: &str) -> Result<Object, ParseError> {
 }
 
 pub fn object_yaml_fast(kind: Kind, text: &str) -> Option<Object> {
-    let node = super::fast::parse(text).ok()?;
-    typed(kind, &node).ok()
+    super::fast::with_tree(text, |node| typed(kind, node).ok()).flatten()
 }
 
 pub fn object_yaml_general(kind: Kind, text: &str) -> Result<Object, ParseError> {
