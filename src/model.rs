@@ -156,7 +156,9 @@ impl FieldPath {
     }
 
     pub fn idx(&self, i: usize) -> FieldPath {
-        self.with(10, |v| push_index(v, i))
+        // The marker and the LEB128 bytes, exactly: no shrinking copy.
+        let len = 1 + (usize::BITS - (i | 1).leading_zeros()).div_ceil(7) as usize;
+        self.with(len, |v| push_index(v, i))
     }
 
     /// Builds a path from dotted keys: `FieldPath::of(&["spec", "rules"])`.
