@@ -55,13 +55,15 @@ struct Reader<'a> {
     diags: &'a mut Vec<Anchored>,
 }
 
-impl Reader<'_> {
-    /// The value of the synapse name, else of the first nginx alias set.
-    fn get(&self, synapse: &str, nginx: &[&str]) -> Option<(String, &str)> {
-        // A scan of the object's few annotations; no key is built unless found.
+impl<'a> Reader<'a> {
+    /// The key and value of the synapse name, else of the first nginx
+    /// alias set (borrowed from the object: nothing is copied).
+    fn get(&self, synapse: &str, nginx: &[&str]) -> Option<(&'a str, &'a str)> {
+        let annotations = self.annotations;
+        // A scan of the object's few annotations; no key is built.
         let named = |prefix: &str, name: &str| {
-            self.annotations.iter().find_map(|(k, v)| {
-                (k.strip_prefix(prefix) == Some(name)).then(|| (k.clone(), v.as_str()))
+            annotations.iter().find_map(|(k, v)| {
+                (k.strip_prefix(prefix) == Some(name)).then_some((k.as_str(), v.as_str()))
             })
         };
         named(SYNAPSE_PREFIX, synapse).or_else(|| nginx.iter().find_map(|n| named(NGINX_PREFIX, n)))
@@ -88,11 +90,10 @@ impl Reader<'_> {
         parse: impl Fn(&str) -> Option<T>,
     ) -> Option<T> {
         let (key, value) = self.get(synapse, nginx)?;
-        let value = value.to_string();
         match parse(value.trim()) {
             Some(v) => Some(v),
             None => {
-                self.invalid(&key, &value, expected);
+                self.invalid(key, value, expected);
                 None
             }
         }

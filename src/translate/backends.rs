@@ -25,10 +25,10 @@ pub struct BackendRef<'a> {
     pub namespace: &'a str,
     pub name: &'a str,
     pub port: PortRef<'a>,
-    /// The object naming the backend, the backend's field and its port's.
+    /// The object naming the backend and the backend's field (its port's
+    /// is `field.port`, built only for a diagnostic).
     pub origin: &'a Arc<Origin>,
     pub field: &'a FieldPath,
-    pub port_field: &'a FieldPath,
     /// The code for a Service that is not in the input (Ingress: info
     /// ServiceNotInInput; HTTPRoute: warning BackendNotFound).
     pub missing: Code,
@@ -42,9 +42,9 @@ pub fn service_address(ctx: &mut Ctx<'_>, b: BackendRef<'_>) -> Option<String> {
         port,
         origin,
         field,
-        port_field,
         missing,
     } = b;
+    let port_field = || field.key("port");
     let service = ctx
         .snap
         .services
@@ -56,7 +56,7 @@ pub fn service_address(ctx: &mut Ctx<'_>, b: BackendRef<'_>) -> Option<String> {
                     Code::BackendUnresolved,
                     format!("Service {namespace}/{name} port {n} is not a valid port; the path is not rendered"),
                     origin,
-                    port_field,
+                    &port_field(),
                 ));
                 return None;
             }
@@ -72,7 +72,7 @@ pub fn service_address(ctx: &mut Ctx<'_>, b: BackendRef<'_>) -> Option<String> {
                         Code::ServicePortNotFound,
                         format!("Service {namespace}/{name} has no port {n}; the entry is rendered as written"),
                         origin,
-                        port_field,
+                        &port_field(),
                     )
                     .related("the Service", &svc.origin, &FieldPath::of(&["spec", "ports"])),
                 ),
@@ -88,7 +88,7 @@ pub fn service_address(ctx: &mut Ctx<'_>, b: BackendRef<'_>) -> Option<String> {
                         "port {port_name:?} of Service {namespace}/{name} cannot be resolved: the Service is not in the input; the path is not rendered"
                     ),
                     origin,
-                    port_field,
+                    &port_field(),
                 ));
                 return None;
             };
@@ -100,7 +100,7 @@ pub fn service_address(ctx: &mut Ctx<'_>, b: BackendRef<'_>) -> Option<String> {
                             Code::BackendUnresolved,
                             format!("Service {namespace}/{name} has no port named {port_name:?}; the path is not rendered"),
                             origin,
-                            port_field,
+                            &port_field(),
                         )
                         .related("the Service", &svc.origin, &FieldPath::of(&["spec", "ports"])),
                     );

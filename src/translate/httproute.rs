@@ -308,7 +308,6 @@ fn backends(
                 port,
                 origin,
                 field: &bfield,
-                port_field: &bfield.key("port"),
                 missing: Code::BackendNotFound,
             },
         ) else {

@@ -412,7 +412,6 @@ fn backend_address(
         ));
         return None;
     };
-    let port_field = field.key("service").key("port");
     let port = match svc.port.as_ref() {
         Some(p) => match (p.number, p.name.as_deref()) {
             (Some(n), _) => PortRef::Number(n),
@@ -429,7 +428,6 @@ fn backend_address(
             port,
             origin,
             field: &field.key("service"),
-            port_field: &port_field,
             missing: Code::ServiceNotInInput,
         },
     )
