@@ -78,7 +78,7 @@ fn stages(mut sources: Vec<synroute::Source>, opts: &synroute::Options) {
     println!("stages (the input copied first):");
     PEAK.store(now(), Ordering::Relaxed);
     stage("copying the input");
-    let (mut loaded, mut pending) = synroute::load::load(&sources, opts);
+    let (mut loaded, mut pending) = synroute::load::load(&sources, opts, true);
     stage("the first pass");
     pending.keep_only(&mut sources);
     stage("keeping the second pass's text");

@@ -26,7 +26,7 @@ fn main() {
         ..Default::default()
     };
     let t = Instant::now();
-    let (mut loaded, pending) = synroute::load::load(&sources, &opts);
+    let (mut loaded, pending) = synroute::load::load(&sources, &opts, false);
     eprintln!("load, first pass {:?}: {:.0} MB", t.elapsed(), rss_mb());
     let t = Instant::now();
     let snap = &loaded.snapshot;

@@ -150,9 +150,7 @@ pub fn render_owned(sources: Vec<Source>, opts: &Options) -> Rendered {
 /// `Rendered::write_upstreams` straight to a file or stdout, so that a
 /// large output is never held in memory. `synroute render` runs this.
 pub fn render_owned_unwritten(sources: Vec<Source>, opts: &Options) -> Rendered {
-    let mut rendered = translated(Input::Owned(sources), opts);
-    rendered.certs = emit::certs::emit(&rendered.table);
-    rendered
+    with_certs(translated(Input::Owned(sources), opts))
 }
 
 /// The sources, borrowed (kept by the caller) or owned (freed once read).
@@ -171,15 +169,26 @@ impl Input<'_> {
 }
 
 /// Builds `upstreams.yaml` and the cert files from the table.
-fn with_output(mut rendered: Rendered, opts: &Options) -> Rendered {
+fn with_output(rendered: Rendered, opts: &Options) -> Rendered {
+    let mut rendered = with_certs(rendered);
     rendered.upstreams = emit::upstreams::emit_with_jobs(&rendered.table, opts.jobs);
+    rendered
+}
+
+/// Builds the cert files from the table (their PEM shared with it).
+fn with_certs(mut rendered: Rendered) -> Rendered {
     rendered.certs = emit::certs::emit(&rendered.table);
     rendered
 }
 
 /// Everything `render` does but the output files, which are left empty.
 fn translated(mut input: Input<'_>, opts: &Options) -> Rendered {
-    let (mut loaded, mut pending) = load::load(input.sources(), opts);
+    // A caller that keeps the text is located in it; else through shapes.
+    let text = match &input {
+        Input::Borrowed(sources) => Some(*sources),
+        Input::Owned(_) => None,
+    };
+    let (mut loaded, mut pending) = load::load(input.sources(), opts, text.is_none());
     if let Input::Owned(sources) = &mut input {
         pending.keep_only(sources);
     }
@@ -204,17 +213,20 @@ fn translated(mut input: Input<'_>, opts: &Options) -> Rendered {
             "the input holds no Ingress, Service, Secret or Gateway API object",
         )));
     }
-    let shapes = &loaded.shapes;
+    let at = match text {
+        Some(sources) => Locator::Text(sources),
+        None => Locator::Shapes(&loaded.shapes),
+    };
     let diagnostics: Vec<Diagnostic> =
-        load::parallel_map(&anchored, opts.jobs, |_| 1, |a| resolve(a, shapes));
+        load::parallel_map(&anchored, opts.jobs, |_| 1, |a| resolve(a, &at));
     drop(anchored);
-    let (mut diagnostics, mut suppressed) = suppress(diagnostics, &loaded.snapshot, shapes);
+    let (mut diagnostics, mut suppressed) = suppress(diagnostics, &loaded.snapshot, &at);
     let objects = load::parallel_map(
         &loaded.snapshot.metas(),
         opts.jobs,
         |_| 1,
         |(o, _)| {
-            let (file, line, column) = place(o, &FieldPath::root(), |p| shaped(o, p, shapes));
+            let (file, line, column) = at.place(o, &FieldPath::root());
             UsedObject {
                 origin: Arc::clone(o),
                 file,
@@ -249,7 +261,7 @@ pub const IGNORE_ANNOTATION: &str = "synroute.gen0sec.com/ignore";
 fn suppress(
     diagnostics: Vec<Diagnostic>,
     snap: &model::Snapshot,
-    shapes: &load::Shapes,
+    at: &Locator<'_>,
 ) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
     /// One word of an ignore annotation, and whether it silenced anything.
     struct Rule<'a> {
@@ -314,7 +326,7 @@ fn suppress(
         let field = FieldPath::of(&["metadata", "annotations"]).key(IGNORE_ANNOTATION);
         kept.push(resolve(
             &model::diag_at(Code::UnusedSuppression, why, origin, &field),
-            shapes,
+            at,
         ));
     }
     (kept, gone)
@@ -322,25 +334,45 @@ fn suppress(
 
 /// Turns an anchored diagnostic into a located one, finding the field's
 /// own line in the source text.
-fn resolve(a: &Anchored, shapes: &load::Shapes) -> Diagnostic {
-    let at = |origin: &model::Origin, field: &FieldPath| {
-        location(place(origin, field, |p| shaped(origin, p, shapes)))
-    };
+fn resolve(a: &Anchored, at: &Locator<'_>) -> Diagnostic {
     let mut d = a.diag.clone();
     if let Some((origin, field)) = &a.anchor {
-        d.location = Some(at(origin, field));
+        d.location = Some(location(at.place(origin, field)));
     }
     for (r, anchor) in d.related.iter_mut().zip(&a.related_anchors) {
         if let Some((origin, field)) = anchor {
-            r.location = Some(at(origin, field));
+            r.location = Some(location(at.place(origin, field)));
         }
     }
     d
 }
 
-/// Locates `path` in the document of `origin` through its shape.
-fn shaped(origin: &model::Origin, path: &FieldPath, shapes: &load::Shapes) -> (u32, u32) {
-    shapes.get(&origin.doc).map_or((0, 1), |s| s.locate(path))
+/// Where fields are located: in the sources' text while it is held, else
+/// through the documents' shapes (`render_owned`). Both give the same
+/// place (`tests/scale.rs` compares them on every fixture).
+enum Locator<'a> {
+    Text(&'a [Source]),
+    Shapes(&'a load::Shapes),
+}
+
+impl Locator<'_> {
+    /// The file, line and column of `field` of the object at `origin`.
+    fn place(&self, origin: &model::Origin, field: &FieldPath) -> (Arc<str>, u32, u32) {
+        let doc = origin.doc;
+        match self {
+            Locator::Text(sources) => {
+                let text = sources
+                    .get(doc.source)
+                    .and_then(|s| s.content.get(doc.start..doc.end))
+                    .and_then(|b| std::str::from_utf8(b).ok())
+                    .unwrap_or("");
+                place(origin, field, |p| load::locate(text, p))
+            }
+            Locator::Shapes(shapes) => place(origin, field, |p| {
+                shapes.get(&doc).map_or((0, 1), |s| s.locate(p))
+            }),
+        }
+    }
 }
 
 /// An object the render used, and where it starts: kept as its origin
@@ -369,13 +401,7 @@ impl UsedObject {
 
 /// The file:line:column of `field` of the object at `origin`.
 pub fn locate(origin: &model::Origin, field: &FieldPath, sources: &[Source]) -> Location {
-    let doc = origin.doc;
-    let text = sources
-        .get(doc.source)
-        .and_then(|s| s.content.get(doc.start..doc.end))
-        .and_then(|b| std::str::from_utf8(b).ok())
-        .unwrap_or("");
-    location(place(origin, field, |p| load::locate(text, p)))
+    location(Locator::Text(sources).place(origin, field))
 }
 
 fn location((file, line, column): (Arc<str>, u32, u32)) -> Location {

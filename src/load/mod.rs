@@ -61,8 +61,9 @@ pub struct Loaded {
     pub stats: DocStats,
     /// True when any input is malformed: `render` must write nothing.
     pub malformed: bool,
-    /// The shape of every document an object or an anchored diagnostic
-    /// came from: what locating a field needs once the text is gone.
+    /// With `load(.., shapes: true)`, the shape of every document an
+    /// object or an anchored diagnostic came from: what locating a field
+    /// needs once the text is gone.
     pub shapes: Shapes,
 }
 
@@ -96,10 +97,11 @@ impl Shapes {
     }
 }
 
-/// The shape of a document whose outcome may be located later: one that
-/// yielded objects or diagnostics.
-fn shape_for<O>(doc: &Doc<'_>, outcome: &Outcome<O>) -> Option<Shape> {
-    matches!(outcome, Outcome::Objects(..) | Outcome::Diagnosed(_)).then(|| Shape::of(doc.text))
+/// The shape of a document whose outcome may be located later (one that
+/// yielded objects or diagnostics), when shapes are kept.
+fn shape_for<O>(keep: bool, doc: &Doc<'_>, outcome: &Outcome<O>) -> Option<Shape> {
+    (keep && matches!(outcome, Outcome::Objects(..) | Outcome::Diagnosed(_)))
+        .then(|| Shape::of(doc.text))
 }
 
 /// One document's text and where it sits in its source.
@@ -143,6 +145,8 @@ enum Deferred {
 /// The Ingresses and HTTPRoutes, left for the second pass (`load_pending`).
 pub struct Pending {
     files: Vec<Arc<str>>,
+    /// Whether the second pass keeps its documents' shapes too.
+    shapes: bool,
     items: Vec<Deferred>,
 }
 
@@ -204,7 +208,11 @@ pub struct Streamed<A, B> {
 /// reads their spec: they are left for `load_pending`, which hands each to
 /// its translation as soon as it is built, with this snapshot complete, so
 /// that only its metadata and translation are kept, never its spec.
-pub fn load(sources: &[Source], opts: &Options) -> (Loaded, Pending) {
+///
+/// `shapes`: keep each document's `Shape`, for a caller that frees the
+/// text before locating (`render_owned`); one that keeps the text locates
+/// in it and needs none.
+pub fn load(sources: &[Source], opts: &Options, shapes: bool) -> (Loaded, Pending) {
     let mut loaded = Loaded::default();
     // Splitting is a cheap sequential scan that fixes every document's file
     // and first line; the typed parses then run on all cores, and their
@@ -241,7 +249,7 @@ pub fn load(sources: &[Source], opts: &Options) -> (Loaded, Pending) {
     let outcomes = parallel_map(&docs, opts.jobs, weight, |doc| match doc {
         Ok(doc) => {
             let outcome = load_document(&files[doc.span.source], doc, opts);
-            let shape = shape_for(doc, &outcome);
+            let shape = shape_for(shapes, doc, &outcome);
             (outcome, shape)
         }
         Err((idx, e)) => (Outcome::Diagnosed(vec![e.located(&files[*idx])]), None),
@@ -280,7 +288,14 @@ pub fn load(sources: &[Source], opts: &Options) -> (Loaded, Pending) {
         }
     }
     insert_all(&mut loaded, objects);
-    (loaded, Pending { files, items })
+    (
+        loaded,
+        Pending {
+            files,
+            shapes,
+            items,
+        },
+    )
 }
 
 /// The second pass: parses the Ingresses and HTTPRoutes on all cores and
@@ -299,7 +314,11 @@ where
     FA: Fn(&Obj<Ingress>) -> A + Sync,
     FB: Fn(&Obj<HttpRoute>) -> B + Sync,
 {
-    let Pending { files, items } = pending;
+    let Pending {
+        files,
+        shapes,
+        items,
+    } = pending;
     let keep = |obj: Object, origin: Arc<Origin>| match obj {
         Object::Ingress(value) => {
             let ing = Obj {
@@ -351,7 +370,7 @@ where
                 ),
                 other => other.without_objects(),
             };
-            let shape = shape_for(&doc, &outcome).map(|s| (*span, s));
+            let shape = shape_for(shapes, &doc, &outcome).map(|s| (*span, s));
             (outcome, shape)
         }
         // A `kind: List`'s items are few: a copy costs nothing worth sharing.
