@@ -95,6 +95,61 @@ fn a_malformed_document_deep_in_a_large_file_keeps_its_location() {
     }
 }
 
+/// The same for a JSON stream (one object per line), which is split into
+/// documents on several cores: the error keeps its line and column.
+#[test]
+fn a_malformed_json_object_deep_in_a_large_file_keeps_its_location() {
+    let text = corpus(Shape {
+        apps: 3000,
+        padding: 1,
+        json: true,
+        seed: 3,
+    });
+    assert!(
+        text.len() > 4 << 20,
+        "large enough to be split on every core"
+    );
+    let from = text.len() * 4 / 5;
+    let service = text[from..]
+        .find("\"kind\":\"Service\"")
+        .map(|i| i + from)
+        .expect("a Service");
+    let line_start = text[..service].rfind('\n').map_or(0, |i| i + 1);
+    let at = text[service..]
+        .find("\"ports\":")
+        .map(|i| i + service)
+        .expect("ports");
+    let line = text[..at].matches('\n').count() as u32 + 1;
+    // `"ports":80,"unused":[...]`: still JSON, but ports is not a list.
+    let broken = format!(
+        "{}\"ports\":80,\"unused\":{}",
+        &text[..at],
+        &text[at + "\"ports\":".len()..]
+    );
+    let mut seen = Vec::new();
+    for jobs in [1, 2, 5] {
+        let r = with_jobs(&[Source::new("big.json", broken.clone())], jobs);
+        assert!(r.malformed);
+        let errors: Vec<_> = r
+            .diagnostics
+            .iter()
+            .filter(|d| d.code.id() == "SR1001")
+            .collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let loc = errors[0].location.clone().expect("located");
+        assert_eq!(
+            (loc.file.as_str(), loc.line),
+            ("big.json", line),
+            "jobs={jobs}"
+        );
+        // The column is serde_json's, within the object's line.
+        let column = loc.column.expect("a column") as usize;
+        assert!(column > at - line_start, "jobs={jobs}: column {column}");
+        seen.push(loc);
+    }
+    assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
+}
+
 /// Every fixture (conflicts, sticky sessions, ACME solvers, TLS stems among
 /// them) renders the same with one worker and with several: translation
 /// runs per object in parallel and its table operations are replayed in

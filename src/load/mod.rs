@@ -10,6 +10,7 @@
 mod fast;
 mod locate;
 mod parse;
+mod split;
 
 pub use locate::{Shape, locate};
 
@@ -239,9 +240,9 @@ pub fn load(sources: &[Source], opts: &Options, shapes: bool) -> (Loaded, Pendin
             }
         };
         let split = if is_json(&source.name, text) {
-            json_documents(idx, text)
+            split::json_documents(idx, text, opts.jobs)
         } else {
-            yaml_documents(idx, text)
+            split::yaml_documents(idx, text, opts.jobs)
         };
         docs.extend(split.into_iter().map(|d| d.map_err(|e| (idx, e))));
     }
@@ -582,203 +583,6 @@ fn line_col(bytes: &[u8], offset: usize) -> (u32, u32) {
         .rposition(|b| *b == b'\n')
         .map_or(0, |p| p + 1);
     (line as u32, (offset - line_start + 1) as u32)
-}
-
-/// Splits a YAML stream at `---` / `...` lines, keeping each document's
-/// byte range and first line. Document markers are only recognised at
-/// column 0, where a block scalar's content can never be.
-fn yaml_documents<'t>(source: usize, text: &'t str) -> Vec<Result<Doc<'t>, RawError>> {
-    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
-    let mut docs = Vec::new();
-    let mut start = bom;
-    let mut start_line = 1u32;
-    let push = |docs: &mut Vec<Result<Doc<'t>, RawError>>, s: usize, e: usize, l: u32| {
-        if s < e {
-            docs.push(Ok(Doc {
-                text: &text[s..e],
-                span: DocSpan {
-                    source,
-                    start: s,
-                    end: e,
-                    first_line: l,
-                    list_item: None,
-                },
-            }));
-        }
-    };
-    // Lines are counted only up to each marker, not one by one.
-    let (mut counted_to, mut line_no) = (bom, 1u32);
-    for at in marker_candidates(text, bom) {
-        let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
-        let bare = text[at..line_end].trim_end_matches(['\n', '\r']);
-        let is_start = bare == "---" || bare.starts_with("--- ") || bare.starts_with("---\t");
-        let is_end = bare == "..." || bare.starts_with("... ");
-        if !is_start && !is_end {
-            continue;
-        }
-        line_no += count_newlines(&text.as_bytes()[counted_to..at]);
-        counted_to = at;
-        push(&mut docs, start, at, start_line);
-        if is_start {
-            // `--- {inline}` keeps its content in the new document.
-            start = at;
-            start_line = line_no;
-        } else {
-            start = line_end;
-            start_line = line_no + 1;
-        }
-    }
-    push(&mut docs, start, text.len(), start_line);
-    docs
-}
-
-/// Offsets of the lines that begin with `---` or `...`, in order.
-fn marker_candidates(text: &str, from: usize) -> Vec<usize> {
-    let body = &text[from..];
-    let mut at: Vec<usize> = Vec::new();
-    if body.starts_with("---") || body.starts_with("...") {
-        at.push(from);
-    }
-    at.extend(body.match_indices("\n---").map(|(i, _)| from + i + 1));
-    at.extend(body.match_indices("\n...").map(|(i, _)| from + i + 1));
-    at.sort_unstable();
-    at
-}
-
-fn count_newlines(bytes: &[u8]) -> u32 {
-    bytes.iter().filter(|&&b| b == b'\n').count() as u32
-}
-
-/// JSON: one object, several concatenated objects, or an array of objects.
-fn json_documents(source: usize, text: &str) -> Vec<Result<Doc<'_>, RawError>> {
-    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
-    let body = &text[bom..];
-    let mut docs = Vec::new();
-    let mut lines = LineCounter { offset: 0, line: 1 };
-    let trimmed = body.trim_start();
-    if trimmed.starts_with('[') {
-        match serde_json::from_str::<Vec<&serde_json::value::RawValue>>(body) {
-            Ok(items) => {
-                for item in items {
-                    let raw = item.get();
-                    let start = bom + (raw.as_ptr() as usize - body.as_ptr() as usize);
-                    docs.push(json_doc(source, text, start, start + raw.len(), &mut lines));
-                }
-            }
-            Err(e) => docs.push(Err(json_error(&e, 0))),
-        }
-        return docs;
-    }
-    if let Some(spans) = json_object_lines(body) {
-        for (s, e) in spans {
-            docs.push(json_doc(source, text, bom + s, bom + e, &mut lines));
-        }
-        return docs;
-    }
-    let mut stream =
-        serde_json::Deserializer::from_str(body).into_iter::<&serde_json::value::RawValue>();
-    loop {
-        match stream.next() {
-            None => break,
-            Some(Ok(raw)) => {
-                let raw = raw.get();
-                let start = bom + (raw.as_ptr() as usize - body.as_ptr() as usize);
-                docs.push(json_doc(source, text, start, start + raw.len(), &mut lines));
-            }
-            Some(Err(e)) => {
-                docs.push(Err(json_error(&e, 0)));
-                break;
-            }
-        }
-    }
-    docs
-}
-
-/// Counts lines forward through a text, so that finding the line of each
-/// of many documents stays linear in the text's size.
-struct LineCounter {
-    offset: usize,
-    line: u32,
-}
-
-impl LineCounter {
-    fn line_at(&mut self, text: &str, offset: usize) -> u32 {
-        if offset < self.offset {
-            self.offset = 0;
-            self.line = 1;
-        }
-        let end = offset.min(text.len());
-        let newlines = text
-            .as_bytes()
-            .get(self.offset..end)
-            .map_or(0, |b| b.iter().filter(|c| **c == b'\n').count());
-        self.line += newlines as u32;
-        self.offset = end;
-        self.line
-    }
-}
-
-/// The byte ranges of a stream of JSON objects each of which starts a line
-/// (one object per line, or pretty-printed ones), found by matching braces
-/// outside strings — a scan, not a parse. None for anything else (arrays,
-/// objects that start mid-line, text between objects, unbalanced braces):
-/// the caller then splits with serde_json, whose errors are located in the
-/// whole file. Each object is parsed (and its errors located) later.
-fn json_object_lines(body: &str) -> Option<Vec<(usize, usize)>> {
-    let bytes = body.as_bytes();
-    let mut spans = Vec::new();
-    let mut i = 0;
-    loop {
-        while let Some(b) = bytes.get(i) {
-            if !b.is_ascii_whitespace() {
-                break;
-            }
-            i += 1;
-        }
-        let Some(&b) = bytes.get(i) else {
-            return Some(spans);
-        };
-        let at_line_start = i == 0 || bytes.get(i - 1) == Some(&b'\n');
-        if b != b'{' || !at_line_start {
-            return None;
-        }
-        let start = i;
-        i = parse::json_value_end(bytes, start)?;
-        if bytes.get(i - 1) != Some(&b'}') {
-            return None;
-        }
-        spans.push((start, i));
-    }
-}
-
-fn json_doc<'t>(
-    source: usize,
-    text: &'t str,
-    start: usize,
-    end: usize,
-    lines: &mut LineCounter,
-) -> Result<Doc<'t>, RawError> {
-    let line = lines.line_at(text, start);
-    Ok(Doc {
-        text: &text[start..end],
-        span: DocSpan {
-            source,
-            start,
-            end,
-            first_line: line,
-            list_item: None,
-        },
-    })
-}
-
-fn json_error(e: &serde_json::Error, line_offset: u32) -> RawError {
-    RawError {
-        code: Code::MalformedDocument,
-        message: strip_position(&e.to_string()),
-        line: line_offset + e.line().max(1) as u32,
-        column: Some(e.column().max(1) as u32),
-        hint: None,
-    }
 }
 
 /// serde's messages end in " at line L column C", relative to the
@@ -1168,7 +972,7 @@ pub fn fast_yaml_value(text: &str) -> Option<serde_yaml::Value> {
 /// as the fast reader read it (None when it gave up) and as serde_yaml
 /// read it, both as Debug text. For tests that hold the two to agreement.
 pub fn fast_path_readings(text: &str) -> Vec<(u32, Option<String>, String)> {
-    yaml_documents(0, text)
+    split::yaml_documents(0, text, 1)
         .into_iter()
         .flatten()
         .filter_map(|doc| {
@@ -1192,42 +996,6 @@ pub fn fast_path_readings(text: &str) -> Vec<(u32, Option<String>, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn texts(s: &str) -> Vec<(String, u32)> {
-        yaml_documents(0, s)
-            .into_iter()
-            .filter_map(Result::ok)
-            .map(|d| (d.text.to_string(), d.span.first_line))
-            .collect()
-    }
-
-    #[test]
-    fn splits_at_markers_and_keeps_lines() {
-        let docs = texts("a: 1\n---\nb: 2\n--- \n\nc: 3\n...\n");
-        assert_eq!(docs.len(), 3);
-        assert_eq!(docs[0], ("a: 1\n".to_string(), 1));
-        assert_eq!(docs[1].1, 2);
-        assert_eq!(docs[2].1, 4);
-        assert!(docs[2].0.contains("c: 3"));
-    }
-
-    #[test]
-    fn block_scalar_dashes_are_not_markers() {
-        let docs = texts("a: |\n  ---\n  x\nb: 2\n");
-        assert_eq!(docs.len(), 1);
-    }
-
-    #[test]
-    fn splits_json_objects_that_start_lines() {
-        let text = "{\"a\": \"}{\"}\n{\n  \"b\": [1, {\"c\": 2}]\n}\n";
-        assert_eq!(json_object_lines(text), Some(vec![(0, 11), (12, 36)]));
-        // Mid-line objects, arrays, text between and open braces are left to serde_json.
-        assert_eq!(json_object_lines("{}{}"), None);
-        assert_eq!(json_object_lines("[{}]"), None);
-        assert_eq!(json_object_lines("{}\nx\n{}"), None);
-        assert_eq!(json_object_lines("{\"a\": {}\n"), None);
-        assert_eq!(json_object_lines("{]"), None);
-    }
 
     #[test]
     fn line_col_counts_from_one() {
