@@ -237,9 +237,10 @@ fn json_documents_in(
 
 /// `json_object_lines` over `text[from..]` cut into up to `n` segments
 /// before lines that start with `{`, each scanned on its own; the objects
-/// as (start, end, first line). None when any segment is not a stream of
-/// whole objects (the cut fell inside one, or the text is not such a
-/// stream): the caller then splits with serde_json.
+/// as (start, end, first line). When a segment is not a stream of whole
+/// objects (the cut fell inside one, or the text is not such a stream),
+/// the whole text is scanned as one segment; None when that fails too: the
+/// caller then splits with serde_json.
 fn json_object_lines_in(
     text: &str,
     from: usize,
@@ -265,7 +266,15 @@ fn json_object_lines_in(
     let mut out = Vec::new();
     let mut base = 1u32;
     for part in found {
-        let (objects, newlines) = part?;
+        let Some((objects, newlines)) = part else {
+            // A cut fell inside an object, or the text is no such stream:
+            // the one-segment scan decides, as it would have alone.
+            return if segs.len() > 1 {
+                json_object_lines_in(text, from, 1, 1)
+            } else {
+                None
+            };
+        };
         out.extend(objects.into_iter().map(|(s, e, l)| (s, e, base + l)));
         base += newlines;
     }
@@ -402,9 +411,13 @@ mod tests {
     #[test]
     fn a_cut_inside_a_json_object_falls_back() {
         // Cut before every line that starts with `{`, one of which is
-        // inside an object: the segments fail and the serial scan decides.
+        // inside an object: a segment fails and the one-segment scan decides.
         let text = "{\"a\":\n{\"b\": 1}\n}\n{\"c\": 2}\n";
-        assert_eq!(json_object_lines_in(text, 0, 8, 3), None);
+        assert_eq!(segments(text, 0, 8, |r| r.first() == Some(&b'{')).len(), 3);
+        assert_eq!(
+            json_object_lines_in(text, 0, 8, 3),
+            Some(vec![(0, 16, 1), (17, 25, 4)])
+        );
         let docs = json_documents_in(0, text, 8, 3);
         let spans: Vec<(usize, u32)> = docs
             .iter()
