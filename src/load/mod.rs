@@ -249,7 +249,7 @@ pub fn load(sources: &[Source], opts: &Options, shapes: bool) -> (Loaded, Pendin
     let weight = |d: &Result<Doc<'_>, (usize, RawError)>| d.as_ref().map_or(1, |d| d.text.len());
     let outcomes = parallel_map(&docs, opts.jobs, weight, |doc| match doc {
         Ok(doc) => {
-            let outcome = load_document(&files[doc.span.source], doc, opts);
+            let outcome = slim(load_document(&files[doc.span.source], doc, opts));
             let shape = shape_for(shapes, doc, &outcome);
             (outcome, shape)
         }
@@ -878,6 +878,24 @@ fn identify(
 
 /// Puts objects into the snapshot. Of two objects with the same identity,
 /// the one whose (file, line) sorts first is kept, whatever the input order.
+/// Nothing reads a Service's or Secret's labels or annotations but the
+/// ignore annotation, and they are a tenth of a large input: they are
+/// dropped on the thread that read the object, not one by one on the
+/// thread that builds the snapshot.
+fn slim(outcome: Outcome) -> Outcome {
+    let Outcome::Objects(mut objects, diags) = outcome else {
+        return outcome;
+    };
+    for (obj, _) in &mut objects {
+        match obj {
+            Object::Service(v) => v.metadata = kept_meta(std::mem::take(&mut v.metadata)),
+            Object::Secret(v) => v.metadata = kept_meta(std::mem::take(&mut v.metadata)),
+            _ => {}
+        }
+    }
+    Outcome::Objects(objects, diags)
+}
+
 fn insert_all(loaded: &mut Loaded, mut objects: Vec<(Object, Arc<Origin>)>) {
     objects.sort_by(|a, b| (&a.1.file, a.1.line).cmp(&(&b.1.file, b.1.line)));
     let snap = &mut loaded.snapshot;
@@ -886,16 +904,9 @@ fn insert_all(loaded: &mut Loaded, mut objects: Vec<(Object, Arc<Origin>)>) {
             // Ingresses and HTTPRoutes never get here (see `load`).
             Object::Ingress(v) => put(&mut snap.ingresses, origin, v.metadata),
             Object::IngressClass(v) => put(&mut snap.ingress_classes, origin, v),
-            // Nothing reads a Service's or Secret's labels or annotations
-            // but the ignore annotation; they are a tenth of a large input.
-            Object::Service(mut v) => {
-                v.metadata = kept_meta(std::mem::take(&mut v.metadata));
-                put(&mut snap.services, origin, *v)
-            }
-            Object::Secret(mut v) => {
-                v.metadata = kept_meta(std::mem::take(&mut v.metadata));
-                put(&mut snap.secrets, origin, *v)
-            }
+            // Their metadata was slimmed where they were read (`slim`).
+            Object::Service(v) => put(&mut snap.services, origin, *v),
+            Object::Secret(v) => put(&mut snap.secrets, origin, *v),
             Object::Namespace(v) => put(&mut snap.namespaces, origin, v),
             Object::GatewayClass(v) => put(&mut snap.gateway_classes, origin, v),
             Object::Gateway(v) => put(&mut snap.gateways, origin, *v),
