@@ -241,8 +241,14 @@ pub fn assign_certificates(table: &mut RouteTable) {
             };
         }
     }
+    // Hosts and stems are both in byte order: whether a host has a bundle
+    // of its own is found by walking the stems alongside the hosts, not by
+    // a search from the root of the bundles per host.
+    let mut stems = table.certs.keys().peekable();
     for (host, entry) in table.hosts.iter_mut() {
-        entry.certificate = if table.certs.contains_key(host.as_str()) {
+        while stems.next_if(|s| s.as_str() < host.as_str()).is_some() {}
+        let own_stem = stems.peek().is_some_and(|s| *s == host);
+        entry.certificate = if own_stem {
             Some(host.clone())
         } else {
             let own = exact.get(host.as_str()).copied();
