@@ -44,6 +44,10 @@ fn segments(
         let target = from + (len - from) / n * k;
         let Some(&prev) = starts.last() else { break };
         let mut i = target.max(prev + 1);
+        // A target inside a multi-byte character moves to its end.
+        while i < len && !text.is_char_boundary(i) {
+            i += 1;
+        }
         // The next line start at or after `target` that may be cut before.
         let cut = loop {
             let Some(nl) = text.get(i..).and_then(|t| t.find('\n')) else {
@@ -406,6 +410,19 @@ mod tests {
         assert_eq!(json_object_lines("{}\nx\n{}"), None);
         assert_eq!(json_object_lines("{\"a\": {}\n"), None);
         assert_eq!(json_object_lines("{]"), None);
+    }
+
+    #[test]
+    fn cuts_land_on_line_starts_past_multibyte_text() {
+        // Four bytes a line: every other target falls inside the `é`.
+        let text = "aé\n".repeat(40);
+        let segs = segments(&text, 0, 6, |_| true);
+        assert_eq!(segs.len(), 6);
+        for (s, e) in &segs {
+            assert!(*s == 0 || text.as_bytes().get(s - 1) == Some(&b'\n'));
+            assert!(s < e);
+        }
+        assert_eq!(segs.last().map(|(_, e)| *e), Some(text.len()));
     }
 
     #[test]
