@@ -52,6 +52,20 @@ fn output_is_identical_whatever_the_number_of_jobs() {
     assert_eq!(with_jobs(&one, 0).upstreams, with_jobs(&json, 0).upstreams);
 }
 
+/// Renders `text` as the file `name` with `jobs` workers, which must find
+/// it malformed with exactly one malformed-document error: its location.
+fn the_one_malformed(name: &str, text: &str, jobs: usize) -> synroute::diag::Location {
+    let r = with_jobs(&[Source::new(name, text.to_string())], jobs);
+    assert!(r.malformed, "jobs={jobs}");
+    let errors: Vec<_> = r
+        .diagnostics
+        .iter()
+        .filter(|d| d.code.id() == "SR1001")
+        .collect();
+    assert_eq!(errors.len(), 1, "jobs={jobs}: {errors:?}");
+    errors[0].location.clone().expect("located")
+}
+
 #[test]
 fn a_malformed_document_deep_in_a_large_file_keeps_its_location() {
     let text = corpus(Shape {
@@ -77,20 +91,11 @@ fn a_malformed_document_deep_in_a_large_file_keeps_its_location() {
         &text[at + "  ports:\n".len()..]
     );
     for jobs in [1, 2, 5] {
-        let r = with_jobs(&[Source::new("big.yaml", broken.clone())], jobs);
-        assert!(r.malformed);
-        let errors: Vec<_> = r
-            .diagnostics
-            .iter()
-            .filter(|d| d.code.id() == "SR1001")
-            .collect();
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        let loc = errors[0].location.as_ref().expect("located");
+        let loc = the_one_malformed("big.yaml", &broken, jobs);
         assert_eq!(
             (loc.file.as_str(), loc.line, loc.column),
             ("big.yaml", line, Some(10)),
-            "jobs={jobs}: {}",
-            errors[0].concise()
+            "jobs={jobs}"
         );
     }
 }
@@ -128,15 +133,7 @@ fn a_malformed_json_object_deep_in_a_large_file_keeps_its_location() {
     );
     let mut seen = Vec::new();
     for jobs in [1, 2, 5] {
-        let r = with_jobs(&[Source::new("big.json", broken.clone())], jobs);
-        assert!(r.malformed);
-        let errors: Vec<_> = r
-            .diagnostics
-            .iter()
-            .filter(|d| d.code.id() == "SR1001")
-            .collect();
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        let loc = errors[0].location.clone().expect("located");
+        let loc = the_one_malformed("big.json", &broken, jobs);
         assert_eq!(
             (loc.file.as_str(), loc.line),
             ("big.json", line),
