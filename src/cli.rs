@@ -1182,7 +1182,7 @@ pub fn explain_text(rendered: &Rendered, req: &Request, sources: &[Source]) -> S
     let scheme = if req.https { "https" } else { "http" };
     let mut out = format!("{scheme}://{}{}\n", req.host, req.path);
     let Some(m) = lookup(&rendered.table, &req.host, &req.path) else {
-        if rendered.table.hosts.contains_key(&req.host) {
+        if rendered.table.host(&req.host).is_some() {
             out.push_str(&format!(
                 "  no entry: host {} has no path that {} falls under; Synapse answers 404\n",
                 req.host, req.path
@@ -1210,8 +1210,7 @@ pub fn explain_text(rendered: &Rendered, req: &Request, sources: &[Source]) -> S
         Table::Host(h) => {
             let cert = rendered
                 .table
-                .hosts
-                .get(h)
+                .host(h)
                 .and_then(|e| e.certificate.as_deref());
             match (req.https, cert) {
                 (true, Some(c)) => out.push_str(&format!("  host     {h} (certificate {c})\n")),

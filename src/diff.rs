@@ -94,7 +94,7 @@ impl Side {
         };
         for (host, h) in &r.table.hosts {
             if let Some(c) = &h.certificate {
-                side.certificates.insert(host.clone(), c.clone());
+                side.certificates.insert(host.to_string(), c.clone());
             }
         }
         let hosts = r.table.hosts.iter().map(|(h, e)| (h.as_str(), &e.paths));

@@ -82,7 +82,7 @@ pub fn lookup<'a>(table: &'a RouteTable, host: &str, path: &str) -> Option<Match
         return Some(m);
     }
     let host = host.to_ascii_lowercase();
-    let entry = table.hosts.get(&host)?;
+    let entry = table.host(&host)?;
     let mut tried = Vec::new();
     for key in cut_backs(path) {
         tried.push(key.clone());

@@ -43,7 +43,10 @@ fn table_with(strings: &[String], weighted: bool) -> RouteTable {
             },
             conditional: false,
         };
-        let host = t.hosts.entry(s.clone()).or_insert_with(HostEntry::default);
+        let host = t
+            .hosts
+            .entry(synroute::ir::HostKey::new(s.as_str()))
+            .or_insert_with(HostEntry::default);
         host.certificate = (i % 3 == 0).then(|| s.clone());
         host.paths.insert(s.clone(), entry.clone());
         t.internal_paths.insert(format!("/x{s}"), entry);
@@ -86,7 +89,7 @@ proptest! {
         let bytes = emit(&t);
         let text = String::from_utf8(bytes).expect("utf8");
         let parsed = parse(&text).expect("reads back");
-        let want: BTreeMap<_, _> = t.hosts.keys().map(|h| (h.clone(), ())).collect();
+        let want: BTreeMap<_, _> = t.hosts.keys().map(|h| (h.to_string(), ())).collect();
         let got: BTreeMap<_, _> = parsed.upstreams.keys().map(|h| (h.clone(), ())).collect();
         prop_assert_eq!(want, got);
     }

@@ -139,8 +139,8 @@ pub fn write(table: &RouteTable, jobs: usize, out: &mut dyn std::io::Write) -> s
         head.push_str("upstreams:\n");
     }
     out.write_all(head.as_bytes())?;
-    let hosts: Vec<(&String, &HostEntry)> = table.hosts.iter().collect();
-    let chunks: Vec<&[(&String, &HostEntry)]> = hosts.chunks(CHUNK).collect();
+    let hosts: Vec<(&crate::ir::HostKey, &HostEntry)> = table.hosts.iter().collect();
+    let chunks: Vec<&[(&crate::ir::HostKey, &HostEntry)]> = hosts.chunks(CHUNK).collect();
     // One chunk per job at a time, written out as soon as it is built.
     let jobs = crate::load::resolve_jobs(jobs);
     for batch in chunks.chunks(jobs.max(1)) {

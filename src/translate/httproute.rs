@@ -420,7 +420,7 @@ fn match_keys(
 /// route has claimed its entries.
 pub fn finish(ctx: &mut Ctx<'_>, pending: Pending) {
     for (host, key, prov) in pending.redirects {
-        match ctx.table.hosts.get_mut(&host).and_then(|h| h.paths.get_mut(&key)) {
+        match ctx.table.host_mut(&host).and_then(|h| h.paths.get_mut(&key)) {
             Some(entry) => Arc::make_mut(&mut entry.settings).https_proxy_enabled = Some(true),
             None => ctx.push(diag_at(
                 Code::HttpsRedirectUnmerged,

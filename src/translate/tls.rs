@@ -247,9 +247,9 @@ pub fn assign_certificates(table: &mut RouteTable) {
     let mut stems = table.certs.keys().peekable();
     for (host, entry) in table.hosts.iter_mut() {
         while stems.next_if(|s| s.as_str() < host.as_str()).is_some() {}
-        let own_stem = stems.peek().is_some_and(|s| *s == host);
+        let own_stem = stems.peek().is_some_and(|s| s.as_str() == host.as_str());
         entry.certificate = if own_stem {
-            Some(host.clone())
+            Some(host.to_string())
         } else {
             let own = exact.get(host.as_str()).copied();
             let parent = host.split_once('.').map(|(_, rest)| rest);
