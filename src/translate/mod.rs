@@ -47,13 +47,8 @@ pub enum Op {
     },
     /// Sticky sessions, if a claim of the same object was inserted.
     Sticky(Provenance),
-    Tls {
-        namespace: String,
-        secret: String,
-        hosts: Vec<String>,
-        origin: Arc<Origin>,
-        field: FieldPath,
-    },
+    /// A certificate bundle of a TLS entry, its Secret already read.
+    Bundle(Box<tls::Wanted>),
 }
 
 impl<'a> Ctx<'a> {
@@ -104,13 +99,7 @@ impl<'a> Ctx<'a> {
                         self.set_sticky(prov);
                     }
                 }
-                Op::Tls {
-                    namespace,
-                    secret,
-                    hosts,
-                    origin,
-                    field,
-                } => tls::project_entry(self, &namespace, &secret, &hosts, &origin, &field),
+                Op::Bundle(wanted) => tls::insert_bundle(self, *wanted),
             }
         }
     }

@@ -70,16 +70,29 @@ fn tls_pair(secret: &Secret) -> Result<(Pem, Pem), String> {
     }
 }
 
-/// Projects the Secret `secret_ns/secret_name` under `stem` for `hosts`.
-/// `requested_by` is the TLS entry asking for it.
-pub fn add_bundle(
-    ctx: &mut Ctx<'_>,
+/// A bundle a TLS entry asks for, its Secret already read: what
+/// `insert_bundle` puts into the table. Built where the entry is translated
+/// (on any core); only the insertion, where first-writer-wins by stem is
+/// decided, waits for the replay in the SPEC's order.
+#[derive(Debug)]
+pub struct Wanted {
     stem: String,
+    /// The host names the bundle is requested for (may be wildcards).
+    hosts: Vec<String>,
+    cert_pem: Pem,
+    key_pem: Pem,
+    secret: Provenance,
+    requested_by: Provenance,
+}
+
+/// The certificate and key of the Secret `secret_ns/secret_name` and where
+/// it is, or None with a diagnostic on the TLS entry `requested_by`.
+fn read_secret(
+    ctx: &mut Ctx<'_>,
     secret_ns: &str,
     secret_name: &str,
-    hosts: Vec<String>,
-    requested_by: Provenance,
-) {
+    requested_by: &Provenance,
+) -> Option<(Pem, Pem, Provenance)> {
     let Some(secret) = ctx
         .snap
         .secrets
@@ -91,10 +104,10 @@ pub fn add_bundle(
             &requested_by.origin,
             &requested_by.field,
         ));
-        return;
+        return None;
     };
-    let (cert_pem, key_pem) = match tls_pair(&secret.value) {
-        Ok(pair) => pair,
+    match tls_pair(&secret.value) {
+        Ok((cert, key)) => Some((cert, key, provenance(secret))),
         Err(why) => {
             ctx.push(
                 diag_at(
@@ -107,12 +120,25 @@ pub fn add_bundle(
                 )
                 .related("the Secret", &secret.origin, &FieldPath::root()),
             );
-            return;
+            None
         }
-    };
-    let secret_prov = provenance(secret);
+    }
+}
+
+/// Puts a wanted bundle into the table under its stem: the first bundle
+/// of a stem wins; a later one from the same Secret adds its hosts, one
+/// from another Secret is reported.
+pub fn insert_bundle(ctx: &mut Ctx<'_>, w: Wanted) {
+    let Wanted {
+        stem,
+        hosts,
+        cert_pem,
+        key_pem,
+        secret,
+        requested_by,
+    } = w;
     if let Some(existing) = ctx.table.certs.get_mut(&stem) {
-        if existing.secret.origin == secret_prov.origin {
+        if existing.secret.origin == secret.origin {
             for h in hosts {
                 if !existing.hosts.contains(&h) {
                     existing.hosts.push(h);
@@ -128,7 +154,8 @@ pub fn add_bundle(
                 diag_at(
                     Code::CertificateConflict,
                     format!(
-                        "certificate {stem} already comes from Secret {kept_secret}; Secret {secret_ns}/{secret_name} is not used for it"
+                        "certificate {stem} already comes from Secret {kept_secret}; Secret {}/{} is not used for it",
+                        secret.origin.namespace, secret.origin.name
                     ),
                     &requested_by.origin,
                     &requested_by.field,
@@ -144,7 +171,7 @@ pub fn add_bundle(
             stem,
             cert_pem,
             key_pem,
-            secret: secret_prov,
+            secret,
             requested_by,
             hosts,
         },
@@ -169,48 +196,46 @@ pub fn project_entry(
     origin: &Arc<Origin>,
     field: &FieldPath,
 ) {
-    if let Some(ops) = &mut ctx.ops {
-        ops.push(super::Op::Tls {
-            namespace: namespace.to_string(),
-            secret: secret_name.to_string(),
-            hosts: hosts.to_vec(),
-            origin: origin.clone(),
-            field: field.clone(),
-        });
-        return;
-    }
-    let requested_by = Provenance {
-        origin: origin.clone(),
-        field: field.clone(),
-    };
+    // Concrete hosts are stemmed by themselves; wildcards (and an entry
+    // without hosts) share the Secret's stem.
+    let mut stems: Vec<(String, Vec<String>)> = Vec::new();
     let mut secret_stem_hosts = Vec::new();
     for h in hosts {
         match classify_host(h) {
             HostName::Concrete(c) => {
-                let stem = stem_for(Some(&c), namespace, secret_name);
-                add_bundle(
-                    ctx,
-                    stem,
-                    namespace,
-                    secret_name,
-                    vec![c],
-                    requested_by.clone(),
-                );
+                stems.push((stem_for(Some(&c), namespace, secret_name), vec![c]))
             }
             HostName::Wildcard(w) => secret_stem_hosts.push(w),
             HostName::Invalid => {}
         }
     }
     if !secret_stem_hosts.is_empty() || hosts.is_empty() {
-        let stem = stem_for(None, namespace, secret_name);
-        add_bundle(
-            ctx,
+        stems.push((stem_for(None, namespace, secret_name), secret_stem_hosts));
+    }
+    if stems.is_empty() {
+        return;
+    }
+    let requested_by = Provenance {
+        origin: origin.clone(),
+        field: field.clone(),
+    };
+    let Some((cert_pem, key_pem, secret)) = read_secret(ctx, namespace, secret_name, &requested_by)
+    else {
+        return;
+    };
+    for (stem, hosts) in stems {
+        let wanted = Wanted {
             stem,
-            namespace,
-            secret_name,
-            secret_stem_hosts,
-            requested_by,
-        );
+            hosts,
+            cert_pem: Arc::clone(&cert_pem),
+            key_pem: Arc::clone(&key_pem),
+            secret: secret.clone(),
+            requested_by: requested_by.clone(),
+        };
+        match &mut ctx.ops {
+            Some(ops) => ops.push(super::Op::Bundle(Box::new(wanted))),
+            None => insert_bundle(ctx, wanted),
+        }
     }
 }
 
