@@ -201,7 +201,7 @@ impl RouteTable {
     {
         match self.hosts.entry(HostKey::new(host.into())) {
             std::collections::btree_map::Entry::Occupied(mut h) => {
-                let mut claim = claim_in(&mut h.get_mut().paths, "", path, entry);
+                let mut claim = claim_in(&mut h.get_mut().paths, path, entry);
                 if let Claim::Kept { key, .. } | Claim::Displaced { key, .. } = &mut claim {
                     key.host = h.key().as_str().to_string();
                 }
@@ -209,7 +209,7 @@ impl RouteTable {
             }
             // A new host: the claim is an insertion.
             std::collections::btree_map::Entry::Vacant(v) => {
-                claim_in(&mut v.insert(HostEntry::default()).paths, "", path, entry)
+                claim_in(&mut v.insert(HostEntry::default()).paths, path, entry)
             }
         }
     }
@@ -224,7 +224,7 @@ impl RouteTable {
     }
 
     pub fn claim_internal(&mut self, path: &str, entry: PathEntry) -> Claim {
-        claim_in(&mut self.internal_paths, "", path, entry)
+        claim_in(&mut self.internal_paths, path, entry)
     }
 
     /// Removes hosts left without paths (a claim that lost leaves none).
@@ -233,14 +233,15 @@ impl RouteTable {
     }
 }
 
+/// A claim on `path` among one host's paths; a conflict's key names no
+/// host (the caller that knows it fills it in).
 fn claim_in<P: AsRef<str> + Into<String>>(
     paths: &mut SmallMap<String, PathEntry>,
-    host: &str,
     path: P,
     entry: PathEntry,
 ) -> Claim {
     let key = |path: &str| Conflict {
-        host: host.to_string(),
+        host: String::new(),
         path: path.to_string(),
     };
     match paths.get_mut(path.as_ref()) {
