@@ -120,6 +120,8 @@ fn markers_in(text: &str, from: usize, to: usize) -> (Vec<Marker>, u32) {
 }
 
 /// YAML: documents between `---` / `...` marker lines, on `jobs` threads.
+/// Markers are only recognised at column 0, where a block scalar's content
+/// can never be.
 pub(super) fn yaml_documents(
     source: usize,
     text: &str,
@@ -146,16 +148,7 @@ fn yaml_documents_in<'t>(
     let mut docs = Vec::new();
     let push = |docs: &mut Vec<Result<Doc<'t>, RawError>>, s: usize, e: usize, l: u32| {
         if s < e {
-            docs.push(Ok(Doc {
-                text: text.get(s..e).unwrap_or(""),
-                span: DocSpan {
-                    source,
-                    start: s,
-                    end: e,
-                    first_line: l,
-                    list_item: None,
-                },
-            }));
+            docs.push(Ok(doc(source, text, s, e, l)));
         }
     };
     let (mut start, mut start_line) = (bom, 1u32);
@@ -198,24 +191,24 @@ fn json_documents_in(
     let body = text.get(bom..).unwrap_or("");
     let mut docs = Vec::new();
     let mut lines = LineCounter { offset: 0, line: 1 };
+    // A value serde_json found, as a document of the text it borrows from.
+    let mut raw_doc = |raw: &serde_json::value::RawValue| {
+        let raw = raw.get();
+        let start = bom + (raw.as_ptr() as usize - body.as_ptr() as usize);
+        let line = lines.line_at(text, start);
+        Ok(doc(source, text, start, start + raw.len(), line))
+    };
     let trimmed = body.trim_start();
     if trimmed.starts_with('[') {
         match serde_json::from_str::<Vec<&serde_json::value::RawValue>>(body) {
-            Ok(items) => {
-                for item in items {
-                    let raw = item.get();
-                    let start = bom + (raw.as_ptr() as usize - body.as_ptr() as usize);
-                    let line = lines.line_at(text, start);
-                    docs.push(json_doc(source, text, start, start + raw.len(), line));
-                }
-            }
+            Ok(items) => docs.extend(items.into_iter().map(&mut raw_doc)),
             Err(e) => docs.push(Err(json_error(&e, 0))),
         }
         return docs;
     }
     if let Some(objects) = json_object_lines_in(text, bom, n, jobs) {
         for (s, e, line) in objects {
-            docs.push(json_doc(source, text, s, e, line));
+            docs.push(Ok(doc(source, text, s, e, line)));
         }
         return docs;
     }
@@ -224,12 +217,7 @@ fn json_documents_in(
     loop {
         match stream.next() {
             None => break,
-            Some(Ok(raw)) => {
-                let raw = raw.get();
-                let start = bom + (raw.as_ptr() as usize - body.as_ptr() as usize);
-                let line = lines.line_at(text, start);
-                docs.push(json_doc(source, text, start, start + raw.len(), line));
-            }
+            Some(Ok(raw)) => docs.push(raw_doc(raw)),
             Some(Err(e)) => {
                 docs.push(Err(json_error(&e, 0)));
                 break;
@@ -342,14 +330,9 @@ fn json_object_lines(body: &str) -> Option<Vec<(usize, usize)>> {
     }
 }
 
-fn json_doc(
-    source: usize,
-    text: &str,
-    start: usize,
-    end: usize,
-    line: u32,
-) -> Result<Doc<'_>, RawError> {
-    Ok(Doc {
+/// The document `text[start..end)`, which starts on line `line`.
+fn doc(source: usize, text: &str, start: usize, end: usize, line: u32) -> Doc<'_> {
+    Doc {
         text: text.get(start..end).unwrap_or(""),
         span: DocSpan {
             source,
@@ -358,7 +341,7 @@ fn json_doc(
             first_line: line,
             list_item: None,
         },
-    })
+    }
 }
 
 fn json_error(e: &serde_json::Error, line_offset: u32) -> RawError {
