@@ -307,9 +307,11 @@ pub fn sniff_json(text: &str) -> Option<Head> {
     }
     /// A string at `i` with no escapes: its text and the index after it.
     fn plain_string(t: &str, i: usize) -> Option<(&str, usize)> {
-        let rest = t.get(i + 1..)?;
-        let end = rest.find(['"', '\\'])?;
-        (rest.as_bytes().get(end) == Some(&b'"')).then(|| (&rest[..end], i + 1 + end + 1))
+        let end = quote_or_backslash(t.as_bytes(), i + 1)?;
+        if t.as_bytes().get(end) != Some(&b'"') {
+            return None;
+        }
+        Some((t.get(i + 1..end)?, end + 1))
     }
     let b = text.as_bytes();
     let mut i = ws(b, 0);
