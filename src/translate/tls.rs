@@ -202,9 +202,8 @@ pub fn project_entry(
     let mut secret_stem_hosts = Vec::new();
     for h in hosts {
         match classify_host(h) {
-            HostName::Concrete(c) => {
-                stems.push((stem_for(Some(&c), namespace, secret_name), vec![c]))
-            }
+            // Already classified: its stem is the host itself.
+            HostName::Concrete(c) => stems.push((sanitize_stem(&c), vec![c])),
             HostName::Wildcard(w) => secret_stem_hosts.push(w),
             HostName::Invalid => {}
         }
