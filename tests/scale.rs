@@ -268,3 +268,50 @@ fn owned_input_freed_as_read_locates_alike() {
     };
     assert_eq!(at(&owned), at(&base));
 }
+
+/// upstreams.yaml is built in parts on several threads while one writes
+/// them: a write that fails half way is returned as the error it is (the
+/// builders stop instead of waiting forever), after a prefix of the file.
+#[test]
+fn a_write_that_fails_half_way_is_returned() {
+    struct FailsAfter {
+        room: usize,
+        written: Vec<u8>,
+    }
+    impl std::io::Write for FailsAfter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if buf.len() > self.room {
+                return Err(std::io::Error::other("disk full"));
+            }
+            self.room -= buf.len();
+            self.written.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let shape = Shape {
+        apps: 1500,
+        padding: 0,
+        json: false,
+        seed: 3,
+    };
+    let sources = vec![Source::new("all.yaml", corpus(shape))];
+    let r = synroute::render_owned_unwritten(sources, &Options::default());
+    let mut whole = Vec::new();
+    r.write_upstreams(&mut whole, 1).expect("write to a Vec");
+    assert!(r.table.hosts.len() > 2000, "{} hosts", r.table.hosts.len());
+    for jobs in [1, 2, 5] {
+        let mut out = FailsAfter {
+            room: whole.len() / 2,
+            written: Vec::new(),
+        };
+        let err = r
+            .write_upstreams(&mut out, jobs)
+            .expect_err("the write fails");
+        assert_eq!(err.to_string(), "disk full", "jobs={jobs}");
+        assert!(whole.starts_with(&out.written), "jobs={jobs}");
+        assert!(out.written.len() > whole.len() / 4, "jobs={jobs}");
+    }
+}

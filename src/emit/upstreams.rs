@@ -141,27 +141,48 @@ pub fn write(table: &RouteTable, jobs: usize, out: &mut dyn std::io::Write) -> s
     out.write_all(head.as_bytes())?;
     let hosts: Vec<(&HostKey, &HostEntry)> = table.hosts.iter().collect();
     let chunks: Vec<&[(&HostKey, &HostEntry)]> = hosts.chunks(CHUNK).collect();
-    // One chunk per job at a time, written out as soon as it is built.
-    let jobs = crate::load::resolve_jobs(jobs);
-    for batch in chunks.chunks(jobs.max(1)) {
-        let parts = crate::load::parallel_map(
-            batch,
-            jobs,
-            |c| c.len(),
-            |chunk| {
-                let paths: usize = chunk.iter().map(|(_, h)| h.paths.len()).sum();
-                let mut s = String::with_capacity(64 * chunk.len() + 160 * paths);
-                for (host, h) in *chunk {
-                    push_host(&mut s, host, h);
-                }
-                s
-            },
-        );
-        for p in parts {
-            out.write_all(p.as_bytes())?;
+    let build = |chunk: &[(&HostKey, &HostEntry)]| {
+        let paths: usize = chunk.iter().map(|(_, h)| h.paths.len()).sum();
+        let mut s = String::with_capacity(64 * chunk.len() + 160 * paths);
+        for (host, h) in chunk {
+            push_host(&mut s, host, h);
         }
+        s
+    };
+    let jobs = crate::load::resolve_jobs(jobs).clamp(1, chunks.len().max(1));
+    if chunks.len() < 2 {
+        for chunk in chunks {
+            out.write_all(build(chunk).as_bytes())?;
+        }
+        return Ok(());
     }
-    Ok(())
+    // Each job builds every `jobs`th chunk, a few ahead at most, while this
+    // thread writes them in order: writing overlaps building, and only a
+    // few chunks are ever held.
+    std::thread::scope(|scope| {
+        let built: Vec<std::sync::mpsc::Receiver<String>> = (0..jobs)
+            .map(|job| {
+                let (tx, rx) = std::sync::mpsc::sync_channel(2);
+                let (chunks, build) = (&chunks, &build);
+                scope.spawn(move || {
+                    for chunk in chunks.iter().skip(job).step_by(jobs) {
+                        // The writer stopped (a write failed): so do we.
+                        if tx.send(build(chunk)).is_err() {
+                            return;
+                        }
+                    }
+                });
+                rx
+            })
+            .collect();
+        for rx in built.iter().cycle().take(chunks.len()) {
+            // A job that panicked drops its end: the scope re-raises the
+            // panic once we return, so nothing short is taken for the file.
+            let Ok(part) = rx.recv() else { break };
+            out.write_all(part.as_bytes())?;
+        }
+        Ok(())
+    })
 }
 
 fn push_host(out: &mut String, host: &str, h: &HostEntry) {
