@@ -510,10 +510,13 @@ pub fn glob_match(p: &[u8], s: &[u8]) -> bool {
 }
 
 fn print_diagnostics(rendered: &Rendered, min: Severity, stderr: &mut dyn Write) -> io::Result<()> {
+    // Stderr is unbuffered: a write per few kilobytes, not two per line
+    // (thousands of warnings reach a terminal or a CI log at once).
+    let mut out = io::BufWriter::new(stderr);
     for d in rendered.diagnostics.iter().filter(|d| d.severity >= min) {
-        writeln!(stderr, "{}", d.concise())?;
+        writeln!(out, "{}", d.concise())?;
     }
-    Ok(())
+    out.flush()
 }
 
 fn summary(rendered: &Rendered) -> String {
