@@ -519,8 +519,13 @@ pub fn resolve_jobs(jobs: usize) -> usize {
     }
 }
 
-/// Maps `f` over `items` on `jobs` threads (0: every core), in contiguous
-/// chunks of about equal `weight`; the results keep the items' order.
+/// Maps `f` over `items` on `jobs` threads (0: every core); the results
+/// keep the items' order. The items are cut into a few contiguous pieces
+/// per job, of about equal `weight`, which the jobs take in turn as they
+/// finish one: the weight is only an estimate (a Secret's bytes parse
+/// faster than a Service's, a document left for the second pass is only
+/// glanced at), and a job given the costlier pieces no longer keeps the
+/// others waiting at the end.
 pub fn parallel_map<T, R, W, F>(items: &[T], jobs: usize, weight: W, f: F) -> Vec<R>
 where
     T: Sync,
@@ -528,39 +533,63 @@ where
     W: Fn(&T) -> usize,
     F: Fn(&T) -> R + Sync,
 {
+    const PIECES_PER_JOB: usize = 8;
     let jobs = resolve_jobs(jobs);
     if jobs <= 1 || items.len() < 2 {
         return items.iter().map(f).collect();
     }
+    let bounds = cut(items, jobs * PIECES_PER_JOB, weight);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (bounds, next, f) = (&bounds, &next, &f);
+    let taken: Vec<Vec<(usize, Vec<R>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..jobs.min(bounds.len() - 1))
+            .map(|_| {
+                scope.spawn(move || {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&[start, end]) = bounds.get(i..i + 2) else {
+                            break;
+                        };
+                        let piece = items.get(start..end).unwrap_or_default();
+                        mine.push((i, piece.iter().map(f).collect::<Vec<R>>()));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut pieces: Vec<(usize, Vec<R>)> = taken.into_iter().flatten().collect();
+    pieces.sort_unstable_by_key(|(i, _)| *i);
+    let mut out = Vec::with_capacity(items.len());
+    for (_, piece) in pieces {
+        out.extend(piece);
+    }
+    out
+}
+
+/// The bounds of at most `pieces` contiguous runs of `items` of about
+/// equal `weight`: `[0, .., items.len()]`, never an empty run.
+fn cut<T>(items: &[T], pieces: usize, weight: impl Fn(&T) -> usize) -> Vec<usize> {
     let total: usize = items.iter().map(&weight).sum();
-    let share = total.div_ceil(jobs).max(1);
+    let share = total.div_ceil(pieces.max(1)).max(1);
     let mut bounds = vec![0];
     let mut acc = 0;
     for (i, item) in items.iter().enumerate() {
         acc += weight(item);
-        if acc >= share * bounds.len() && bounds.len() < jobs && i + 1 < items.len() {
+        if acc >= share * bounds.len() && bounds.len() < pieces && i + 1 < items.len() {
             bounds.push(i + 1);
         }
     }
     bounds.push(items.len());
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = bounds
-            .windows(2)
-            .map(|w| {
-                let chunk = &items[w[0]..w[1]];
-                scope.spawn(move || chunk.iter().map(f).collect::<Vec<R>>())
-            })
-            .collect();
-        let mut out = Vec::with_capacity(items.len());
-        for h in handles {
-            match h.join() {
-                Ok(part) => out.extend(part),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        out
-    })
+    bounds
 }
 
 fn is_json(name: &str, text: &str) -> bool {
@@ -1012,5 +1041,36 @@ mod tests {
     fn line_col_counts_from_one() {
         assert_eq!(line_col(b"ab\ncd", 4), (2, 2));
         assert_eq!(line_col(b"ab", 0), (1, 1));
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the weights (zero, skewed) and the jobs, every item is
+        /// mapped once and the results come back in the items' order.
+        #[test]
+        fn parallel_map_is_an_ordered_map(
+            items in prop::collection::vec(0usize..1000, 0..300),
+            jobs in 1usize..12,
+        ) {
+            let weight = |x: &usize| if x.is_multiple_of(7) { x * 100 } else { x % 3 };
+            let got = parallel_map(&items, jobs, weight, |x| x * 2 + 1);
+            let want: Vec<usize> = items.iter().map(|x| x * 2 + 1).collect();
+            prop_assert_eq!(got, want);
+        }
+
+        /// Runs cover the items once, in order, none empty, at most
+        /// `pieces` of them.
+        #[test]
+        fn cut_covers_the_items(
+            items in prop::collection::vec(0usize..50, 1..200),
+            pieces in 1usize..40,
+        ) {
+            let bounds = cut(&items, pieces, |x| *x);
+            prop_assert_eq!(bounds.first(), Some(&0));
+            prop_assert_eq!(bounds.last(), Some(&items.len()));
+            prop_assert!(bounds.windows(2).all(|w| w[0] < w[1]), "{:?}", bounds);
+            prop_assert!(bounds.len() - 1 <= pieces);
+        }
     }
 }
