@@ -7,7 +7,8 @@
 //! that peak RSS is its own: a plain typed `serde_yaml` parse of the same
 //! bytes (the floor), `render` with `--jobs 1` and with every core, the
 //! same objects as JSON, the corpus padded with 4 foreign objects per app,
-//! and `kubectl annotate --local` when kubectl is on the PATH. Prints
+//! the same objects grouped by kind as `helm template` writes them, and
+//! `kubectl annotate --local` when kubectl is on the PATH. Prints
 //! medians and ratios. Nothing here is asserted: measurements belong in a
 //! benchmark, not in a timed test.
 
@@ -99,6 +100,31 @@ fn split_docs(text: &str) -> Vec<&str> {
         out.push(&text[start..]);
     }
     out
+}
+
+/// The documents of `text` in the order `helm template` writes them: by
+/// kind, in Helm's install order (Secrets before Services before
+/// Ingresses); kinds it does not know, Gateway API's among them, last.
+fn grouped_by_kind(text: &str) -> String {
+    const ORDER: &[&str] = &[
+        "Namespace",
+        "Secret",
+        "ConfigMap",
+        "CustomResourceDefinition",
+        "Service",
+        "Deployment",
+        "IngressClass",
+        "Ingress",
+    ];
+    let rank = |doc: &str| {
+        doc.lines()
+            .find_map(|l| l.strip_prefix("kind: "))
+            .and_then(|k| ORDER.iter().position(|o| *o == k.trim()))
+            .unwrap_or(ORDER.len())
+    };
+    let mut docs = split_docs(text);
+    docs.sort_by_key(|d| rank(d));
+    docs.join("---\n")
 }
 
 /// Child process: one measurement, printed as `ms objects rss_kb`.
@@ -252,9 +278,9 @@ fn main() {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     println!("synroute bench: {cores} cores, median of {runs} runs, each in a fresh process\n");
     println!(
-        "| apps | MB | objects | typed parse s | render -j1 s (×) | render -j{cores} s (×) | objects/s | MB/s | peak RSS MB (× input) | JSON render s (YAML/JSON) | padded ×4 s (× unpadded) | kubectl s (× synroute) |"
+        "| apps | MB | objects | typed parse s | render -j1 s (×) | render -j{cores} s (×) | objects/s | MB/s | peak RSS MB (× input) | JSON render s (YAML/JSON) | padded ×4 s (× unpadded) | grouped by kind s (× interleaved) | kubectl s (× synroute) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut all_cores_time = Vec::new();
     for n in apps {
         let shape = Shape {
@@ -266,7 +292,9 @@ fn main() {
         let yaml = dir.join(format!("apps-{n}.yaml"));
         let json = dir.join(format!("apps-{n}.json"));
         let padded = dir.join(format!("apps-{n}-pad4.yaml"));
+        let grouped = dir.join(format!("apps-{n}-grouped.yaml"));
         let mb = ensure(&yaml, || corpus(shape));
+        ensure(&grouped, || grouped_by_kind(&corpus(shape)));
         ensure(&json, || {
             corpus(Shape {
                 json: true,
@@ -284,10 +312,11 @@ fn main() {
         let rn = measure("render", &yaml, 0, runs);
         let js = measure("render", &json, 0, runs);
         let pd = measure("render", &padded, 0, runs);
+        let gr = measure("render", &grouped, 0, runs);
         let kc = kubectl(&yaml, runs.min(1));
         all_cores_time.push((n, rn.secs));
         println!(
-            "| {n} | {mb:.1} | {} | {:.2} | {:.2} ({:.2}×) | {:.2} ({:.2}×) | {:.0} | {:.1} | {:.0} ({:.2}×) | {:.2} ({:.1}×) | {:.2} ({:.2}×) | {} |",
+            "| {n} | {mb:.1} | {} | {:.2} | {:.2} ({:.2}×) | {:.2} ({:.2}×) | {:.0} | {:.1} | {:.0} ({:.2}×) | {:.2} ({:.1}×) | {:.2} ({:.2}×) | {:.2} ({:.2}×) | {} |",
             fl.objects,
             fl.secs,
             r1.secs,
@@ -302,6 +331,8 @@ fn main() {
             rn.secs / js.secs,
             pd.secs,
             pd.secs / rn.secs,
+            gr.secs,
+            gr.secs / rn.secs,
             kc.map_or("not on PATH".to_string(), |k| format!(
                 "{k:.2} ({:.1}×)",
                 k / rn.secs
