@@ -183,6 +183,11 @@ fn with_certs(mut rendered: Rendered) -> Rendered {
 
 /// Everything `render` does but the output files, which are left empty.
 fn translated(mut input: Input<'_>, opts: &Options) -> Rendered {
+    // The cores are counted once here, not for each file split or map.
+    let opts = &Options {
+        jobs: load::resolve_jobs(opts.jobs),
+        ..opts.clone()
+    };
     // A caller that keeps the text is located in it; else through shapes.
     let text = match &input {
         Input::Borrowed(sources) => Some(*sources),

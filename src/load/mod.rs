@@ -510,7 +510,9 @@ impl RawError {
     }
 }
 
-/// `--jobs N`: N threads, 0 meaning one per core.
+/// `--jobs N`: N threads, 0 meaning one per core. Counting the cores
+/// reads the process's cgroup files (a dozen system calls): callers
+/// resolve once, not per file or per document.
 pub fn resolve_jobs(jobs: usize) -> usize {
     if jobs == 0 {
         std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
@@ -534,8 +536,11 @@ where
     F: Fn(&T) -> R + Sync,
 {
     const PIECES_PER_JOB: usize = 8;
+    if items.len() < 2 {
+        return items.iter().map(f).collect();
+    }
     let jobs = resolve_jobs(jobs);
-    if jobs <= 1 || items.len() < 2 {
+    if jobs <= 1 {
         return items.iter().map(f).collect();
     }
     let bounds = cut(items, jobs * PIECES_PER_JOB, weight);

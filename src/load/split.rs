@@ -20,11 +20,12 @@ const SEGMENTS_PER_JOB: usize = 4;
 
 /// How many segments a text of `len` bytes is cut into with `jobs` threads.
 fn segment_count(len: usize, jobs: usize) -> usize {
-    let jobs = resolve_jobs(jobs);
-    if jobs <= 1 || len < PARALLEL_FROM {
-        1
-    } else {
-        jobs * SEGMENTS_PER_JOB
+    if len < PARALLEL_FROM {
+        return 1;
+    }
+    match resolve_jobs(jobs) {
+        0 | 1 => 1,
+        jobs => jobs * SEGMENTS_PER_JOB,
     }
 }
 
