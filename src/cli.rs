@@ -358,7 +358,7 @@ fn read_inputs(a: &InputArgs, stdin: &mut dyn Read) -> io::Result<Vec<Source>> {
 /// Reads files and folders (recursively) into sources, each file once.
 pub fn collect_sources(paths: &[String], exclude: &[String]) -> io::Result<Vec<Source>> {
     let mut sources = Vec::new();
-    let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut seen: BTreeSet<FileId> = BTreeSet::new();
     for p in paths {
         let path = Path::new(p);
         let meta = fs::metadata(path).map_err(|e| with_path(e, path))?;
@@ -406,17 +406,49 @@ fn with_path(e: io::Error, path: &Path) -> io::Error {
     io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display()))
 }
 
+/// What makes two paths one file: its device and inode where there are
+/// some (found with the open file, no further system call), else its
+/// canonical path.
+#[cfg(unix)]
+type FileId = (u64, u64);
+#[cfg(not(unix))]
+type FileId = PathBuf;
+
+#[cfg(unix)]
+fn file_id(_path: &Path, meta: &fs::Metadata) -> FileId {
+    use std::os::unix::fs::MetadataExt as _;
+    (meta.dev(), meta.ino())
+}
+
+#[cfg(not(unix))]
+fn file_id(path: &Path, _meta: &fs::Metadata) -> FileId {
+    fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Reads `path` unless the same file (named twice, or reached again
+/// through a symlink or a hard link) was read already. Canonicalising
+/// every path cost a system call per path component: with a file per app
+/// that was most of the time spent reading a tree.
 fn push_file(
     sources: &mut Vec<Source>,
-    seen: &mut BTreeSet<PathBuf>,
+    seen: &mut BTreeSet<FileId>,
     path: &Path,
 ) -> io::Result<()> {
-    let canonical = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    if !seen.insert(canonical) {
-        return Ok(());
+    let mut read = || -> io::Result<Option<Vec<u8>>> {
+        let file = fs::File::open(path)?;
+        let meta = file.metadata()?;
+        if !seen.insert(file_id(path, &meta)) {
+            return Ok(None);
+        }
+        let mut content = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+        // Through `Take`: `File`'s own read_to_end asks the size again
+        // (two more system calls) though the room is made already.
+        file.take(u64::MAX).read_to_end(&mut content)?;
+        Ok(Some(content))
+    };
+    if let Some(content) = read().map_err(|e| with_path(e, path))? {
+        sources.push(Source::new(path.display().to_string(), content));
     }
-    let content = fs::read(path).map_err(|e| with_path(e, path))?;
-    sources.push(Source::new(path.display().to_string(), content));
     Ok(())
 }
 

@@ -84,6 +84,30 @@ fn order_of_paths_does_not_change_output() {
     assert_eq!(a.stdout, b.stdout);
 }
 
+/// A file reached more than once — named twice, inside a folder also
+/// named, through a symlink or a hard link — is read once: its objects are
+/// not reported as defined twice.
+#[test]
+fn one_file_reached_several_ways_is_read_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("ingress.yaml");
+    fs::write(&file, INGRESS).expect("write");
+    std::os::unix::fs::symlink(&file, dir.path().join("link.yaml")).expect("symlink");
+    fs::hard_link(&file, dir.path().join("hard.yaml")).expect("hard link");
+    let (folder, named) = (
+        dir.path().display().to_string(),
+        file.display().to_string(),
+    );
+    let o = synroute(&["render", &named, &folder, &named], None);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!stderr(&o).contains("SR1003"), "{}", stderr(&o));
+    assert!(stdout(&o).contains("stdin.example.com:"));
+    // A copy is another file: its objects are duplicates.
+    fs::write(dir.path().join("copy.yaml"), INGRESS).expect("write");
+    let o = synroute(&["render", &folder], None);
+    assert!(stderr(&o).contains("SR1003"), "{}", stderr(&o));
+}
+
 #[test]
 fn exit_codes() {
     assert_eq!(code(&synroute(&["render", "fixtures/demo"], None)), 0);
