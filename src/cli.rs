@@ -351,26 +351,49 @@ fn read_inputs(a: &InputArgs, stdin: &mut dyn Read) -> io::Result<Vec<Source>> {
         sources.push(Source::new("-", buf));
     }
     let files: Vec<String> = paths.into_iter().filter(|p| p != "-").collect();
-    sources.extend(collect_sources(&files, &a.select.exclude)?);
+    sources.extend(read_sources(&files, &a.select.exclude, a.select.jobs)?);
     Ok(sources)
 }
 
 /// Reads files and folders (recursively) into sources, each file once.
 pub fn collect_sources(paths: &[String], exclude: &[String]) -> io::Result<Vec<Source>> {
-    let mut sources = Vec::new();
-    let mut seen: BTreeSet<FileId> = BTreeSet::new();
+    read_sources(paths, exclude, 0)
+}
+
+/// `collect_sources` on `jobs` threads (0: every core): a tree of small
+/// files is mostly system calls, which run on every core like the parse.
+/// Files are listed first, read in parallel, then taken in order: the
+/// first of two paths to one file is kept, and the first error in the
+/// order of the paths is the one returned, as when read one by one.
+pub fn read_sources(paths: &[String], exclude: &[String], jobs: usize) -> io::Result<Vec<Source>> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut listing = Ok(());
     for p in paths {
         let path = Path::new(p);
-        let meta = fs::metadata(path).map_err(|e| with_path(e, path))?;
-        if meta.is_dir() {
-            for file in walk(path, exclude)? {
-                push_file(&mut sources, &mut seen, &file)?;
+        let found = fs::metadata(path)
+            .map_err(|e| with_path(e, path))
+            .and_then(|meta| match meta.is_dir() {
+                true => walk(path, exclude),
+                false => Ok(vec![path.to_path_buf()]),
+            });
+        match found {
+            Ok(found) => files.extend(found),
+            Err(e) => {
+                listing = Err(e);
+                break;
             }
-        } else {
-            push_file(&mut sources, &mut seen, path)?;
         }
     }
-    Ok(sources)
+    let read = crate::load::parallel_map(&files, jobs, |_| 1, |path| read_file(path));
+    let mut sources = Vec::with_capacity(files.len());
+    let mut seen: BTreeSet<FileId> = BTreeSet::new();
+    for (path, r) in files.iter().zip(read) {
+        let (id, content) = r.map_err(|e| with_path(e, path))?;
+        if seen.insert(id) {
+            sources.push(Source::new(path.display().to_string(), content));
+        }
+    }
+    listing.map(|()| sources)
 }
 
 /// The loop settings (render, write, signal) that `synroute watch ARGS`
@@ -425,31 +448,18 @@ fn file_id(path: &Path, _meta: &fs::Metadata) -> FileId {
     fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// Reads `path` unless the same file (named twice, or reached again
-/// through a symlink or a hard link) was read already. Canonicalising
-/// every path cost a system call per path component: with a file per app
-/// that was most of the time spent reading a tree.
-fn push_file(
-    sources: &mut Vec<Source>,
-    seen: &mut BTreeSet<FileId>,
-    path: &Path,
-) -> io::Result<()> {
-    let mut read = || -> io::Result<Option<Vec<u8>>> {
-        let file = fs::File::open(path)?;
-        let meta = file.metadata()?;
-        if !seen.insert(file_id(path, &meta)) {
-            return Ok(None);
-        }
-        let mut content = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-        // Through `Take`: `File`'s own read_to_end asks the size again
-        // (two more system calls) though the room is made already.
-        file.take(u64::MAX).read_to_end(&mut content)?;
-        Ok(Some(content))
-    };
-    if let Some(content) = read().map_err(|e| with_path(e, path))? {
-        sources.push(Source::new(path.display().to_string(), content));
-    }
-    Ok(())
+/// The bytes of `path` and what identifies the file (two paths to one
+/// file, named twice or through a symlink or a hard link, give one id).
+/// Canonicalising every path cost a system call per path component: with
+/// a file per app that was most of the time spent reading a tree.
+fn read_file(path: &Path) -> io::Result<(FileId, Vec<u8>)> {
+    let file = fs::File::open(path)?;
+    let meta = file.metadata()?;
+    let mut content = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    // Through `Take`: `File`'s own read_to_end asks the size again (two
+    // more system calls) though the room is made already.
+    file.take(u64::MAX).read_to_end(&mut content)?;
+    Ok((file_id(path, &meta), content))
 }
 
 /// The manifest files below `root`: `*.yaml`, `*.yml`, `*.json`; hidden

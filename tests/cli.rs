@@ -94,10 +94,7 @@ fn one_file_reached_several_ways_is_read_once() {
     fs::write(&file, INGRESS).expect("write");
     std::os::unix::fs::symlink(&file, dir.path().join("link.yaml")).expect("symlink");
     fs::hard_link(&file, dir.path().join("hard.yaml")).expect("hard link");
-    let (folder, named) = (
-        dir.path().display().to_string(),
-        file.display().to_string(),
-    );
+    let (folder, named) = (dir.path().display().to_string(), file.display().to_string());
     let o = synroute(&["render", &named, &folder, &named], None);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(!stderr(&o).contains("SR1003"), "{}", stderr(&o));
@@ -106,6 +103,38 @@ fn one_file_reached_several_ways_is_read_once() {
     fs::write(dir.path().join("copy.yaml"), INGRESS).expect("write");
     let o = synroute(&["render", &folder], None);
     assert!(stderr(&o).contains("SR1003"), "{}", stderr(&o));
+}
+
+/// Files are read in parallel, but of several unreadable paths the first
+/// named is the one reported, as when they were read one by one.
+#[test]
+fn the_first_unreadable_path_is_reported() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A socket is listed as a file but cannot be opened.
+    let socket = dir.path().join("socket.yaml");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
+    let missing = dir.path().join("missing.yaml");
+    let good = dir.path().join("good.yaml");
+    fs::write(&good, INGRESS).expect("write");
+    let (socket, missing, good) = (
+        socket.display().to_string(),
+        missing.display().to_string(),
+        good.display().to_string(),
+    );
+    for (args, named) in [
+        ([&good, &socket, &missing], &socket),
+        ([&good, &missing, &socket], &missing),
+    ] {
+        let mut argv = vec!["render"];
+        argv.extend(args.iter().map(|a| a.as_str()));
+        let o = synroute(&argv, None);
+        assert_eq!(code(&o), 2, "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("cannot read {named}")),
+            "{}",
+            stderr(&o)
+        );
+    }
 }
 
 #[test]
