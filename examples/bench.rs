@@ -7,8 +7,9 @@
 //! that peak RSS is its own: a plain typed `serde_yaml` parse of the same
 //! bytes (the floor), `render` with `--jobs 1` and with every core, the
 //! same objects as JSON, the corpus padded with 4 foreign objects per app,
-//! the same objects grouped by kind as `helm template` writes them, and
-//! `kubectl annotate --local` when kubectl is on the PATH. Prints
+//! the same objects grouped by kind as `helm template` writes them, the
+//! same objects as a file per app, and `kubectl annotate --local` when
+//! kubectl is on the PATH. Prints
 //! medians and ratios. Nothing here is asserted: measurements belong in a
 //! benchmark, not in a timed test.
 
@@ -16,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use synroute::synth::{Shape, corpus};
+use synroute::synth::{Shape, corpus, corpus_files};
 
 fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -278,9 +279,9 @@ fn main() {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     println!("synroute bench: {cores} cores, median of {runs} runs, each in a fresh process\n");
     println!(
-        "| apps | MB | objects | typed parse s | render -j1 s (×) | render -j{cores} s (×) | objects/s | MB/s | peak RSS MB (× input) | JSON render s (YAML/JSON) | padded ×4 s (× unpadded) | grouped by kind s (× interleaved) | kubectl s (× synroute) |"
+        "| apps | MB | objects | typed parse s | render -j1 s (×) | render -j{cores} s (×) | objects/s | MB/s | peak RSS MB (× input) | JSON render s (YAML/JSON) | padded ×4 s (× unpadded) | grouped by kind s (× interleaved) | file per app s (× one file) | kubectl s (× synroute) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut all_cores_time = Vec::new();
     for n in apps {
         let shape = Shape {
@@ -295,6 +296,16 @@ fn main() {
         let grouped = dir.join(format!("apps-{n}-grouped.yaml"));
         let mb = ensure(&yaml, || corpus(shape));
         ensure(&grouped, || grouped_by_kind(&corpus(shape)));
+        let tree = dir.join(format!("apps-{n}-files"));
+        if !tree.exists() {
+            for (name, text) in corpus_files(shape) {
+                let path = tree.join(name);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).expect("mkdir");
+                }
+                std::fs::write(path, text).expect("write corpus file");
+            }
+        }
         ensure(&json, || {
             corpus(Shape {
                 json: true,
@@ -313,10 +324,11 @@ fn main() {
         let js = measure("render", &json, 0, runs);
         let pd = measure("render", &padded, 0, runs);
         let gr = measure("render", &grouped, 0, runs);
+        let tr = measure("render", &tree, 0, runs);
         let kc = kubectl(&yaml, runs.min(1));
         all_cores_time.push((n, rn.secs));
         println!(
-            "| {n} | {mb:.1} | {} | {:.2} | {:.2} ({:.2}×) | {:.2} ({:.2}×) | {:.0} | {:.1} | {:.0} ({:.2}×) | {:.2} ({:.1}×) | {:.2} ({:.2}×) | {:.2} ({:.2}×) | {} |",
+            "| {n} | {mb:.1} | {} | {:.2} | {:.2} ({:.2}×) | {:.2} ({:.2}×) | {:.0} | {:.1} | {:.0} ({:.2}×) | {:.2} ({:.1}×) | {:.2} ({:.2}×) | {:.2} ({:.2}×) | {:.2} ({:.2}×) | {} |",
             fl.objects,
             fl.secs,
             r1.secs,
@@ -333,6 +345,8 @@ fn main() {
             pd.secs / rn.secs,
             gr.secs,
             gr.secs / rn.secs,
+            tr.secs,
+            tr.secs / rn.secs,
             kc.map_or("not on PATH".to_string(), |k| format!(
                 "{k:.2} ({:.1}×)",
                 k / rn.secs
