@@ -372,9 +372,12 @@ pub fn read_sources(paths: &[String], exclude: &[String], jobs: usize) -> io::Re
         let path = Path::new(p);
         let found = fs::metadata(path)
             .map_err(|e| with_path(e, path))
-            .and_then(|meta| match meta.is_dir() {
-                true => walk(path, exclude),
-                false => Ok(vec![path.to_path_buf()]),
+            .and_then(|meta| {
+                if meta.is_dir() {
+                    walk(path, exclude)
+                } else {
+                    Ok(vec![path.to_path_buf()])
+                }
             });
         match found {
             Ok(found) => files.extend(found),
@@ -477,6 +480,9 @@ fn walk(root: &Path, excludes: &[String]) -> io::Result<Vec<PathBuf>> {
             let name = e.file_name().to_string_lossy();
             if e.file_type().is_dir() && name.starts_with('.') {
                 return false;
+            }
+            if excludes.is_empty() {
+                return true;
             }
             let rel = e.path().strip_prefix(root).unwrap_or(e.path());
             let rel = rel.to_string_lossy().replace('\\', "/");
