@@ -220,12 +220,22 @@ pub fn load(sources: &[Source], opts: &Options, shapes: bool) -> (Loaded, Pendin
     // outcomes are merged back in input order, so the result and every
     // location are the same whatever `jobs` is.
     let files: Vec<Arc<str>> = sources.iter().map(|s| Arc::from(s.name.as_str())).collect();
-    let mut docs: Vec<Result<Doc<'_>, (usize, RawError)>> = Vec::new();
-    for (idx, source) in sources.iter().enumerate() {
-        let text = match std::str::from_utf8(&source.content) {
-            Ok(t) => t,
-            Err(e) => {
-                let (line, column) = line_col(&source.content, e.valid_up_to());
+    let mut docs: Vec<Split<'_>> = Vec::new();
+    // A source too small to cut is split on one job, many of them on every
+    // job at once (a folder of small files); a large one is then cut into
+    // segments on every job by itself.
+    let indexed: Vec<(usize, &Source)> = sources.iter().enumerate().collect();
+    let small = |s: &Source| s.content.len() < split::PARALLEL_FROM;
+    let early = parallel_map(
+        &indexed,
+        opts.jobs,
+        |(_, s)| if small(s) { s.content.len() } else { 0 },
+        |&(idx, s)| small(s).then(|| split_source(idx, s, 1)),
+    );
+    for (&(idx, source), early) in indexed.iter().zip(early) {
+        match early.unwrap_or_else(|| split_source(idx, source, opts.jobs)) {
+            Ok(split) => docs.extend(split),
+            Err((line, column)) => {
                 loaded.diagnostics.push(Anchored::plain(Diagnostic {
                     location: Some(Location {
                         file: source.name.clone(),
@@ -236,17 +246,10 @@ pub fn load(sources: &[Source], opts: &Options, shapes: bool) -> (Loaded, Pendin
                 }));
                 loaded.stats.diagnosed += 1;
                 loaded.malformed = true;
-                continue;
             }
-        };
-        let split = if is_json(&source.name, text) {
-            split::json_documents(idx, text, opts.jobs)
-        } else {
-            split::yaml_documents(idx, text, opts.jobs)
-        };
-        docs.extend(split.into_iter().map(|d| d.map_err(|e| (idx, e))));
+        }
     }
-    let weight = |d: &Result<Doc<'_>, (usize, RawError)>| d.as_ref().map_or(1, |d| d.text.len());
+    let weight = |d: &Split<'_>| d.as_ref().map_or(1, |d| d.text.len());
     let outcomes = parallel_map(&docs, opts.jobs, weight, |doc| match doc {
         Ok(doc) => {
             let outcome = slim(load_document(&files[doc.span.source], doc, opts));
@@ -508,6 +511,23 @@ impl RawError {
         d.hint = self.hint.clone();
         Anchored::plain(d)
     }
+}
+
+/// A document of a source, or an error found splitting it (with the
+/// source's index).
+type Split<'a> = Result<Doc<'a>, (usize, RawError)>;
+
+/// The documents of source `idx` on `jobs` threads, or where its text
+/// stops being UTF-8 (line, column).
+fn split_source(idx: usize, source: &Source, jobs: usize) -> Result<Vec<Split<'_>>, (u32, u32)> {
+    let text = std::str::from_utf8(&source.content)
+        .map_err(|e| line_col(&source.content, e.valid_up_to()))?;
+    let split = if is_json(&source.name, text) {
+        split::json_documents(idx, text, jobs)
+    } else {
+        split::yaml_documents(idx, text, jobs)
+    };
+    Ok(split.into_iter().map(|d| d.map_err(|e| (idx, e))).collect())
 }
 
 /// `--jobs N`: N threads, 0 meaning one per core. Counting the cores

@@ -13,7 +13,7 @@ use crate::diag::Code;
 use crate::model::DocSpan;
 
 /// Below this size a source is split on one thread.
-const PARALLEL_FROM: usize = 1 << 20;
+pub(super) const PARALLEL_FROM: usize = 1 << 20;
 
 /// Segments per thread, so that one slow segment does not hold the others.
 const SEGMENTS_PER_JOB: usize = 4;
