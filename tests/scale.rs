@@ -315,3 +315,48 @@ fn a_write_that_fails_half_way_is_returned() {
         assert!(out.written.len() > whole.len() / 4, "jobs={jobs}");
     }
 }
+
+/// Small files are split together on every job, a large one (over 1 MB)
+/// on every job by itself, in its place: files of both kinds mixed render
+/// the same with one job and with several, every diagnostic in its file.
+#[test]
+fn small_and_large_files_mixed_render_the_same_whatever_the_jobs() {
+    let small = |seed| {
+        corpus_files(Shape {
+            apps: 40,
+            padding: 0,
+            json: false,
+            seed,
+        })
+    };
+    let large = corpus(Shape {
+        apps: 600,
+        padding: 0,
+        json: false,
+        seed: 11,
+    });
+    assert!(large.len() > 1 << 20, "{} bytes", large.len());
+    let mut sources: Vec<Source> = small(5)
+        .into_iter()
+        .map(|(n, t)| Source::new(format!("a/{n}"), t))
+        .collect();
+    sources.push(Source::new("large.yaml", large));
+    sources.extend(
+        small(9)
+            .into_iter()
+            .map(|(n, t)| Source::new(format!("z/{n}"), t)),
+    );
+    let base = with_jobs(&sources, 1);
+    assert!(!base.malformed);
+    let files: std::collections::BTreeSet<_> = base
+        .diagnostics
+        .iter()
+        .filter_map(|d| d.location.as_ref().map(|l| l.file.clone()))
+        .collect();
+    assert!(files.contains("large.yaml") && files.len() > 2, "{files:?}");
+    for jobs in [2, 3, 0] {
+        let r = with_jobs(&sources, jobs);
+        assert_eq!(r.upstreams, base.upstreams, "jobs={jobs}");
+        assert_eq!(r.diagnostics, base.diagnostics, "jobs={jobs}");
+    }
+}
