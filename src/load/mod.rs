@@ -556,10 +556,12 @@ where
     F: Fn(&T) -> R + Sync,
 {
     const PIECES_PER_JOB: usize = 8;
-    if items.len() < 2 {
-        return items.iter().map(f).collect();
-    }
-    let jobs = resolve_jobs(jobs);
+    // One item needs no thread, nor the cores counted.
+    let jobs = if items.len() < 2 {
+        1
+    } else {
+        resolve_jobs(jobs)
+    };
     if jobs <= 1 {
         return items.iter().map(f).collect();
     }
