@@ -149,13 +149,14 @@ pub fn write(table: &RouteTable, jobs: usize, out: &mut dyn std::io::Write) -> s
         }
         s
     };
-    let jobs = crate::load::resolve_jobs(jobs).clamp(1, chunks.len().max(1));
+    // One chunk (a small table) is built here, without a thread.
     if chunks.len() < 2 {
         for chunk in chunks {
             out.write_all(build(chunk).as_bytes())?;
         }
         return Ok(());
     }
+    let jobs = crate::load::resolve_jobs(jobs).clamp(1, chunks.len());
     // Each job builds every `jobs`th chunk, a few ahead at most, while this
     // thread writes them in order: writing overlaps building, and only a
     // few chunks are ever held.
