@@ -6,6 +6,16 @@
 use synroute::synth::{Shape, corpus, corpus_files};
 use synroute::{Options, Rendered, Source, render};
 
+/// `apps` apps as YAML, unpadded.
+fn yaml(apps: usize, seed: u64) -> Shape {
+    Shape {
+        apps,
+        padding: 0,
+        json: false,
+        seed,
+    }
+}
+
 fn with_jobs(sources: &[Source], jobs: usize) -> Rendered {
     render(
         sources,
@@ -19,10 +29,8 @@ fn with_jobs(sources: &[Source], jobs: usize) -> Rendered {
 #[test]
 fn output_is_identical_whatever_the_number_of_jobs() {
     let shape = Shape {
-        apps: 300,
         padding: 1,
-        json: false,
-        seed: 7,
+        ..yaml(300, 7)
     };
     let one = vec![Source::new("all.yaml", corpus(shape))];
     let many: Vec<Source> = corpus_files(shape)
@@ -69,10 +77,8 @@ fn the_one_malformed(name: &str, text: &str, jobs: usize) -> synroute::diag::Loc
 #[test]
 fn a_malformed_document_deep_in_a_large_file_keeps_its_location() {
     let text = corpus(Shape {
-        apps: 3000,
         padding: 2,
-        json: false,
-        seed: 3,
+        ..yaml(3000, 3)
     });
     // Break one Service about four fifths of the way in: `ports` becomes a
     // number, an error the typed parse reports at that very line.
@@ -105,10 +111,9 @@ fn a_malformed_document_deep_in_a_large_file_keeps_its_location() {
 #[test]
 fn a_malformed_json_object_deep_in_a_large_file_keeps_its_location() {
     let text = corpus(Shape {
-        apps: 3000,
         padding: 1,
         json: true,
-        seed: 3,
+        ..yaml(3000, 3)
     });
     assert!(
         text.len() > 4 << 20,
@@ -291,13 +296,7 @@ fn a_write_that_fails_half_way_is_returned() {
             Ok(())
         }
     }
-    let shape = Shape {
-        apps: 1500,
-        padding: 0,
-        json: false,
-        seed: 3,
-    };
-    let sources = vec![Source::new("all.yaml", corpus(shape))];
+    let sources = vec![Source::new("all.yaml", corpus(yaml(1500, 3)))];
     let r = synroute::render_owned_unwritten(sources, &Options::default());
     let mut whole = Vec::new();
     r.write_upstreams(&mut whole, 1).expect("write to a Vec");
@@ -321,20 +320,8 @@ fn a_write_that_fails_half_way_is_returned() {
 /// the same with one job and with several, every diagnostic in its file.
 #[test]
 fn small_and_large_files_mixed_render_the_same_whatever_the_jobs() {
-    let small = |seed| {
-        corpus_files(Shape {
-            apps: 40,
-            padding: 0,
-            json: false,
-            seed,
-        })
-    };
-    let large = corpus(Shape {
-        apps: 600,
-        padding: 0,
-        json: false,
-        seed: 11,
-    });
+    let small = |seed| corpus_files(yaml(40, seed));
+    let large = corpus(yaml(600, 11));
     assert!(large.len() > 1 << 20, "{} bytes", large.len());
     let mut sources: Vec<Source> = small(5)
         .into_iter()
