@@ -346,4 +346,17 @@ fn small_and_large_files_mixed_render_the_same_whatever_the_jobs() {
         assert_eq!(r.upstreams, base.upstreams, "jobs={jobs}");
         assert_eq!(r.diagnostics, base.diagnostics, "jobs={jobs}");
     }
+    // Owning the input, the small files' second-pass text is gathered in
+    // one pool and the large file's kept in its own buffer: both are read
+    // back from where they went, and located through their shapes.
+    for jobs in [1, 2, 0] {
+        let opts = Options {
+            jobs,
+            ..Options::default()
+        };
+        let r = synroute::render_owned(sources.clone(), &opts);
+        assert_eq!(r.upstreams, base.upstreams, "owned jobs={jobs}");
+        assert_eq!(r.diagnostics, base.diagnostics, "owned jobs={jobs}");
+        assert_eq!(r.table, base.table, "owned jobs={jobs}");
+    }
 }

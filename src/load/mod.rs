@@ -134,8 +134,10 @@ enum Deferred {
     Doc {
         /// Where the document was in the input, which its origin keeps.
         span: DocSpan,
-        /// Where its text is now in its source (`Pending::keep_only` moves it).
+        /// Where its text is now: in its source, or in `Pending::pool`
+        /// (`Pending::keep_only` moves it).
         at: usize,
+        pooled: bool,
         kind: Kind,
         json: bool,
         line: u32,
@@ -149,18 +151,46 @@ pub struct Pending {
     /// Whether the second pass keeps its documents' shapes too.
     shapes: bool,
     items: Vec<Deferred>,
+    /// The kept text of the small sources, gathered by `keep_only`; empty
+    /// when the caller keeps the sources.
+    pool: Vec<u8>,
 }
 
 impl Pending {
     /// Keeps of the sources only the text of the documents left for the
-    /// second pass, moved to the front of each source in place (no copy
-    /// of the input is made), and gives the rest back to the allocator:
-    /// everything else is built, and located through its `Shape`. The
-    /// sources are then only for `load_pending`.
+    /// second pass and gives the rest back to the allocator: everything
+    /// else is built, and located through its `Shape`. The sources are
+    /// then only for `load_pending`.
+    ///
+    /// A large source's documents move to the front of its own buffer (no
+    /// copy of a large input is made; the buffer, mapped on its own,
+    /// shrinks in place). Small sources' documents are copied into one
+    /// pool and their buffers freed whole: a folder of many small files
+    /// otherwise left the freed tail of every file's buffer as a hole in
+    /// the allocator's heaps, which the second pass did not fill (50k
+    /// files: peak RSS 449 -> 368-389 MB).
     pub fn keep_only(&mut self, sources: &mut [Source]) {
+        let small: Vec<bool> = sources
+            .iter()
+            .map(|s| s.content.len() < split::PARALLEL_FROM)
+            .collect();
+        let pooled_len: usize = self
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                Deferred::Doc { span, .. } if small.get(span.source) == Some(&true) => {
+                    Some(span.end - span.start)
+                }
+                _ => None,
+            })
+            .sum();
+        let mut pool = Vec::with_capacity(pooled_len);
         let mut ends = vec![0usize; sources.len()];
         for item in &mut self.items {
-            let Deferred::Doc { span, at, .. } = item else {
+            let Deferred::Doc {
+                span, at, pooled, ..
+            } = item
+            else {
                 continue;
             };
             let (Some(source), Some(end)) =
@@ -169,9 +199,15 @@ impl Pending {
                 continue;
             };
             let len = span.end - span.start;
-            // Documents are in input order: each moves down, never over
-            // one still to move.
-            if *at + len <= source.content.len() && *end <= *at {
+            if small.get(span.source) == Some(&true) {
+                if let Some(text) = source.content.get(*at..*at + len) {
+                    *at = pool.len();
+                    *pooled = true;
+                    pool.extend_from_slice(text);
+                }
+            } else if *at + len <= source.content.len() && *end <= *at {
+                // Documents are in input order: each moves down, never
+                // over one still to move.
                 source.content.copy_within(*at..*at + len, *end);
                 *at = *end;
                 *end += len;
@@ -181,6 +217,7 @@ impl Pending {
             source.content.truncate(end);
             source.content.shrink_to_fit();
         }
+        self.pool = pool;
     }
 }
 
@@ -269,6 +306,7 @@ pub fn load(sources: &[Source], opts: &Options, shapes: bool) -> (Loaded, Pendin
                 items.push(Deferred::Doc {
                     span: doc.span,
                     at: doc.span.start,
+                    pooled: false,
                     kind,
                     json,
                     line,
@@ -298,6 +336,7 @@ pub fn load(sources: &[Source], opts: &Options, shapes: bool) -> (Loaded, Pendin
             files,
             shapes,
             items,
+            pool: Vec::new(),
         },
     )
 }
@@ -322,6 +361,7 @@ where
         files,
         shapes,
         items,
+        pool,
     } = pending;
     let keep = |obj: Object, origin: Arc<Origin>| match obj {
         Object::Ingress(value) => {
@@ -354,13 +394,18 @@ where
         Deferred::Doc {
             span,
             at,
+            pooled,
             kind,
             json,
             line,
         } => {
-            let text = sources
-                .get(span.source)
-                .and_then(|s| s.content.get(*at..*at + (span.end - span.start)))
+            let text = if *pooled {
+                Some(pool.as_slice())
+            } else {
+                sources.get(span.source).map(|s| s.content.as_slice())
+            };
+            let text = text
+                .and_then(|s| s.get(*at..*at + (span.end - span.start)))
                 .and_then(|b| std::str::from_utf8(b).ok())
                 .unwrap_or("");
             let doc = Doc { text, span: *span };
