@@ -234,10 +234,12 @@ pub struct Late<A, B>(Vec<LateDoc<A, B>>);
 /// its document with where the document was.
 type LateDoc<A, B> = (Outcome<Kept<A, B>>, Option<(DocSpan, Shape)>);
 
-/// The second pass's results for the objects kept, by namespace/name.
+/// The second pass's results for the objects kept (duplicates dropped),
+/// in the SPEC's order: by creationTimestamp (objects that carry one
+/// first), then namespace/name.
 pub struct Streamed<A, B> {
-    pub ingresses: BTreeMap<Key, A>,
-    pub http_routes: BTreeMap<Key, B>,
+    pub ingresses: Vec<A>,
+    pub http_routes: Vec<B>,
 }
 
 /// The first pass: splits every source into documents and builds every
@@ -1028,19 +1030,32 @@ fn insert_kept<R>(
     map: &mut BTreeMap<Key, Obj<Meta>>,
     diagnostics: &mut Vec<Anchored>,
     mut objects: Vec<(Arc<Origin>, Meta, R)>,
-) -> BTreeMap<Key, R> {
+) -> Vec<R> {
     objects.sort_by(|a, b| (&a.0.file, a.0.line).cmp(&(&b.0.file, b.0.line)));
-    let mut kept = BTreeMap::new();
+    // Each kept result by the address of its object's origin, which the
+    // map holds: walking the map then gives them in namespace/name order
+    // without comparing a name again.
+    let mut results: std::collections::HashMap<usize, R> =
+        std::collections::HashMap::with_capacity(objects.len());
     for (origin, meta, r) in objects {
-        let key = (origin.namespace.clone(), origin.name.clone());
+        let at = Arc::as_ptr(&origin) as usize;
         match put(map, origin, meta) {
             Some((dup, first)) => diagnostics.push(duplicate(&dup, &first)),
             None => {
-                kept.insert(key, r);
+                results.insert(at, r);
             }
         }
     }
-    kept
+    let mut kept = Vec::with_capacity(results.len());
+    for obj in map.values() {
+        if let Some(r) = results.remove(&(Arc::as_ptr(&obj.origin) as usize)) {
+            kept.push((obj.value.creation_timestamp.as_ref().map(|t| t.0), r));
+        }
+    }
+    // The SPEC's order: by creationTimestamp (objects that carry one
+    // first), then namespace/name (stable).
+    kept.sort_by_key(|(created, _)| (created.is_none(), *created));
+    kept.into_iter().map(|(_, r)| r).collect()
 }
 
 /// The diagnostic for a second object of one identity.

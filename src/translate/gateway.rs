@@ -296,11 +296,11 @@ pub fn translate_alone(
 /// Applies the routes' own translations in the SPEC's order (the first
 /// writer wins), then merges https redirects and projects listener
 /// certificates.
-pub fn translate(ctx: &mut Ctx<'_>, scope: Scope, routes: BTreeMap<Key, RouteAlone>) {
+pub fn translate(ctx: &mut Ctx<'_>, scope: Scope, routes: Vec<RouteAlone>) {
     ctx.diags.extend(scope.diags);
     let mut pending = httproute::Pending::default();
     let mut listener_hosts = ListenerHosts::new();
-    for alone in super::in_spec_order(&ctx.snap.http_routes, routes) {
+    for alone in routes {
         ctx.diags.extend(alone.diags);
         ctx.route_status.extend(alone.status);
         for (i, host) in alone.listener_hosts {

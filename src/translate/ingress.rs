@@ -4,7 +4,7 @@
 //! `spec.tls`, in the SPEC's order: by creationTimestamp (objects that
 //! carry one first), then namespace/name.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use k8s_openapi::api::networking::v1::IngressBackend;
@@ -12,13 +12,11 @@ use k8s_openapi::api::networking::v1::IngressBackend;
 use crate::model::Ingress;
 
 use super::backends::{BackendRef, PortRef, service_address};
-use super::{
-    Ctx, Op, acme, annotations, in_spec_order, prefix_key, report_path, routable_host, tls,
-};
+use super::{Ctx, Op, acme, annotations, prefix_key, report_path, routable_host, tls};
 use crate::Options;
 use crate::diag::Code;
 use crate::ir::{PathEntry, Provenance, Server};
-use crate::model::{Anchored, FieldPath, Key, Obj, Origin, Snapshot, diag_at};
+use crate::model::{Anchored, FieldPath, Obj, Origin, Snapshot, diag_at};
 
 pub const CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
 pub const DEFAULT_CLASS_ANNOTATION: &str = "ingressclass.kubernetes.io/is-default-class";
@@ -42,11 +40,12 @@ pub fn translate_alone(snap: &Snapshot, opts: &Options, ing: &Obj<Ingress>) -> A
     Alone { diags, ops }
 }
 
-/// Applies the Ingresses' own translations in the SPEC's order, so that
+/// Applies the Ingresses' own translations, given in the SPEC's order
+/// (`load::Streamed`), so that
 /// the first writer wins exactly as in a serial pass (and the result is the
 /// same whatever `--jobs` is).
-pub fn translate(ctx: &mut Ctx<'_>, alone: BTreeMap<Key, Alone>) {
-    for Alone { diags, ops } in in_spec_order(&ctx.snap.ingresses, alone) {
+pub fn translate(ctx: &mut Ctx<'_>, alone: Vec<Alone>) {
+    for Alone { diags, ops } in alone {
         ctx.diags.extend(diags);
         ctx.replay(ops);
     }

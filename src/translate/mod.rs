@@ -16,7 +16,7 @@ pub mod tls;
 use crate::Options;
 use crate::diag::{Code, SUBSTITUTION_HINT, has_unsubstituted_variable};
 use crate::ir::{Claim, Conflict, PathEntry, Provenance, RouteStatus, RouteTable};
-use crate::model::{Anchored, FieldPath, Obj, Origin, Snapshot, diag_at};
+use crate::model::{Anchored, FieldPath, Origin, Snapshot, diag_at};
 use std::sync::Arc;
 
 /// The state one translation threads through its stages.
@@ -203,27 +203,6 @@ impl Ctx<'_> {
 /// How a claim on a host names its key in a conflict.
 fn host_path(k: &Conflict) -> String {
     format!("{}{}", k.host, k.path)
-}
-
-/// The results of objects translated on their own (`results`, by the key
-/// of `objects`), in the SPEC's order of those objects: by
-/// creationTimestamp (objects that carry one first), then namespace/name.
-pub fn in_spec_order<R>(
-    objects: &std::collections::BTreeMap<crate::model::Key, Obj<crate::model::Meta>>,
-    results: std::collections::BTreeMap<crate::model::Key, R>,
-) -> Vec<R> {
-    // Both maps are in namespace/name order: one merge pairs them.
-    let mut results = results.into_iter().peekable();
-    let mut keyed = Vec::with_capacity(objects.len());
-    for (key, o) in objects {
-        while results.next_if(|(k, _)| k < key).is_some() {}
-        if let Some((_, r)) = results.next_if(|(k, _)| k == key) {
-            keyed.push((o.value.creation_timestamp.as_ref().map(|t| t.0), r));
-        }
-    }
-    // Stable: namespace/name order among equal timestamps.
-    keyed.sort_by_key(|(ts, _)| (ts.is_none(), *ts));
-    keyed.into_iter().map(|(_, r)| r).collect()
 }
 
 /// What a host name in a manifest is.
