@@ -381,6 +381,58 @@ pub type ListenerSet = Resource<ListenerSetSpec>;
 /// Namespace and name; the key of every map in the snapshot.
 pub type Key = (String, String);
 
+/// A namespace/name pair as a map keyed by `Key` compares it, so that a
+/// lookup can borrow the two strings instead of copying them into a `Key`
+/// (`by_key`).
+pub trait KeyRef {
+    fn parts(&self) -> (&str, &str);
+}
+
+impl KeyRef for Key {
+    fn parts(&self) -> (&str, &str) {
+        (&self.0, &self.1)
+    }
+}
+
+impl KeyRef for (&str, &str) {
+    fn parts(&self) -> (&str, &str) {
+        *self
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn KeyRef + 'a> for Key {
+    fn borrow(&self) -> &(dyn KeyRef + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn KeyRef + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn KeyRef + '_ {}
+
+impl PartialOrd for dyn KeyRef + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The order of `Key`: namespace, then name.
+impl Ord for dyn KeyRef + '_ {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.parts().cmp(&other.parts())
+    }
+}
+
+/// The entry of `namespace/name` in a snapshot map, without building a
+/// `Key` (two string copies) for the lookup.
+pub fn by_key<'m, V>(map: &'m BTreeMap<Key, V>, namespace: &str, name: &str) -> Option<&'m V> {
+    map.get(&(namespace, name) as &dyn KeyRef)
+}
+
 /// Every object of the input that synroute uses, sorted by namespace/name.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
@@ -532,6 +584,23 @@ mod tests {
     }
 
     proptest! {
+        /// A borrowed lookup finds exactly what the owned key finds, in a
+        /// map whose keys share prefixes across the namespace/name split.
+        #[test]
+        fn by_key_finds_what_the_owned_key_finds(
+            keys in proptest::collection::vec(("[ab]{0,3}", "[ab]{0,3}"), 0..40),
+            probes in proptest::collection::vec(("[ab]{0,3}", "[ab]{0,3}"), 1..20),
+        ) {
+            let map: BTreeMap<Key, usize> =
+                keys.into_iter().enumerate().map(|(i, k)| (k, i)).collect();
+            for (ns, name) in probes {
+                prop_assert_eq!(
+                    by_key(&map, &ns, &name),
+                    map.get(&(ns.clone(), name.clone()))
+                );
+            }
+        }
+
         /// The encoding gives back every step it was built from (keys of
         /// any text, indexes of any size), and orders paths as their steps.
         #[test]

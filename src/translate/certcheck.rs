@@ -17,7 +17,7 @@ use super::Ctx;
 use super::tls::covers;
 use crate::diag::Code;
 use crate::ir::CertBundle;
-use crate::model::{FieldPath, Origin, diag_at};
+use crate::model::{FieldPath, Origin, by_key, diag_at};
 
 const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
 const EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
@@ -117,10 +117,7 @@ fn names(cert: &X509Certificate<'_>) -> Vec<String> {
 /// `stringData.<key>` when the Secret gives the key there, else `data.<key>`.
 fn secret_field(ctx: &Ctx<'_>, b: &CertBundle, key: &'static str) -> FieldPath {
     let o = &b.secret.origin;
-    let in_string_data = ctx
-        .snap
-        .secrets
-        .get(&(o.namespace.clone(), o.name.clone()))
+    let in_string_data = by_key(&ctx.snap.secrets, &o.namespace, &o.name)
         .and_then(|s| s.value.string_data.as_ref())
         .is_some_and(|m| m.contains_key(key));
     FieldPath::of(&[if in_string_data { "stringData" } else { "data" }]).key(key)

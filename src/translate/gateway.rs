@@ -13,7 +13,7 @@ use crate::Options;
 use crate::diag::Code;
 use crate::ir::{Condition, RouteStatus};
 use crate::model::{
-    Anchored, FieldPath, Gateway, HttpRoute, Key, Kind, Obj, Origin, Snapshot, diag_at,
+    Anchored, FieldPath, Gateway, HttpRoute, Key, Kind, Obj, Origin, Snapshot, by_key, diag_at,
 };
 use crate::smallmap::SmallMap;
 
@@ -352,7 +352,7 @@ fn gateway_listeners(gw: &Obj<Gateway>) -> Vec<Listener> {
 /// Labels of a Namespace in the input, with the label Kubernetes sets on
 /// every Namespace (`kubernetes.io/metadata.name`). None: not in the input.
 fn namespace_labels(ctx: &Ctx<'_>, ns: &str) -> Option<SmallMap<String, String>> {
-    let obj = ctx.snap.namespaces.get(&(String::new(), ns.to_string()))?;
+    let obj = by_key(&ctx.snap.namespaces, "", ns)?;
     let mut labels = obj.value.metadata.labels.clone().unwrap_or_default();
     labels.insert("kubernetes.io/metadata.name".to_string(), ns.to_string());
     Some(labels)

@@ -16,7 +16,7 @@ use super::{Ctx, Op, acme, annotations, prefix_key, report_path, routable_host, 
 use crate::Options;
 use crate::diag::Code;
 use crate::ir::{PathEntry, Provenance, Server};
-use crate::model::{Anchored, FieldPath, Obj, Origin, Snapshot, diag_at};
+use crate::model::{Anchored, FieldPath, Obj, Origin, Snapshot, by_key, diag_at};
 
 pub const CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
 pub const DEFAULT_CLASS_ANNOTATION: &str = "ingressclass.kubernetes.io/is-default-class";
@@ -122,11 +122,7 @@ fn is_ours(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>) -> bool {
         return true;
     }
     // A class of our controller under another name deserves a hint.
-    let hinted = explicit.and_then(|c| {
-        ctx.snap
-            .ingress_classes
-            .get(&(String::new(), c.to_string()))
-    });
+    let hinted = explicit.and_then(|c| by_key(&ctx.snap.ingress_classes, "", c));
     let controller = ctx.opts.controller_name.clone();
     match hinted {
         Some(class)
