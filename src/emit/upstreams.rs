@@ -209,7 +209,6 @@ fn push_host(out: &mut String, host: &str, h: &HostEntry) {
 }
 
 fn push_entry(out: &mut String, e: &PathEntry, ind: &str) {
-    use std::fmt::Write as _;
     if e.servers.is_empty() {
         out.push_str(ind);
         out.push_str("servers: []\n");
@@ -222,7 +221,8 @@ fn push_entry(out: &mut String, e: &PathEntry, ind: &str) {
             if weighted {
                 out.push_str("- address: ");
                 push_scalar(out, &s.address);
-                let _ = write!(out, "\n{ind}  weight: {}\n", s.weight.unwrap_or(1));
+                out.push('\n');
+                push_field(out, ind, "  weight", u64::from(s.weight.unwrap_or(1)));
             } else {
                 out.push_str("- ");
                 push_scalar(out, &s.address);
@@ -231,14 +231,14 @@ fn push_entry(out: &mut String, e: &PathEntry, ind: &str) {
         }
     }
     let st = &e.settings;
-    let _ = writeln!(out, "{ind}ssl_enabled: {}", st.ssl_enabled);
+    push_field(out, ind, "ssl_enabled", st.ssl_enabled);
     let flags = [
         ("http2_enabled", st.http2_enabled),
         ("https_proxy_enabled", st.https_proxy_enabled),
     ];
     for (name, v) in flags {
         if let Some(v) = v {
-            let _ = writeln!(out, "{ind}{name}: {v}");
+            push_field(out, ind, name, v);
         }
     }
     let numbers = [
@@ -249,7 +249,7 @@ fn push_entry(out: &mut String, e: &PathEntry, ind: &str) {
     ];
     for (name, v) in numbers {
         if let Some(v) = v {
-            let _ = writeln!(out, "{ind}{name}: {v}");
+            push_field(out, ind, name, v);
         }
     }
     for (name, v) in [
@@ -257,7 +257,7 @@ fn push_entry(out: &mut String, e: &PathEntry, ind: &str) {
         ("disable_access_log", st.disable_access_log),
     ] {
         if let Some(v) = v {
-            let _ = writeln!(out, "{ind}{name}: {v}");
+            push_field(out, ind, name, v);
         }
     }
     for (name, list) in [
@@ -267,7 +267,9 @@ fn push_entry(out: &mut String, e: &PathEntry, ind: &str) {
         if list.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "{ind}{name}:");
+        out.push_str(ind);
+        out.push_str(name);
+        out.push_str(":\n");
         for h in list {
             out.push_str(ind);
             out.push_str("- ");
@@ -276,6 +278,63 @@ fn push_entry(out: &mut String, e: &PathEntry, ind: &str) {
         }
     }
 }
+
+/// A value written as-is after `name: ` (no formatting machinery: this
+/// runs for every field of every path of the file).
+trait Bare {
+    fn push_to(self, out: &mut String);
+}
+
+impl Bare for bool {
+    fn push_to(self, out: &mut String) {
+        out.push_str(if self { "true" } else { "false" });
+    }
+}
+
+impl Bare for u64 {
+    fn push_to(self, out: &mut String) {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut n = self;
+        loop {
+            at -= 1;
+            // A digit: `n % 10` is below 10.
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for &d in &digits[at..] {
+            out.push(char::from(d));
+        }
+    }
+}
+
+/// `{ind}{name}: {value}\n`.
+fn push_field(out: &mut String, ind: &str, name: &str, value: impl Bare) {
+    out.push_str(ind);
+    out.push_str(name);
+    out.push_str(": ");
+    value.push_to(out);
+    out.push('\n');
+}
+
+/// The bytes a plain scalar may hold (see `plain_safe`).
+const PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        table[i] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'.' | b'/' | b'_' | b'-' | b':' | b'=' | b'*' | b'+' | b'~'
+            );
+        i += 1;
+    }
+    table
+};
 
 /// True when serde_yaml writes `s` as a plain scalar, byte for byte: a
 /// conservative set of characters, no leading indicator, not a word YAML
@@ -288,17 +347,16 @@ fn plain_safe(s: &str) -> bool {
     if !(first.is_ascii_alphabetic() || first == b'/') || b.last() == Some(&b':') {
         return false;
     }
-    if !b.iter().all(|c| {
-        c.is_ascii_alphanumeric()
-            || matches!(
-                c,
-                b'.' | b'/' | b'_' | b'-' | b':' | b'=' | b'*' | b'+' | b'~'
-            )
-    }) {
-        return false;
+    // One pass: every byte allowed, and no `::`.
+    let mut colon = false;
+    for &c in b {
+        if !PLAIN[usize::from(c)] || (colon && c == b':') {
+            return false;
+        }
+        colon = c == b':';
     }
     const WORDS: &[&str] = &["true", "false", "null", "yes", "no", "on", "off", "y", "n"];
-    !WORDS.iter().any(|w| s.eq_ignore_ascii_case(w)) && !s.contains("::")
+    b.len() > 5 || !WORDS.iter().any(|w| s.eq_ignore_ascii_case(w))
 }
 
 fn push_scalar(out: &mut String, s: &str) {
