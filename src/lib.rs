@@ -222,9 +222,14 @@ fn translated(mut input: Input<'_>, opts: &Options) -> Rendered {
         Some(sources) => Locator::Text(sources),
         None => Locator::Shapes(&loaded.shapes),
     };
-    let diagnostics: Vec<Diagnostic> =
-        load::parallel_map(&anchored, opts.jobs, |_| 1, |a| resolve(a, &at));
-    drop(anchored);
+    // Located on every core; the diagnostics are then moved out, not
+    // copied (and the copies' originals freed one by one on this thread).
+    let places = load::parallel_map(&anchored, opts.jobs, |_| 1, |a| places(a, &at));
+    let diagnostics: Vec<Diagnostic> = anchored
+        .into_iter()
+        .zip(places)
+        .map(|(a, p)| located(a.diag, p))
+        .collect();
     let (mut diagnostics, mut suppressed) = suppress(diagnostics, &loaded.snapshot, &at);
     let objects = load::parallel_map(
         &loaded.snapshot.metas(),
@@ -330,7 +335,7 @@ fn suppress(
         };
         let field = FieldPath::of(&["metadata", "annotations"]).key(IGNORE_ANNOTATION);
         kept.push(resolve(
-            &model::diag_at(Code::UnusedSuppression, why, origin, &field),
+            model::diag_at(Code::UnusedSuppression, why, origin, &field),
             at,
         ));
     }
@@ -339,14 +344,35 @@ fn suppress(
 
 /// Turns an anchored diagnostic into a located one, finding the field's
 /// own line in the source text.
-fn resolve(a: &Anchored, at: &Locator<'_>) -> Diagnostic {
-    let mut d = a.diag.clone();
-    if let Some((origin, field)) = &a.anchor {
-        d.location = Some(location(at.place(origin, field)));
+fn resolve(a: Anchored, at: &Locator<'_>) -> Diagnostic {
+    let p = places(&a, at);
+    located(a.diag, p)
+}
+
+/// Where an anchored diagnostic and each of its related notes are.
+type Places = (Option<Location>, Vec<Option<Location>>);
+
+fn places(a: &Anchored, at: &Locator<'_>) -> Places {
+    let place = |anchor: &Option<(Arc<model::Origin>, FieldPath)>| {
+        anchor
+            .as_ref()
+            .map(|(origin, field)| location(at.place(origin, field)))
+    };
+    (
+        place(&a.anchor),
+        a.related_anchors.iter().map(place).collect(),
+    )
+}
+
+/// The diagnostic with the places found for it (`places`); a diagnostic
+/// or note without an anchor keeps its own location.
+fn located(mut d: Diagnostic, (at, related): Places) -> Diagnostic {
+    if at.is_some() {
+        d.location = at;
     }
-    for (r, anchor) in d.related.iter_mut().zip(&a.related_anchors) {
-        if let Some((origin, field)) = anchor {
-            r.location = Some(location(at.place(origin, field)));
+    for (r, at) in d.related.iter_mut().zip(related) {
+        if at.is_some() {
+            r.location = at;
         }
     }
     d
