@@ -835,11 +835,16 @@ fn project_listener_certs(
                 l.name.clone(),
             ));
             if let (Some(bundle), Some(attached)) = (ctx.table.certs.get_mut(&stem), attached) {
-                for h in attached {
-                    if !h.starts_with("*.") && !bundle.hosts.contains(h) {
-                        bundle.hosts.push(h.clone());
-                    }
-                }
+                // A set of the hosts already there: every route's host can
+                // reach one such listener, and a scan of the list for each
+                // made this quadratic.
+                let known: BTreeSet<&str> = bundle.hosts.iter().map(String::as_str).collect();
+                let added: Vec<String> = attached
+                    .iter()
+                    .filter(|h| !h.starts_with("*.") && !known.contains(h.as_str()))
+                    .cloned()
+                    .collect();
+                bundle.hosts.extend(added);
             }
         }
     }
