@@ -1,9 +1,11 @@
 //! A synthetic GitOps corpus for benchmarks and scale tests: N apps, each a
 //! Service and an Ingress (1–3 hosts, 1–4 paths, annotations, some TLS),
 //! every third an HTTPRoute with weighted backends and a filter, every fifth
-//! a ~3 KB TLS Secret, plus the GatewayClass, Gateway and IngressClass they
-//! use; optionally padded with foreign kinds (Deployments, ConfigMaps,
-//! CRDs). Deterministic for a given seed. Not used by `render`.
+//! a ~3 KB TLS Secret, plus the GatewayClass, Gateway (its HTTPS listener,
+//! without a hostname, serves every route's hosts with its Secret) and
+//! IngressClass they use; optionally padded with foreign kinds
+//! (Deployments, ConfigMaps, CRDs). Deterministic for a given seed. Not
+//! used by `render`.
 
 use std::fmt::Write as _;
 
@@ -71,6 +73,22 @@ spec:
     tls:
       certificateRefs:
       - name: edge-tls
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: edge-tls
+  namespace: gateway
+type: kubernetes.io/tls
+stringData:
+  tls.crt: |
+    -----BEGIN CERTIFICATE-----
+    TUlJQmVkZ2U=
+    -----END CERTIFICATE-----
+  tls.key: |
+    -----BEGIN PRIVATE KEY-----
+    TUlJQmVkZ2U=
+    -----END PRIVATE KEY-----
 ";
 
 /// A PEM-looking body of about `bytes` bytes (not a real certificate:
