@@ -279,9 +279,9 @@ fn main() {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     println!("synroute bench: {cores} cores, median of {runs} runs, each in a fresh process\n");
     println!(
-        "| apps | MB | objects | typed parse s | render -j1 s (×) | render -j{cores} s (×) | objects/s | MB/s | peak RSS MB (× input) | JSON render s (YAML/JSON) | padded ×4 s (× unpadded) | grouped by kind s (× interleaved) | file per app s (× one file) | kubectl s (× synroute) |"
+        "| apps | MB | objects | typed parse s | render -j1 s (×) | render -j{cores} s (×) | objects/s | MB/s | peak RSS MB (× input) | JSON render s (YAML/JSON) | padded ×4 s (× unpadded) | grouped by kind s (× interleaved) | file per app s (× one file) | file per app peak RSS MB (× input) | kubectl s (× synroute) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut all_cores_time = Vec::new();
     for n in apps {
         let shape = Shape {
@@ -328,7 +328,7 @@ fn main() {
         let kc = kubectl(&yaml, runs.min(1));
         all_cores_time.push((n, rn.secs));
         println!(
-            "| {n} | {mb:.1} | {} | {:.2} | {:.2} ({:.2}×) | {:.2} ({:.2}×) | {:.0} | {:.1} | {:.0} ({:.2}×) | {:.2} ({:.1}×) | {:.2} ({:.2}×) | {:.2} ({:.2}×) | {:.2} ({:.2}×) | {} |",
+            "| {n} | {mb:.1} | {} | {:.2} | {:.2} ({:.2}×) | {:.2} ({:.2}×) | {:.0} | {:.1} | {:.0} ({:.2}×) | {:.2} ({:.1}×) | {:.2} ({:.2}×) | {:.2} ({:.2}×) | {:.2} ({:.2}×) | {:.0} ({:.2}×) | {} |",
             fl.objects,
             fl.secs,
             r1.secs,
@@ -347,6 +347,8 @@ fn main() {
             gr.secs / rn.secs,
             tr.secs,
             tr.secs / rn.secs,
+            tr.rss_mb,
+            tr.rss_mb / mb,
             kc.map_or("not on PATH".to_string(), |k| format!(
                 "{k:.2} ({:.1}×)",
                 k / rn.secs
