@@ -163,15 +163,6 @@ fn secret_field(ctx: &Ctx<'_>, b: &CertBundle, key: &'static str) -> FieldPath {
 }
 
 pub fn check(ctx: &mut Ctx<'_>) {
-    // The hosts each stem is served for, gathered once (a hash map: the
-    // stems are only looked up, and each host's stem is far from the
-    // last in a tree of 20k).
-    let mut served: HashMap<&str, Vec<&str>> = HashMap::new();
-    for (host, h) in &ctx.table.hosts {
-        if let Some(stem) = &h.certificate {
-            served.entry(stem.as_str()).or_default().push(host.as_str());
-        }
-    }
     // A TLS entry of several hosts asks for one bundle per host, all of
     // the same Secret: it is checked once, against every host it serves.
     // Its bundles are told apart by the identity of the Secret's and the
@@ -179,6 +170,7 @@ pub fn check(ctx: &mut Ctx<'_>) {
     // field by field; the first bundle, in stem order, stands for them.
     let mut groups: Vec<(&CertBundle, Vec<&str>)> = Vec::new();
     let mut group_of: HashMap<(*const Origin, *const Origin, &FieldPath), usize> = HashMap::new();
+    let mut stem_group: HashMap<&str, usize> = HashMap::with_capacity(ctx.table.certs.len());
     for b in ctx.table.certs.values() {
         let key = (
             Arc::as_ptr(&b.secret.origin),
@@ -189,8 +181,15 @@ pub fn check(ctx: &mut Ctx<'_>) {
             groups.push((b, Vec::new()));
             groups.len() - 1
         });
-        if let Some((_, hosts)) = groups.get_mut(at) {
-            hosts.extend(served.get(b.stem.as_str()).into_iter().flatten());
+        stem_group.insert(b.stem.as_str(), at);
+    }
+    // Each host served with a certificate goes to its bundle's group
+    // (the order of a group's hosts is that of the table; the checks'
+    // diagnostics are sorted with all others).
+    for (host, h) in &ctx.table.hosts {
+        let group = h.certificate.as_deref().and_then(|s| stem_group.get(s));
+        if let Some((_, hosts)) = group.and_then(|&g| groups.get_mut(g)) {
+            hosts.push(host.as_str());
         }
     }
     // Each group is checked on its own, on every core; the diagnostics
