@@ -50,9 +50,7 @@ pub const INTERNAL: &str = "";
 /// SHA-256 of the first certificate's DER, or of the bytes when they are
 /// not PEM.
 pub fn fingerprint(pem: &[u8]) -> String {
-    let der = x509_parser::pem::parse_x509_pem(pem)
-        .ok()
-        .map(|(_, p)| p.contents);
+    let der = crate::translate::certcheck::first_pem(pem).map(|p| p.contents);
     let digest = Sha256::digest(der.as_deref().unwrap_or(pem));
     let mut hex = String::with_capacity(64);
     for b in digest {

@@ -121,8 +121,9 @@ fn names(cert: &X509Certificate<'_>) -> Vec<String> {
 /// too), the label ends at the next `-`, the body is every line up to one
 /// that starts `-----END `, trimmed at its end, decoded as base64. That
 /// reader makes a new string for every line, grown a few times: 20k PEM
-/// blocks of ~50 lines for the 50k-app corpus.
-fn first_pem(bytes: &[u8]) -> Option<Pem> {
+/// blocks of ~50 lines for the 50k-app corpus. The one PEM reader of the
+/// project (the checks here, `diff`'s certificate fingerprints).
+pub(crate) fn first_pem(bytes: &[u8]) -> Option<Pem> {
     let mut lines = bytes.split_inclusive(|&b| b == b'\n');
     let label = loop {
         let Ok(line) = std::str::from_utf8(lines.next()?) else {
