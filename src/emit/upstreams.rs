@@ -222,6 +222,7 @@ fn push_entry(out: &mut String, e: &PathEntry, ind: &str) {
                 out.push_str("- address: ");
                 push_scalar(out, &s.address);
                 out.push('\n');
+                // `weight` lines up under `address`, past the item's `- `.
                 push_field(out, ind, "  weight", u64::from(s.weight.unwrap_or(1)));
             } else {
                 out.push_str("- ");
@@ -293,21 +294,10 @@ impl Bare for bool {
 
 impl Bare for u64 {
     fn push_to(self, out: &mut String) {
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        let mut n = self;
-        loop {
-            at -= 1;
-            // A digit: `n % 10` is below 10.
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        for &d in &digits[at..] {
-            out.push(char::from(d));
-        }
+        use std::fmt::Write as _;
+        // An integer's own formatting is quick; what cost was the padding
+        // path every `{}` of a bool takes.
+        let _ = write!(out, "{self}");
     }
 }
 
