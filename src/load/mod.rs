@@ -170,10 +170,7 @@ impl Pending {
     /// the allocator's heaps, which the second pass did not fill (50k
     /// files: peak RSS 449 -> 368-389 MB).
     pub fn keep_only(&mut self, sources: &mut [Source]) {
-        let small: Vec<bool> = sources
-            .iter()
-            .map(|s| s.content.len() < split::PARALLEL_FROM)
-            .collect();
+        let small: Vec<bool> = sources.iter().map(small).collect();
         let pooled_len: usize = self
             .items
             .iter()
@@ -264,7 +261,6 @@ pub fn load(sources: &[Source], opts: &Options, shapes: bool) -> (Loaded, Pendin
     // job at once (a folder of small files); a large one is then cut into
     // segments on every job by itself.
     let indexed: Vec<(usize, &Source)> = sources.iter().enumerate().collect();
-    let small = |s: &Source| s.content.len() < split::PARALLEL_FROM;
     let early = parallel_map(
         &indexed,
         opts.jobs,
@@ -558,6 +554,12 @@ impl RawError {
         d.hint = self.hint.clone();
         Anchored::plain(d)
     }
+}
+
+/// A source too small to be cut into segments: split on one job (many
+/// such at once), and its kept text pooled by `Pending::keep_only`.
+fn small(s: &Source) -> bool {
+    s.content.len() < split::PARALLEL_FROM
 }
 
 /// A document of a source, or an error found splitting it (with the
