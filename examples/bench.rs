@@ -19,6 +19,10 @@ use std::time::Instant;
 
 use synroute::synth::{Shape, corpus, corpus_files};
 
+// The binary's allocator, so that the render and the floor here run as
+// `synroute` does.
+synroute::global_allocator!();
+
 fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()

@@ -6,6 +6,7 @@
 //! the network; `cli` (the shell) does. The stages run left to right:
 //! `load` → `model::Snapshot` → `translate` → `ir::RouteTable` → `emit`.
 
+pub mod alloc;
 pub mod cli;
 #[cfg(feature = "watch")]
 pub mod cluster;
