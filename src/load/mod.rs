@@ -92,7 +92,9 @@ impl Shapes {
     }
 
     fn sort(&mut self) {
-        self.0.sort_unstable_by_key(|(k, _)| *k);
+        // Two runs already in order (the first pass's, the second's):
+        // the stable sort finds them and merges them.
+        self.0.sort_by_key(|(k, _)| *k);
         self.0.dedup_by_key(|(k, _)| *k);
         self.0.shrink_to_fit();
     }
@@ -439,8 +441,22 @@ impl Loaded {
     /// (of two with one identity, the first by file and line, as for every
     /// kind) and returns the results of the objects kept.
     pub fn absorb<A, B>(&mut self, late: Late<A, B>) -> Streamed<A, B> {
-        let mut ingresses = Vec::new();
-        let mut routes = Vec::new();
+        // Sized up front: at 50k apps the lists are megabytes, and growing
+        // them copied each one several times.
+        let (mut n_ingresses, mut n_routes) = (0, 0);
+        for (outcome, _) in &late.0 {
+            if let Outcome::Objects(objects, _) = outcome {
+                for kept in objects {
+                    match kept {
+                        Kept::Ingress(..) => n_ingresses += 1,
+                        Kept::HttpRoute(..) => n_routes += 1,
+                    }
+                }
+            }
+        }
+        let mut ingresses = Vec::with_capacity(n_ingresses);
+        let mut routes = Vec::with_capacity(n_routes);
+        self.shapes.0.reserve(late.0.len());
         for (outcome, shape) in late.0 {
             if let Some((span, shape)) = shape {
                 self.shapes.push(&span, shape);
