@@ -387,7 +387,14 @@ pub fn read_sources(paths: &[String], exclude: &[String], jobs: usize) -> io::Re
             }
         }
     }
-    let read = crate::load::parallel_map(&files, jobs, |_| 1, |path| read_file(path));
+    // One file alone (a `helm template` output, say) is read on every job.
+    let jobs_per_file = if files.len() == 1 {
+        crate::load::resolve_jobs(jobs)
+    } else {
+        1
+    };
+    let read =
+        crate::load::parallel_map(&files, jobs, |_| 1, |path| read_file(path, jobs_per_file));
     let mut sources = Vec::with_capacity(files.len());
     let mut seen: BTreeSet<FileId> = BTreeSet::new();
     for (path, r) in files.iter().zip(read) {
@@ -455,14 +462,48 @@ fn file_id(path: &Path, _meta: &fs::Metadata) -> FileId {
 /// file, named twice or through a symlink or a hard link, give one id).
 /// Canonicalising every path cost a system call per path component: with
 /// a file per app that was most of the time spent reading a tree.
-fn read_file(path: &Path) -> io::Result<(FileId, Vec<u8>)> {
+fn read_file(path: &Path, jobs: usize) -> io::Result<(FileId, Vec<u8>)> {
     let file = fs::File::open(path)?;
     let meta = file.metadata()?;
-    let mut content = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    let len = usize::try_from(meta.len()).unwrap_or(0);
+    #[cfg(unix)]
+    if jobs > 1
+        && len >= PARALLEL_READ
+        && let Some(content) = read_in_parts(&file, len, jobs)
+    {
+        return Ok((file_id(path, &meta), content));
+    }
+    let mut content = Vec::with_capacity(len);
     // Through `Take`: `File`'s own read_to_end asks the size again (two
     // more system calls) though the room is made already.
     file.take(u64::MAX).read_to_end(&mut content)?;
     Ok((file_id(path, &meta), content))
+}
+
+/// Files from this size on are read in parts on every job.
+#[cfg(unix)]
+const PARALLEL_READ: usize = 8 << 20;
+
+/// The `len` bytes of `file` read in `jobs` parts at once (copying a large
+/// file out of the page cache into fresh memory is bound by the faults on
+/// that memory, which every core can take). None when the file is not
+/// `len` bytes long any more: it is then read from its start as any other.
+#[cfg(unix)]
+fn read_in_parts(file: &fs::File, len: usize, jobs: usize) -> Option<Vec<u8>> {
+    use std::os::unix::fs::FileExt as _;
+    let mut content = vec![0u8; len];
+    let part = len.div_ceil(jobs);
+    let whole = std::thread::scope(|s| {
+        let parts: Vec<_> = content
+            .chunks_mut(part)
+            .enumerate()
+            .map(|(i, chunk)| s.spawn(move || file.read_exact_at(chunk, (i * part) as u64)))
+            .collect();
+        parts.into_iter().all(|p| matches!(p.join(), Ok(Ok(()))))
+    });
+    // Nothing may follow: the file grew since its length was asked.
+    let mut probe = [0u8; 1];
+    (whole && matches!(file.read_at(&mut probe, len as u64), Ok(0))).then_some(content)
 }
 
 /// The manifest files below `root`: `*.yaml`, `*.yml`, `*.json`; hidden
@@ -1336,6 +1377,31 @@ pub fn explain_text(rendered: &Rendered, req: &Request, sources: &[Source]) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A large file read in parts on several jobs is the file's bytes; a
+    /// file whose length is not the one asked for (it grew or shrank
+    /// since) is left to the plain read.
+    #[cfg(unix)]
+    #[test]
+    fn large_file_read_in_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.yaml");
+        // Not a multiple of any job count below, every byte telling its place.
+        let len = PARALLEL_READ + 4099;
+        let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        fs::write(&path, &bytes).unwrap();
+        for jobs in [1, 2, 3, 7] {
+            let (_, content) = read_file(&path, jobs).unwrap();
+            assert!(content == bytes, "jobs {jobs}");
+        }
+        let name = path.display().to_string();
+        let sources = read_sources(&[name], &[], 3).unwrap();
+        assert!(sources.first().is_some_and(|s| s.content == bytes));
+        let file = fs::File::open(&path).unwrap();
+        assert!(read_in_parts(&file, len, 2).is_some_and(|c| c == bytes));
+        assert!(read_in_parts(&file, len - 1, 2).is_none(), "grew");
+        assert!(read_in_parts(&file, len + 1, 2).is_none(), "shrank");
+    }
 
     #[test]
     fn host_mentions_are_whole_names() {
