@@ -29,8 +29,8 @@ struct Line<'a> {
 }
 
 fn scan(line: &str) -> Line<'_> {
-    let indent = line.len() - line.trim_start_matches(' ').len();
-    let mut rest = &line[indent..];
+    let indent = line.bytes().take_while(|&b| b == b' ').count();
+    let mut rest = line.get(indent..).unwrap_or_default();
     let mut key_col = indent;
     // `trim().is_empty()`, stopping at the first character that is not
     // white space.
