@@ -299,24 +299,38 @@ pub fn translate_alone(
 pub fn translate(ctx: &mut Ctx<'_>, scope: Scope, routes: Vec<RouteAlone>) {
     ctx.diags.extend(scope.diags);
     let mut pending = httproute::Pending::default();
-    let mut listener_hosts = ListenerHosts::new();
+    // Each listener's hosts gathered in a list, then sorted into its set
+    // at once: inserted one by one, every route's host entered a set of
+    // tens of thousands at a random place (50k apps: 15 ms of cache
+    // misses), and its key's three names were copied each time.
+    let mut by_listener: Vec<Vec<String>> = vec![Vec::new(); scope.listeners.len()];
     for alone in routes {
         ctx.diags.extend(alone.diags);
         ctx.route_status.extend(alone.status);
         for (i, host) in alone.listener_hosts {
-            if let Some(l) = scope.listeners.get(i) {
-                listener_hosts
-                    .entry((
-                        l.owner.namespace.clone(),
-                        l.owner.name.clone(),
-                        l.name.clone(),
-                    ))
-                    .or_default()
-                    .insert(host);
+            if let Some(hosts) = by_listener.get_mut(i) {
+                hosts.push(host);
             }
         }
         pending.extend(alone.pending);
         ctx.replay(alone.ops);
+    }
+    let mut listener_hosts = ListenerHosts::new();
+    for (l, hosts) in scope.listeners.iter().zip(by_listener) {
+        if hosts.is_empty() {
+            continue;
+        }
+        let key = (
+            l.owner.namespace.clone(),
+            l.owner.name.clone(),
+            l.name.clone(),
+        );
+        match listener_hosts.entry(key) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(hosts.into_iter().collect());
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => o.get_mut().extend(hosts),
+        }
     }
     httproute::finish(ctx, pending);
     project_listener_certs(ctx, &scope.listeners, &listener_hosts);
