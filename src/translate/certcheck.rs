@@ -18,7 +18,7 @@ use super::Ctx;
 use super::tls::covers;
 use crate::diag::Code;
 use crate::ir::CertBundle;
-use crate::model::{FieldPath, Origin, by_key, diag_at};
+use crate::model::{FieldPath, Origin, Snapshot, by_key, diag_at};
 
 const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
 const EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
@@ -155,9 +155,11 @@ pub(crate) fn first_pem(bytes: &[u8]) -> Option<Pem> {
 }
 
 /// `stringData.<key>` when the Secret gives the key there, else `data.<key>`.
-fn secret_field(ctx: &Ctx<'_>, b: &CertBundle, key: &'static str) -> FieldPath {
+/// Only asked for where a diagnostic is made: the search of the Secrets
+/// for it misses the cache at nearly every step in a large render.
+fn secret_field(snap: &Snapshot, b: &CertBundle, key: &'static str) -> FieldPath {
     let o = &b.secret.origin;
-    let in_string_data = by_key(&ctx.snap.secrets, &o.namespace, &o.name)
+    let in_string_data = by_key(&snap.secrets, &o.namespace, &o.name)
         .and_then(|s| s.value.string_data.as_ref())
         .is_some_and(|m| m.contains_key(key));
     FieldPath::of(&[if in_string_data { "stringData" } else { "data" }]).key(key)
@@ -210,8 +212,9 @@ pub fn check(ctx: &mut Ctx<'_>) {
 
 fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str]) {
     let secret = &b.secret.origin;
-    let crt_field = secret_field(ctx, b, "tls.crt");
-    let key_field = secret_field(ctx, b, "tls.key");
+    let snap = ctx.snap;
+    let crt_field = || secret_field(snap, b, "tls.crt");
+    let key_field = || secret_field(snap, b, "tls.key");
     let related = |d: crate::model::Anchored| {
         d.related(
             "the TLS entry that serves it",
@@ -233,7 +236,7 @@ fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str]) {
                     secret.namespace, secret.name
                 ),
                 secret,
-                &crt_field,
+                &crt_field(),
             )));
             return;
         }
@@ -248,7 +251,7 @@ fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str]) {
                     secret.namespace, secret.name
                 ),
                 secret,
-                &crt_field,
+                &crt_field(),
             )));
             return;
         }
@@ -261,7 +264,7 @@ fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str]) {
                 secret.namespace, secret.name
             ),
             secret,
-            &key_field,
+            &key_field(),
         ))),
         Some(KeyMaterial::Unknown) => {}
         Some(k) => {
@@ -274,7 +277,7 @@ fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str]) {
                         secret.namespace, secret.name
                     ),
                     secret,
-                    &key_field,
+                    &key_field(),
                 )));
             }
         }
@@ -291,7 +294,7 @@ fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str]) {
                     if valid_for.is_empty() { "no host".to_string() } else { valid_for.join(", ") }
                 ),
                 secret,
-                &crt_field,
+                &crt_field(),
             )));
         }
     }
@@ -310,7 +313,7 @@ fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str]) {
                 cert.validity().not_after
             ),
             secret,
-            &crt_field,
+            &crt_field(),
         )));
     } else if not_after - now < i64::from(ctx.opts.expiry_warning_days) * day {
         ctx.push(related(diag_at(
@@ -323,7 +326,7 @@ fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str]) {
                 cert.validity().not_after
             ),
             secret,
-            &crt_field,
+            &crt_field(),
         )));
     }
     if not_before > now {
@@ -336,7 +339,7 @@ fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str]) {
                 cert.validity().not_before
             ),
             secret,
-            &crt_field,
+            &crt_field(),
         )));
     }
 }
