@@ -616,11 +616,10 @@ fn summary(rendered: &Rendered) -> String {
             .filter(|d| d.severity == s)
             .count()
     };
-    let paths: usize = rendered.table.hosts.values().map(|h| h.paths.len()).sum();
     format!(
         "synroute: {} hosts, {} paths, {} internal paths, {} certificates; {} errors, {} warnings, {} infos",
         rendered.table.hosts.len(),
-        paths,
+        rendered.paths,
         rendered.table.internal_paths.len(),
         rendered.table.certs.len(),
         count(Severity::Error),

@@ -103,6 +103,8 @@ pub struct Rendered {
     pub suppressed: Vec<Diagnostic>,
     /// The route table the files were emitted from (for `explain`).
     pub table: ir::RouteTable,
+    /// How many paths the table's hosts hold (not its internal paths).
+    pub paths: usize,
     /// Every object synroute used, with where it is (for per-object reports).
     pub objects: Vec<UsedObject>,
     /// Route conditions (Accepted, ResolvedRefs) per HTTPRoute parentRef.
@@ -257,6 +259,7 @@ fn translated(mut input: Input<'_>, opts: &Options) -> Rendered {
         suppressed,
         objects,
         table,
+        paths: translated.paths,
         route_status: translated.route_status,
         malformed: loaded.malformed,
         stats: loaded.stats,

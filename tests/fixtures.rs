@@ -187,6 +187,8 @@ fn fixtures_match_snapshots_and_route_as_expected() {
     for case in &cases {
         let (rendered, _) = render_case(case);
         failures.extend(check_expectations(case, &rendered));
+        let paths: usize = rendered.table.hosts.values().map(|h| h.paths.len()).sum();
+        assert_eq!(rendered.paths, paths, "{case}: the paths counted");
         let text = snapshot_text(case, &rendered);
         insta::with_settings!({
             snapshot_path => "../snapshots",

@@ -349,6 +349,8 @@ pub struct Translated {
     pub table: RouteTable,
     pub diagnostics: Vec<Anchored>,
     pub route_status: Vec<RouteStatus>,
+    /// The paths of the table's hosts (not its internal paths).
+    pub paths: usize,
 }
 
 /// Runs every translator in the SPEC's order (Ingresses, then Gateway API)
@@ -364,13 +366,14 @@ pub fn translate(
     let mut ctx = Ctx::new(snap, opts);
     ingress::translate(&mut ctx, streamed.ingresses);
     gateway::translate(&mut ctx, scope, streamed.http_routes);
-    ctx.table.prune_empty_hosts();
+    let paths = ctx.table.prune_empty_hosts();
     tls::assign_certificates(&mut ctx.table);
     certcheck::check(&mut ctx);
     Translated {
         table: ctx.table,
         diagnostics: ctx.diags,
         route_status: ctx.route_status,
+        paths,
     }
 }
 
