@@ -1056,16 +1056,16 @@ fn insert_all(loaded: &mut Loaded, mut objects: Vec<(Object, Arc<Origin>)>) {
 fn insert_kept<R>(
     map: &mut BTreeMap<Key, Obj<Meta>>,
     diagnostics: &mut Vec<Anchored>,
-    mut objects: Vec<(Arc<Origin>, Meta, R)>,
+    objects: Vec<(Arc<Origin>, Meta, R)>,
 ) -> Vec<R> {
-    objects.sort_by(|a, b| (&a.0.file, a.0.line).cmp(&(&b.0.file, b.0.line)));
-    // Stable: equal identities stay in file/line order.
+    // By identity, then file and line: the first of an identity is kept.
     let mut keyed: Vec<(Key, usize)> = objects
         .iter()
         .enumerate()
         .map(|(i, (o, _, _))| ((o.namespace.clone(), o.name.clone()), i))
         .collect();
-    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    let place = |i: usize| objects.get(i).map(|(o, _, _)| (&o.file, o.line));
+    keyed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| place(a.1).cmp(&place(b.1))));
     let mut slots: Vec<Option<(Arc<Origin>, Meta, R)>> = objects.into_iter().map(Some).collect();
     let before = std::mem::take(map);
     let mut entries: Vec<(Key, Obj<Meta>)> = Vec::with_capacity(keyed.len());
