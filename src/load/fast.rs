@@ -75,9 +75,10 @@ pub fn with_tree<R>(text: &str, f: impl FnOnce(&Node<'_, '_>) -> R) -> Option<R>
 /// The tree's lists live in `arena`, which the caller may reset once the
 /// tree is dropped: reading a document then allocates nothing per node.
 pub fn parse<'a, 'b>(text: &'a str, arena: &'b bumpalo::Bump) -> Result<Node<'a, 'b>, Bail> {
-    // Byte by byte (`memchr`): a pattern of chars decodes every char.
+    // By bytes, both at once: a pattern of chars decodes every char, and
+    // a `contains` per byte crosses the document twice.
     let bytes = text.as_bytes();
-    if bytes.contains(&b'\t') || bytes.contains(&b'\r') || text.starts_with('\u{feff}') {
+    if find_either(bytes, 0, b'\t', b'\r').is_some() || text.starts_with('\u{feff}') {
         return Err(Bail);
     }
     let mut lines = BVec::new_in(arena);
@@ -398,6 +399,32 @@ pub(crate) fn find_pair(s: &str, pair: [u8; 2], anchor: usize) -> Option<usize> 
         }
         from = at + 1;
     }
+}
+
+/// The first index at or after `from` of a byte equal to `a` or `b`.
+/// Eight bytes are tested at once (as a `u64`: a byte equal to the one
+/// sought becomes zero, and `(x - 0x01..01) & !x & 0x80..80` marks zero
+/// bytes; the lowest mark is always a true one): base64 lines of Secrets
+/// and long values are crossed without a look at every byte.
+pub(crate) fn find_either(hay: &[u8], from: usize, a: u8, b: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zeros = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let (wa, wb) = (ONES * u64::from(a), ONES * u64::from(b));
+    let mut i = from;
+    while let Some(chunk) = hay.get(i..i + 8) {
+        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let w = u64::from_le_bytes(word);
+        let found = zeros(w ^ wa) | zeros(w ^ wb);
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let rest = hay.get(i..)?;
+    rest.iter().position(|&c| c == a || c == b).map(|p| i + p)
 }
 
 /// Text up to a ` #` comment, without trailing spaces.
@@ -905,6 +932,24 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The eight-bytes-at-once search finds what a byte loop finds.
+        #[test]
+        fn find_either_is_a_byte_loop(
+            hay in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b':', b'#', b'\n', 0x80, 0xFF, 0, b' ']),
+                0..40,
+            ),
+            from in 0usize..44,
+            a in proptest::sample::select(vec![b':', b'#', b'\n', 0x80, 0]),
+            b in proptest::sample::select(vec![b':', b'#', b'\n', 0xFF]),
+        ) {
+            let want = hay
+                .get(from..)
+                .and_then(|r| r.iter().position(|&c| c == a || c == b))
+                .map(|p| from + p);
+            proptest::prop_assert_eq!(find_either(&hay, from, a, b), want);
+        }
+
         /// `find_pair` says what `str::find` says, for each pair the
         /// reader looks for, over text made of those bytes and others
         /// (multi-byte characters among them).

@@ -12,6 +12,7 @@
 //! kept in place of its text: a large render frees its input once every
 //! document is parsed and still locates every diagnostic exactly.
 
+use super::fast::find_either;
 use crate::model::{FieldPath, Seg};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,20 +65,22 @@ fn mapping_key(s: &str) -> Option<&str> {
         let after = &body[end + 1..];
         return after.trim_start().starts_with(':').then(|| &body[..end]);
     }
-    // A plain key ends at the first ": " or a ':' closing the line.
+    // A plain key ends at the first ": " or a ':' closing the line; a
+    // comment (` #`) before it means the line has none. Only `:` and `#`
+    // need a look, found eight bytes at a time.
     let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b':'
-            && (i + 1 == bytes.len() || bytes[i + 1] == b' ' || bytes[i + 1] == b'\t')
-        {
-            let k = s[..i].trim_end();
-            return (!k.is_empty()).then_some(k);
-        }
-        if bytes[i] == b'#' && i > 0 && bytes[i - 1] == b' ' {
+    let mut from = 0;
+    while let Some(i) = find_either(bytes, from, b':', b'#') {
+        let next = bytes.get(i + 1).copied();
+        if bytes.get(i) == Some(&b':') {
+            if matches!(next, None | Some(b' ' | b'\t')) {
+                let k = s.get(..i).unwrap_or_default().trim_end();
+                return (!k.is_empty()).then_some(k);
+            }
+        } else if i > 0 && bytes.get(i - 1) == Some(&b' ') {
             return None;
         }
-        i += 1;
+        from = i + 1;
     }
     None
 }
@@ -194,7 +197,7 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
         let r = rest.filter(|r| !r.is_empty())?;
-        match r.as_bytes().iter().position(|&b| b == b'\n') {
+        match find_either(r.as_bytes(), 0, b'\n', b'\n') {
             Some(i) => {
                 rest = r.get(i + 1..);
                 let line = r.get(..i).unwrap_or_default();
@@ -456,13 +459,39 @@ spec:
         assert_eq!(locate("", &FieldPath::of(&["spec"])), (0, 1));
     }
 
+    /// `mapping_key` as a plain loop over every byte.
+    fn mapping_key_by_bytes(s: &str) -> Option<&str> {
+        if s.starts_with(['"', '\'']) {
+            return mapping_key(s);
+        }
+        let bytes = s.as_bytes();
+        for i in 0..bytes.len() {
+            if bytes[i] == b':'
+                && (i + 1 == bytes.len() || bytes[i + 1] == b' ' || bytes[i + 1] == b'\t')
+            {
+                let k = s[..i].trim_end();
+                return (!k.is_empty()).then_some(k);
+            }
+            if bytes[i] == b'#' && i > 0 && bytes[i - 1] == b' ' {
+                return None;
+            }
+        }
+        None
+    }
+
     proptest::proptest! {
+        /// The key of a line is what the byte loop finds.
+        #[test]
+        fn mapping_keys_as_by_bytes(s in "[a-z #:\t\"'é]{0,40}") {
+            proptest::prop_assert_eq!(mapping_key(&s), mapping_key_by_bytes(&s));
+        }
+
         /// `lines` splits any text as `str::lines` does.
         #[test]
         fn lines_are_str_lines(
             chars in proptest::collection::vec(
                 proptest::sample::select(vec!['\n', '\r', 'a', ' ', 'é']),
-                0..24,
+                0..48,
             )
         ) {
             let s: String = chars.into_iter().collect();
