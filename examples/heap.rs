@@ -84,12 +84,13 @@ fn stages(mut sources: Vec<synroute::Source>, opts: &synroute::Options) {
     stage("keeping the second pass's text");
     let snap = &loaded.snapshot;
     let scope = synroute::translate::gateway::scope(snap, opts);
+    let lookup = synroute::model::Lookup::new(snap);
     let late = synroute::load::load_pending(
         pending,
         &sources,
         opts,
-        |ing| synroute::translate::ingress::translate_alone(snap, opts, ing),
-        |route| synroute::translate::gateway::translate_alone(snap, &scope, opts, route),
+        |ing| synroute::translate::ingress::translate_alone(snap, &lookup, opts, ing),
+        |route| synroute::translate::gateway::translate_alone(snap, &lookup, &scope, opts, route),
     );
     stage("the second pass");
     drop(sources);

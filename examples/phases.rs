@@ -31,12 +31,13 @@ fn main() {
     let t = Instant::now();
     let snap = &loaded.snapshot;
     let scope = synroute::translate::gateway::scope(snap, &opts);
+    let lookup = synroute::model::Lookup::new(snap);
     let late = synroute::load::load_pending(
         pending,
         &sources,
         &opts,
-        |ing| synroute::translate::ingress::translate_alone(snap, &opts, ing),
-        |route| synroute::translate::gateway::translate_alone(snap, &scope, &opts, route),
+        |ing| synroute::translate::ingress::translate_alone(snap, &lookup, &opts, ing),
+        |route| synroute::translate::gateway::translate_alone(snap, &lookup, &scope, &opts, route),
     );
     let streamed = loaded.absorb(late);
     eprintln!(

@@ -202,12 +202,13 @@ fn translated(mut input: Input<'_>, opts: &Options) -> Rendered {
     }
     let snap = &loaded.snapshot;
     let scope = translate::gateway::scope(snap, opts);
+    let lookup = model::Lookup::new(snap);
     let late = load::load_pending(
         pending,
         input.sources(),
         opts,
-        |ing| translate::ingress::translate_alone(snap, opts, ing),
-        |route| translate::gateway::translate_alone(snap, &scope, opts, route),
+        |ing| translate::ingress::translate_alone(snap, &lookup, opts, ing),
+        |route| translate::gateway::translate_alone(snap, &lookup, &scope, opts, route),
     );
     drop(input);
     let streamed = loaded.absorb(late);

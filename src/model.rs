@@ -4,7 +4,7 @@
 //! wrapped in `Obj` with its `Origin`. Nothing here knows about YAML text or
 //! about Synapse's file format: loading fills it, translation reads it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
@@ -433,6 +433,40 @@ pub fn by_key<'m, V>(map: &'m BTreeMap<Key, V>, namespace: &str, name: &str) -> 
     map.get(&(namespace, name) as &dyn KeyRef)
 }
 
+/// Hash indexes of a snapshot's Services and Secrets, built once per
+/// render: every backend and every TLS entry looks one up, and a search of
+/// the ordered maps misses the cache at nearly every step once they hold
+/// tens of thousands of names. Answers as `by_key` on the maps does.
+pub struct Lookup<'s> {
+    services: HashMap<(&'s str, &'s str), &'s Obj<Service>>,
+    secrets: HashMap<(&'s str, &'s str), &'s Obj<Secret>>,
+}
+
+impl<'s> Lookup<'s> {
+    pub fn new(snap: &'s Snapshot) -> Lookup<'s> {
+        fn index<V>(map: &BTreeMap<Key, V>) -> HashMap<(&str, &str), &V> {
+            map.iter()
+                .map(|((ns, name), v)| ((ns.as_str(), name.as_str()), v))
+                .collect()
+        }
+        Lookup {
+            services: index(&snap.services),
+            secrets: index(&snap.secrets),
+        }
+    }
+
+    pub fn service(&self, namespace: &str, name: &str) -> Option<&'s Obj<Service>> {
+        // The map is covariant in its keys: looked up with shorter borrows.
+        let map: &HashMap<(&str, &str), &'s Obj<Service>> = &self.services;
+        map.get(&(namespace, name)).copied()
+    }
+
+    pub fn secret(&self, namespace: &str, name: &str) -> Option<&'s Obj<Secret>> {
+        let map: &HashMap<(&str, &str), &'s Obj<Secret>> = &self.secrets;
+        map.get(&(namespace, name)).copied()
+    }
+}
+
 /// Every object of the input that synroute uses, sorted by namespace/name.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
@@ -560,6 +594,49 @@ impl Anchored {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The hash indexes find exactly what the ordered maps hold.
+    #[test]
+    fn lookup_answers_as_the_maps() {
+        let yaml = "\
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: web, namespace: blog}
+type: kubernetes.io/tls
+stringData: {tls.crt: x, tls.key: y}
+";
+        let rendered = crate::render(
+            &[crate::Source::new("a.yaml", yaml)],
+            &crate::Options::default(),
+        );
+        let snap = &rendered.snapshot;
+        let lookup = Lookup::new(snap);
+        let names = ["web", "api", "db", ""];
+        for ns in ["shop", "blog", "other", ""] {
+            for name in names {
+                let (svc, sec) = (lookup.service(ns, name), lookup.secret(ns, name));
+                assert_eq!(
+                    svc.map(|o| &o.origin),
+                    by_key(&snap.services, ns, name).map(|o| &o.origin)
+                );
+                assert_eq!(
+                    sec.map(|o| &o.origin),
+                    by_key(&snap.secrets, ns, name).map(|o| &o.origin)
+                );
+            }
+        }
+        assert!(lookup.service("shop", "api").is_some());
+        assert!(lookup.secret("blog", "web").is_some());
+        assert!(lookup.secret("shop", "web").is_none());
+    }
 
     /// A step as the old representation held it, to build paths from.
     #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::Ctx;
 use crate::diag::Code;
-use crate::model::{FieldPath, Obj, Origin, by_key, diag_at};
+use crate::model::{FieldPath, Obj, Origin, diag_at};
 
 /// How a backend names its port.
 #[derive(Clone, Copy, Debug)]
@@ -45,7 +45,7 @@ pub fn service_address(ctx: &mut Ctx<'_>, b: BackendRef<'_>) -> Option<String> {
         missing,
     } = b;
     let port_field = || field.key("port");
-    let service = by_key(&ctx.snap.services, namespace, name);
+    let service = ctx.service(namespace, name);
     let number = match port {
         PortRef::Number(n) => {
             if !(1..=65535).contains(&n) {

@@ -13,7 +13,8 @@ use crate::Options;
 use crate::diag::Code;
 use crate::ir::{Condition, RouteStatus};
 use crate::model::{
-    Anchored, FieldPath, Gateway, HttpRoute, Key, Kind, Obj, Origin, Snapshot, by_key, diag_at,
+    Anchored, FieldPath, Gateway, HttpRoute, Key, Kind, Lookup, Obj, Origin, Snapshot, by_key,
+    diag_at,
 };
 use crate::smallmap::SmallMap;
 
@@ -251,13 +252,14 @@ pub struct RouteAlone {
 
 /// Attaches and renders one HTTPRoute on its own, as soon as it is read
 /// and on any core (see `load::load_pending`): table operations recorded.
-pub fn translate_alone(
-    snap: &Snapshot,
+pub fn translate_alone<'a>(
+    snap: &'a Snapshot,
+    lookup: &'a Lookup<'a>,
     scope: &Scope,
-    opts: &Options,
+    opts: &'a Options,
     route: &Obj<HttpRoute>,
 ) -> RouteAlone {
-    let mut ctx = Ctx::recording(snap, opts);
+    let mut ctx = Ctx::recording(snap, opts, lookup);
     let mut listener_hosts = Vec::new();
     let mut pending = httproute::Pending::default();
     let targets = attach(

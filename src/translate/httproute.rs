@@ -16,7 +16,7 @@ use super::gateway::{GROUP, Target, grant_allows};
 use super::{Ctx, acme, annotations, prefix_key, report_path, routable_host};
 use crate::diag::{Code, Severity};
 use crate::ir::{Condition, PathEntry, PathSettings, Provenance, Server};
-use crate::model::{FieldPath, HttpRoute, Obj, Origin, by_key, diag_at};
+use crate::model::{FieldPath, HttpRoute, Obj, Origin, diag_at};
 use crate::route::lookup;
 
 /// Work left until every route has claimed its entries.
@@ -485,7 +485,7 @@ pub fn resolved_refs(ctx: &Ctx<'_>, route: &Obj<HttpRoute>) -> Condition {
                 "RefNotPermitted",
                 format!("no ReferenceGrant allows Service {ns}/{}", b.name),
             )
-        } else if by_key(&ctx.snap.services, &ns, &b.name).is_none() {
+        } else if ctx.service(&ns, &b.name).is_none() {
             (
                 "BackendNotFound",
                 format!("Service {ns}/{} is not in the input", b.name),

@@ -16,7 +16,7 @@ use super::{Ctx, Op, acme, annotations, prefix_key, report_path, routable_host, 
 use crate::Options;
 use crate::diag::Code;
 use crate::ir::{PathEntry, Provenance, Server};
-use crate::model::{Anchored, FieldPath, Obj, Origin, Snapshot, by_key, diag_at};
+use crate::model::{Anchored, FieldPath, Lookup, Obj, Origin, Snapshot, by_key, diag_at};
 
 pub const CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
 pub const DEFAULT_CLASS_ANNOTATION: &str = "ingressclass.kubernetes.io/is-default-class";
@@ -31,8 +31,13 @@ pub struct Alone {
 /// Translates one Ingress on its own, as soon as it is read and on any
 /// core (see `load::load_pending`): its table operations are recorded, not
 /// applied, so that `translate` can apply them in the SPEC's order.
-pub fn translate_alone(snap: &Snapshot, opts: &Options, ing: &Obj<Ingress>) -> Alone {
-    let mut own = Ctx::recording(snap, opts);
+pub fn translate_alone<'a>(
+    snap: &'a Snapshot,
+    lookup: &'a Lookup<'a>,
+    opts: &'a Options,
+    ing: &Obj<Ingress>,
+) -> Alone {
+    let mut own = Ctx::recording(snap, opts, lookup);
     if is_ours(&mut own, ing) {
         translate_one(&mut own, ing);
     }

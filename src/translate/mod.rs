@@ -16,7 +16,9 @@ pub mod tls;
 use crate::Options;
 use crate::diag::{Code, SUBSTITUTION_HINT, has_unsubstituted_variable};
 use crate::ir::{Claim, Conflict, PathEntry, Provenance, RouteStatus, RouteTable};
-use crate::model::{Anchored, FieldPath, Origin, Snapshot, diag_at};
+use crate::model::{
+    Anchored, FieldPath, Lookup, Obj, Origin, Secret, Service, Snapshot, by_key, diag_at,
+};
 use std::sync::Arc;
 
 /// The state one translation threads through its stages.
@@ -30,6 +32,9 @@ pub struct Ctx<'a> {
     /// operations on the shared table are recorded here, to be replayed in
     /// the SPEC's order (`replay`), instead of being applied.
     pub ops: Option<Vec<Op>>,
+    /// The snapshot's hash indexes, where the caller built them (the
+    /// per-object translations); else lookups search the snapshot's maps.
+    pub lookup: Option<&'a Lookup<'a>>,
 }
 
 /// An operation on the route table, recorded by a translation that runs
@@ -60,14 +65,33 @@ impl<'a> Ctx<'a> {
             diags: Vec::new(),
             route_status: Vec::new(),
             ops: None,
+            lookup: None,
         }
     }
 
-    /// A context that records table operations instead of applying them.
-    pub fn recording(snap: &'a Snapshot, opts: &'a Options) -> Ctx<'a> {
+    /// A context that records table operations instead of applying them,
+    /// looking Services and Secrets up in `lookup`.
+    pub fn recording(snap: &'a Snapshot, opts: &'a Options, lookup: &'a Lookup<'a>) -> Ctx<'a> {
         Ctx {
             ops: Some(Vec::new()),
+            lookup: Some(lookup),
             ..Ctx::new(snap, opts)
+        }
+    }
+
+    /// The Service `namespace/name` of the snapshot.
+    pub fn service(&self, namespace: &str, name: &str) -> Option<&'a Obj<Service>> {
+        match self.lookup {
+            Some(l) => l.service(namespace, name),
+            None => by_key(&self.snap.services, namespace, name),
+        }
+    }
+
+    /// The Secret `namespace/name` of the snapshot.
+    pub fn secret(&self, namespace: &str, name: &str) -> Option<&'a Obj<Secret>> {
+        match self.lookup {
+            Some(l) => l.secret(namespace, name),
+            None => by_key(&self.snap.secrets, namespace, name),
         }
     }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::{Ctx, HostName, classify_host};
 use crate::diag::Code;
 use crate::ir::{CertBundle, Provenance, RouteTable};
-use crate::model::{FieldPath, Obj, Origin, by_key, diag_at};
+use crate::model::{FieldPath, Obj, Origin, diag_at};
 
 /// Restricts a stem to `[a-z0-9._-]`, with no leading `.`.
 pub fn sanitize_stem(raw: &str) -> String {
@@ -93,7 +93,7 @@ fn read_secret(
     secret_name: &str,
     requested_by: &Provenance,
 ) -> Option<(Pem, Pem, Provenance)> {
-    let Some(secret) = by_key(&ctx.snap.secrets, secret_ns, secret_name) else {
+    let Some(secret) = ctx.secret(secret_ns, secret_name) else {
         ctx.push(diag_at(
             Code::TlsSecretNotFound,
             format!("TLS Secret {secret_ns}/{secret_name} is not in the input; no certificate is written"),
