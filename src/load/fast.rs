@@ -81,8 +81,14 @@ pub fn parse<'a, 'b>(text: &'a str, arena: &'b bumpalo::Bump) -> Result<Node<'a,
     if find_either(bytes, 0, b'\t', b'\r').is_some() || text.starts_with('\u{feff}') {
         return Err(Bail);
     }
+    // `text.split('\n')`, by `find_either`.
     let mut lines = BVec::new_in(arena);
-    lines.extend(text.split('\n'));
+    let mut from = 0;
+    while let Some(nl) = find_either(bytes, from, b'\n', b'\n') {
+        lines.push(text.get(from..nl).unwrap_or_default());
+        from = nl + 1;
+    }
+    lines.push(text.get(from..).unwrap_or_default());
     let mut p = Parser {
         arena,
         lines,
