@@ -95,7 +95,7 @@ fn stages(mut sources: Vec<synroute::Source>, opts: &synroute::Options) {
     stage("the second pass");
     drop(sources);
     stage("freeing the input");
-    let streamed = loaded.absorb(late);
+    let streamed = loaded.absorb(late, opts.jobs);
     stage("absorb");
     println!(
         "  (document shapes: {:.1} MB)",

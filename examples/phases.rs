@@ -39,7 +39,7 @@ fn main() {
         |ing| synroute::translate::ingress::translate_alone(snap, &lookup, &opts, ing),
         |route| synroute::translate::gateway::translate_alone(snap, &lookup, &scope, &opts, route),
     );
-    let streamed = loaded.absorb(late);
+    let streamed = loaded.absorb(late, opts.jobs);
     eprintln!(
         "load, second pass (Ingresses and HTTPRoutes translated as read) {:?}: {:.0} MB",
         t.elapsed(),

@@ -211,7 +211,7 @@ fn translated(mut input: Input<'_>, opts: &Options) -> Rendered {
         |route| translate::gateway::translate_alone(snap, &lookup, &scope, opts, route),
     );
     drop(input);
-    let streamed = loaded.absorb(late);
+    let streamed = loaded.absorb(late, opts.jobs);
     let translated = translate::translate(&loaded.snapshot, scope, streamed, opts);
     let table = translated.table;
     let mut anchored = loaded.diagnostics;

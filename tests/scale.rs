@@ -3,6 +3,7 @@
 //! location under parallel parsing. (Speed is measured by
 //! `cargo run --release --example bench`, never asserted here.)
 
+use synroute::diag::Code;
 use synroute::synth::{Shape, corpus, corpus_files};
 use synroute::{Options, Rendered, Source, render};
 
@@ -358,5 +359,36 @@ fn small_and_large_files_mixed_render_the_same_whatever_the_jobs() {
         assert_eq!(r.upstreams, base.upstreams, "owned jobs={jobs}");
         assert_eq!(r.diagnostics, base.diagnostics, "owned jobs={jobs}");
         assert_eq!(r.table, base.table, "owned jobs={jobs}");
+    }
+}
+
+/// Objects defined twice (every kind, Ingresses and HTTPRoutes among them,
+/// whose maps are ordered on two threads at once with several jobs): the
+/// same copy is kept and the same duplicates are reported whatever the
+/// number of jobs.
+#[test]
+fn duplicates_are_the_same_whatever_the_number_of_jobs() {
+    let sources = vec![
+        Source::new("all.yaml", corpus(yaml(60, 7))),
+        Source::new("again.yaml", corpus(yaml(25, 3))),
+    ];
+    let base = with_jobs(&sources, 1);
+    let twice = |kind: &str| {
+        base.diagnostics
+            .iter()
+            .filter(|d| d.code == Code::DuplicateObject && d.message.starts_with(kind))
+            .count()
+    };
+    assert!(twice("Ingress") > 10, "{:?}", base.diagnostics);
+    assert!(twice("HTTPRoute") > 3, "{:?}", base.diagnostics);
+    for jobs in [2, 3, 0] {
+        let r = with_jobs(&sources, jobs);
+        assert_eq!(r.upstreams, base.upstreams, "jobs={jobs}");
+        assert_eq!(r.diagnostics, base.diagnostics, "jobs={jobs}");
+        assert_eq!(r.snapshot.ingresses.len(), base.snapshot.ingresses.len());
+        assert_eq!(
+            r.snapshot.http_routes.len(),
+            base.snapshot.http_routes.len()
+        );
     }
 }
