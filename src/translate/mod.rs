@@ -390,8 +390,7 @@ pub fn translate(
     let mut ctx = Ctx::new(snap, opts);
     ingress::translate(&mut ctx, streamed.ingresses);
     gateway::translate(&mut ctx, scope, streamed.http_routes);
-    let paths = ctx.table.prune_empty_hosts();
-    tls::assign_certificates(&mut ctx.table);
+    let paths = tls::assign_certificates(&mut ctx.table);
     certcheck::check(&mut ctx);
     Translated {
         table: ctx.table,
