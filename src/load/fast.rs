@@ -84,7 +84,7 @@ pub fn parse<'a, 'b>(text: &'a str, arena: &'b bumpalo::Bump) -> Result<Node<'a,
     // `text.split('\n')`, by `find_either`.
     let mut lines = BVec::new_in(arena);
     let mut from = 0;
-    while let Some(nl) = find_either(bytes, from, b'\n', b'\n') {
+    while let Some(nl) = find_newline(bytes, from) {
         lines.push(text.get(from..nl).unwrap_or_default());
         from = nl + 1;
     }
@@ -431,6 +431,11 @@ pub(crate) fn find_either(hay: &[u8], from: usize, a: u8, b: u8) -> Option<usize
     }
     let rest = hay.get(i..)?;
     rest.iter().position(|&c| c == a || c == b).map(|p| i + p)
+}
+
+/// The first newline at or after `from` (`find_either` for one byte).
+pub(crate) fn find_newline(hay: &[u8], from: usize) -> Option<usize> {
+    find_either(hay, from, b'\n', b'\n')
 }
 
 /// Text up to a ` #` comment, without trailing spaces.

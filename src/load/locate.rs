@@ -12,7 +12,7 @@
 //! kept in place of its text: a large render frees its input once every
 //! document is parsed and still locates every diagnostic exactly.
 
-use super::fast::find_either;
+use super::fast::{find_either, find_newline};
 use crate::model::{FieldPath, Seg};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,7 +197,7 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
         let r = rest.filter(|r| !r.is_empty())?;
-        match find_either(r.as_bytes(), 0, b'\n', b'\n') {
+        match find_newline(r.as_bytes(), 0) {
             Some(i) => {
                 rest = r.get(i + 1..);
                 let line = r.get(..i).unwrap_or_default();
