@@ -235,3 +235,70 @@ fn check_reports_an_expired_certificate_with_now_and_fails() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stdout).contains("error[SR1408]"));
 }
+
+/// Every certificate problem at once, several times over: the same
+/// diagnostics whatever `jobs` is (with more than one, the certificates
+/// are read on a core of their own while the routes are translated).
+#[test]
+fn the_checks_do_not_depend_on_jobs() {
+    let dated = |host: &str, from, to| {
+        let p = pair(&[host], from, to, &rcgen::PKCS_ECDSA_P256_SHA256);
+        (host.to_string(), p.cert, p.key)
+    };
+    let garbage = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n";
+    let mut text = String::new();
+    for round in 0..3 {
+        let host = |i: usize| format!("c{i}-{round}.example.com");
+        let good = ec(&[&host(0), &host(1), &host(2), &host(6), &host(7)]);
+        let other = ec(&[&host(1)]);
+        let cases = [
+            (host(0), good.cert.clone(), good.key.clone()),
+            (host(1), other.cert.clone(), good.key.clone()),
+            (
+                format!("not-{}", host(2)),
+                good.cert.clone(),
+                good.key.clone(),
+            ),
+            dated(&host(3), (2025, 1, 1), (2026, 1, 1)),
+            dated(&host(4), (2025, 1, 1), (2026, 6, 10)),
+            dated(&host(5), (2027, 1, 1), (2028, 1, 1)),
+            (host(6), garbage.to_string(), good.key.clone()),
+            (host(7), good.cert.clone(), "not a key".to_string()),
+        ];
+        for (i, (host, cert, key)) in cases.iter().enumerate() {
+            let one = &manifests(host, cert, key)[0].content;
+            let one = String::from_utf8_lossy(one)
+                .replace("web-tls", &format!("tls-{round}-{i}"))
+                .replace(
+                    "{name: web, namespace",
+                    &format!("{{name: web-{round}-{i}, namespace"),
+                );
+            text.push_str(&one);
+            text.push_str("---\n");
+        }
+    }
+    let sources = vec![Source::new("tls.yaml", text)];
+    let with_jobs = |jobs| {
+        render(
+            &sources,
+            &Options {
+                now: Some(NOW),
+                jobs,
+                ..Options::default()
+            },
+        )
+    };
+    let one = with_jobs(1);
+    let mut found = codes(&one);
+    found.sort_unstable();
+    found.dedup();
+    assert_eq!(
+        found,
+        ["SR1405", "SR1406", "SR1407", "SR1408", "SR1409", "SR1410"],
+        "{:?}",
+        one.diagnostics
+    );
+    for jobs in [2, 3, 8] {
+        assert_eq!(with_jobs(jobs).diagnostics, one.diagnostics, "jobs {jobs}");
+    }
+}

@@ -7,12 +7,14 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use x509_parser::der_parser::ber::BerObject;
 use x509_parser::der_parser::parse_der;
 use x509_parser::pem::Pem;
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 use x509_parser::public_key::PublicKey;
+use x509_parser::time::ASN1Time;
 
 use super::Ctx;
 use super::tls::covers;
@@ -165,7 +167,7 @@ fn secret_field(snap: &Snapshot, b: &CertBundle, key: &'static str) -> FieldPath
     FieldPath::of(&[if in_string_data { "stringData" } else { "data" }]).key(key)
 }
 
-pub fn check(ctx: &mut Ctx<'_>) {
+pub fn check(ctx: &mut Ctx<'_>, prepared: &Prepared) {
     // A TLS entry of several hosts asks for one bundle per host, all of
     // the same Secret: it is checked once, against every host it serves.
     // Its bundles are told apart by the identity of the Secret's and the
@@ -198,10 +200,16 @@ pub fn check(ctx: &mut Ctx<'_>) {
     // Each group is checked on its own, on every core; the diagnostics
     // are sorted with all others at the end of the render.
     let (snap, opts) = (ctx.snap, ctx.opts);
-    let weight = |(b, _): &(&CertBundle, Vec<&str>)| b.cert_pem.len() + b.key_pem.len();
+    let weight = |(b, _): &(&CertBundle, Vec<&str>)| match prepared.get(b) {
+        Some(_) => 1,
+        None => b.cert_pem.len() + b.key_pem.len(),
+    };
     let found = crate::load::parallel_map(&groups, opts.jobs, weight, |(b, hosts)| {
         let mut own = Ctx::new(snap, opts);
-        check_bundle(&mut own, b, hosts);
+        match prepared.get(b) {
+            Some(examined) => check_bundle(&mut own, b, hosts, examined),
+            None => check_bundle(&mut own, b, hosts, &examine(&b.cert_pem, &b.key_pem)),
+        }
         own.diags
     });
     drop(groups);
@@ -210,7 +218,126 @@ pub fn check(ctx: &mut Ctx<'_>) {
     }
 }
 
-fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str]) {
+/// What the checks read of a certificate and its key: everything but the
+/// hosts it is served for and the time of the render. Made from the PEM
+/// bytes alone, so it can be made for every TLS Secret before the bundles
+/// are known (`prepare`).
+#[derive(Debug, PartialEq)]
+pub struct Examined {
+    cert: Result<CertFacts, Unparseable>,
+}
+
+/// Why `tls.crt` does not parse.
+#[derive(Debug, PartialEq)]
+enum Unparseable {
+    /// Its first PEM block is of another label (or there is none).
+    Pem(String),
+    /// Its first block is not an X.509 certificate (the parser's error).
+    X509(String),
+}
+
+#[derive(Debug, PartialEq)]
+struct CertFacts {
+    /// Whether `tls.key` is a key, and one of this certificate.
+    key: KeyFit,
+    /// DNS names the certificate is valid for (`names`).
+    names: Vec<String>,
+    not_before: ASN1Time,
+    not_after: ASN1Time,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum KeyFit {
+    NotAKey,
+    /// The key's public part matches the certificate's, or one of the two
+    /// holds nothing to compare.
+    Fits,
+    Mismatch,
+}
+
+/// Reads a certificate and its key as the checks need them.
+pub fn examine(cert_pem: &[u8], key_pem: &[u8]) -> Examined {
+    let cert = match first_pem(cert_pem) {
+        Some(p) if p.label == "CERTIFICATE" => p,
+        other => {
+            let why = match other {
+                Some(p) => format!("its first PEM block is {:?}, not CERTIFICATE", p.label),
+                None => "it holds no PEM block".to_string(),
+            };
+            return Examined {
+                cert: Err(Unparseable::Pem(why)),
+            };
+        }
+    };
+    let cert = match X509Certificate::from_der(&cert.contents) {
+        Ok((_, c)) => c,
+        Err(e) => {
+            return Examined {
+                cert: Err(Unparseable::X509(e.to_string())),
+            };
+        }
+    };
+    let key = match first_pem(key_pem).and_then(|p| key_material(&p)) {
+        None => KeyFit::NotAKey,
+        Some(KeyMaterial::Unknown) => KeyFit::Fits,
+        Some(k) => {
+            let c = cert_material(&cert);
+            if c != KeyMaterial::Unknown && c != k {
+                KeyFit::Mismatch
+            } else {
+                KeyFit::Fits
+            }
+        }
+    };
+    Examined {
+        cert: Ok(CertFacts {
+            key,
+            names: names(&cert),
+            not_before: cert.validity().not_before,
+            not_after: cert.validity().not_after,
+        }),
+    }
+}
+
+/// The certificates of the input's TLS Secrets, examined ahead of the
+/// checks, by the identity of their PEM bytes (shared with the bundles
+/// made from them).
+#[derive(Debug, Default)]
+pub struct Prepared(HashMap<(usize, usize), Examined>);
+
+impl Prepared {
+    fn get(&self, b: &CertBundle) -> Option<&Examined> {
+        self.0.get(&pem_identity(&b.cert_pem, &b.key_pem))
+    }
+}
+
+fn pem_identity(cert: &Arc<[u8]>, key: &Arc<[u8]>) -> (usize, usize) {
+    (
+        Arc::as_ptr(cert).cast::<u8>() as usize,
+        Arc::as_ptr(key).cast::<u8>() as usize,
+    )
+}
+
+/// Examines the certificate of every TLS Secret of `snap`, in order, until
+/// `enough` is set: made on a core of its own while the routes are
+/// translated (which bundles are served is known only after), so that the
+/// checks have only hosts and dates left to compare. What is not examined
+/// by then is examined by the checks themselves.
+pub fn prepare(snap: &Snapshot, enough: &AtomicBool) -> Prepared {
+    let mut out = HashMap::new();
+    for secret in snap.secrets.values() {
+        if enough.load(Ordering::Relaxed) {
+            break;
+        }
+        if let Ok((cert, key)) = super::tls::tls_pair(&secret.value) {
+            out.entry(pem_identity(&cert, &key))
+                .or_insert_with(|| examine(&cert, &key));
+        }
+    }
+    Prepared(out)
+}
+
+fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str], examined: &Examined) {
     let secret = &b.secret.origin;
     let snap = ctx.snap;
     let crt_field = || secret_field(snap, b, "tls.crt");
@@ -222,42 +349,30 @@ fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str]) {
             &b.requested_by.field,
         )
     };
-    let cert_pem = match first_pem(&b.cert_pem) {
-        Some(p) if p.label == "CERTIFICATE" => p,
-        other => {
-            let why = match other {
-                Some(p) => format!("its first PEM block is {:?}, not CERTIFICATE", p.label),
-                None => "it holds no PEM block".to_string(),
-            };
-            ctx.push(related(diag_at(
-                Code::CertificateUnparseable,
-                format!(
+    let cert = match &examined.cert {
+        Ok(c) => c,
+        Err(why) => {
+            let message = match why {
+                Unparseable::Pem(why) => format!(
                     "tls.crt of Secret {}/{} does not parse: {why}",
                     secret.namespace, secret.name
                 ),
-                secret,
-                &crt_field(),
-            )));
-            return;
-        }
-    };
-    let cert = match X509Certificate::from_der(&cert_pem.contents) {
-        Ok((_, c)) => c,
-        Err(e) => {
-            ctx.push(related(diag_at(
-                Code::CertificateUnparseable,
-                format!(
+                Unparseable::X509(e) => format!(
                     "tls.crt of Secret {}/{} is not an X.509 certificate: {e}",
                     secret.namespace, secret.name
                 ),
+            };
+            ctx.push(related(diag_at(
+                Code::CertificateUnparseable,
+                message,
                 secret,
                 &crt_field(),
             )));
             return;
         }
     };
-    match first_pem(&b.key_pem).and_then(|p| key_material(&p)) {
-        None => ctx.push(related(diag_at(
+    match cert.key {
+        KeyFit::NotAKey => ctx.push(related(diag_at(
             Code::CertificateUnparseable,
             format!(
                 "tls.key of Secret {}/{} is not a PEM private key (PKCS#1, SEC1 or PKCS#8)",
@@ -266,23 +381,18 @@ fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str]) {
             secret,
             &key_field(),
         ))),
-        Some(KeyMaterial::Unknown) => {}
-        Some(k) => {
-            let c = cert_material(&cert);
-            if c != KeyMaterial::Unknown && c != k {
-                ctx.push(related(diag_at(
-                    Code::CertificateKeyMismatch,
-                    format!(
-                        "tls.key of Secret {}/{} does not belong to its certificate; TLS handshakes will fail",
-                        secret.namespace, secret.name
-                    ),
-                    secret,
-                    &key_field(),
-                )));
-            }
-        }
+        KeyFit::Fits => {}
+        KeyFit::Mismatch => ctx.push(related(diag_at(
+            Code::CertificateKeyMismatch,
+            format!(
+                "tls.key of Secret {}/{} does not belong to its certificate; TLS handshakes will fail",
+                secret.namespace, secret.name
+            ),
+            secret,
+            &key_field(),
+        ))),
     }
-    let valid_for = names(&cert);
+    let valid_for = &cert.names;
     for host in served {
         if !valid_for.iter().any(|n| covers(n, host)) {
             ctx.push(related(diag_at(
@@ -299,8 +409,8 @@ fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str]) {
         }
     }
     let Some(now) = ctx.opts.now else { return };
-    let not_after = cert.validity().not_after.timestamp();
-    let not_before = cert.validity().not_before.timestamp();
+    let not_after = cert.not_after.timestamp();
+    let not_before = cert.not_before.timestamp();
     let day = 86_400;
     if not_after < now {
         ctx.push(related(diag_at(
@@ -310,7 +420,7 @@ fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str]) {
                 secret.namespace,
                 secret.name,
                 (now - not_after) / day,
-                cert.validity().not_after
+                cert.not_after
             ),
             secret,
             &crt_field(),
@@ -323,7 +433,7 @@ fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str]) {
                 secret.namespace,
                 secret.name,
                 (not_after - now) / day,
-                cert.validity().not_after
+                cert.not_after
             ),
             secret,
             &crt_field(),
@@ -334,9 +444,7 @@ fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str]) {
             Code::CertificateNotYetValid,
             format!(
                 "the certificate of Secret {}/{} is not valid before {}",
-                secret.namespace,
-                secret.name,
-                cert.validity().not_before
+                secret.namespace, secret.name, cert.not_before
             ),
             secret,
             &crt_field(),
@@ -384,6 +492,77 @@ mod tests {
                 .map(|(_, p)| (p.label, p.contents));
             prop_assert_eq!(ours, theirs);
         }
+    }
+
+    /// `prepare` examines every TLS Secret's pair as the checks would, and
+    /// a bundle finds it by the identity of its PEM, not by equal bytes.
+    #[test]
+    fn prepared_certificates_are_those_of_the_bundles() {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let params =
+            rcgen::CertificateParams::new(vec!["a.example.com".to_string()]).expect("params");
+        let cert = params.self_signed(&key).expect("cert");
+        let indent = |pem: &str| {
+            pem.lines()
+                .map(|l| format!("    {l}\n"))
+                .collect::<String>()
+        };
+        let mut yaml = String::new();
+        for (name, crt, key) in [
+            ("good", indent(&cert.pem()), indent(&key.serialize_pem())),
+            ("garbage", "    x\n".to_string(), "    y\n".to_string()),
+            (
+                "keyless",
+                indent(&cert.pem()),
+                "    not a key\n".to_string(),
+            ),
+        ] {
+            yaml.push_str(&format!(
+                "apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: {name}, namespace: shop}}
+spec:
+  ingressClassName: synapse
+  tls:
+  - hosts: [{name}.example.com]
+    secretName: {name}
+  rules:
+  - host: {name}.example.com
+    http:
+      paths:
+      - {{path: /, pathType: Prefix, backend: {{service: {{name: web, port: {{number: 80}}}}}}}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: {name}, namespace: shop}}
+type: kubernetes.io/tls
+stringData:
+  tls.crt: |
+{crt}  tls.key: |
+{key}---
+"
+            ));
+        }
+        yaml.push_str("apiVersion: v1\nkind: Secret\nmetadata: {name: opaque, namespace: shop}\n");
+        let r = crate::render(
+            &[crate::Source::new("a.yaml", yaml)],
+            &crate::Options::default(),
+        );
+        let prepared = prepare(&r.snapshot, &AtomicBool::new(false));
+        assert_eq!(prepared.0.len(), 3);
+        assert_eq!(r.table.certs.len(), 3);
+        let mut parsed = 0;
+        for b in r.table.certs.values() {
+            let got = prepared.get(b).expect("prepared");
+            assert_eq!(got, &examine(&b.cert_pem, &b.key_pem));
+            parsed += usize::from(got.cert.is_ok());
+        }
+        assert_eq!(parsed, 2);
+        let mut copy = r.table.certs.values().next().expect("a bundle").clone();
+        copy.key_pem = Arc::from(&*copy.key_pem);
+        assert!(prepared.get(&copy).is_none());
+        // Told it has done enough before it starts, it examines nothing.
+        assert!(prepare(&r.snapshot, &AtomicBool::new(true)).0.is_empty());
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::model::{
     Anchored, FieldPath, Lookup, Obj, Origin, Secret, Service, Snapshot, by_key, diag_at,
 };
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The state one translation threads through its stages.
 pub struct Ctx<'a> {
@@ -388,10 +389,19 @@ pub fn translate(
     opts: &Options,
 ) -> Translated {
     let mut ctx = Ctx::new(snap, opts);
-    ingress::translate(&mut ctx, streamed.ingresses);
-    gateway::translate(&mut ctx, scope, streamed.http_routes);
-    let paths = tls::assign_certificates(&mut ctx.table);
-    certcheck::check(&mut ctx);
+    // The routes are translated in order on this core; with another one,
+    // the TLS Secrets' certificates are read meanwhile, for the checks.
+    let enough = AtomicBool::new(false);
+    let (paths, prepared) = std::thread::scope(|s| {
+        let prepared = (opts.jobs > 1).then(|| s.spawn(|| certcheck::prepare(snap, &enough)));
+        ingress::translate(&mut ctx, streamed.ingresses);
+        gateway::translate(&mut ctx, scope, streamed.http_routes);
+        let paths = tls::assign_certificates(&mut ctx.table);
+        enough.store(true, Ordering::Relaxed);
+        let prepared = prepared.and_then(|p| p.join().ok()).unwrap_or_default();
+        (paths, prepared)
+    });
+    certcheck::check(&mut ctx, &prepared);
     Translated {
         table: ctx.table,
         diagnostics: ctx.diags,

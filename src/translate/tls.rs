@@ -48,7 +48,7 @@ pub fn stem_for(host: Option<&str>, secret_ns: &str, secret_name: &str) -> Strin
 type Pem = Arc<[u8]>;
 
 /// A Secret's certificate and key, or what is wrong with it.
-fn tls_pair(secret: &Secret) -> Result<(Pem, Pem), String> {
+pub(super) fn tls_pair(secret: &Secret) -> Result<(Pem, Pem), String> {
     let ty = secret.type_.as_deref().unwrap_or("Opaque");
     if ty != "kubernetes.io/tls" {
         return Err(format!("is of type {ty}, not kubernetes.io/tls"));
