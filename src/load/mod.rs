@@ -271,6 +271,8 @@ pub fn load(sources: &[Source], opts: &Options, shapes: bool) -> (Loaded, Pendin
     );
     for (&(idx, source), early) in indexed.iter().zip(early) {
         match early.unwrap_or_else(|| split_source(idx, source, opts.jobs)) {
+            // One large source's list is taken as it is, not copied.
+            Ok(split) if docs.is_empty() => docs = split,
             Ok(split) => docs.extend(split),
             Err((line, column)) => {
                 loaded.diagnostics.push(Anchored::plain(Diagnostic {
@@ -609,7 +611,7 @@ fn split_source(idx: usize, source: &Source, jobs: usize) -> Result<Vec<Split<'_
     } else {
         split::yaml_documents(idx, text, jobs)
     };
-    Ok(split.into_iter().map(|d| d.map_err(|e| (idx, e))).collect())
+    Ok(split)
 }
 
 /// `--jobs N`: N threads, 0 meaning one per core. Counting the cores

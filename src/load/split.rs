@@ -8,7 +8,7 @@
 //! markers are whole lines, and a JSON cut that falls inside an object makes
 //! its segment fail, so the file is split by the serial scan instead.
 
-use super::{Doc, RawError, parallel_map, resolve_jobs};
+use super::{Doc, RawError, Split, parallel_map, resolve_jobs};
 use crate::diag::Code;
 use crate::model::DocSpan;
 
@@ -126,20 +126,11 @@ fn markers_in(text: &str, from: usize, to: usize) -> (Vec<Marker>, u32) {
 /// YAML: documents between `---` / `...` marker lines, on `jobs` threads.
 /// Markers are only recognised at column 0, where a block scalar's content
 /// can never be.
-pub(super) fn yaml_documents(
-    source: usize,
-    text: &str,
-    jobs: usize,
-) -> Vec<Result<Doc<'_>, RawError>> {
+pub(super) fn yaml_documents(source: usize, text: &str, jobs: usize) -> Vec<Split<'_>> {
     yaml_documents_in(source, text, segment_count(text.len(), jobs), jobs)
 }
 
-fn yaml_documents_in<'t>(
-    source: usize,
-    text: &'t str,
-    n: usize,
-    jobs: usize,
-) -> Vec<Result<Doc<'t>, RawError>> {
+fn yaml_documents_in<'t>(source: usize, text: &'t str, n: usize, jobs: usize) -> Vec<Split<'t>> {
     let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
     // Any line start will do: markers are whole lines.
     let segs = segments(text, bom, n, |_| true);
@@ -149,8 +140,10 @@ fn yaml_documents_in<'t>(
         |(s, e)| e - s,
         |&(s, e)| markers_in(text, s, e),
     );
-    let mut docs = Vec::new();
-    let push = |docs: &mut Vec<Result<Doc<'t>, RawError>>, s: usize, e: usize, l: u32| {
+    // A document a marker at most, and one more: sized once (a list of
+    // 100k documents grown by doubling was copied several times).
+    let mut docs = Vec::with_capacity(found.iter().map(|(m, _)| m.len()).sum::<usize>() + 1);
+    let push = |docs: &mut Vec<Split<'t>>, s: usize, e: usize, l: u32| {
         if s < e {
             docs.push(Ok(doc(source, text, s, e, l)));
         }
@@ -177,20 +170,11 @@ fn yaml_documents_in<'t>(
 }
 
 /// JSON: one object, several concatenated objects, or an array of objects.
-pub(super) fn json_documents(
-    source: usize,
-    text: &str,
-    jobs: usize,
-) -> Vec<Result<Doc<'_>, RawError>> {
+pub(super) fn json_documents(source: usize, text: &str, jobs: usize) -> Vec<Split<'_>> {
     json_documents_in(source, text, segment_count(text.len(), jobs), jobs)
 }
 
-fn json_documents_in(
-    source: usize,
-    text: &str,
-    n: usize,
-    jobs: usize,
-) -> Vec<Result<Doc<'_>, RawError>> {
+fn json_documents_in(source: usize, text: &str, n: usize, jobs: usize) -> Vec<Split<'_>> {
     let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let body = text.get(bom..).unwrap_or("");
     let mut docs = Vec::new();
@@ -206,7 +190,7 @@ fn json_documents_in(
     if trimmed.starts_with('[') {
         match serde_json::from_str::<Vec<&serde_json::value::RawValue>>(body) {
             Ok(items) => docs.extend(items.into_iter().map(&mut raw_doc)),
-            Err(e) => docs.push(Err(json_error(&e, 0))),
+            Err(e) => docs.push(Err((source, json_error(&e, 0)))),
         }
         return docs;
     }
@@ -223,7 +207,7 @@ fn json_documents_in(
             None => break,
             Some(Ok(raw)) => docs.push(raw_doc(raw)),
             Some(Err(e)) => {
-                docs.push(Err(json_error(&e, 0)));
+                docs.push(Err((source, json_error(&e, 0))));
                 break;
             }
         }
@@ -459,7 +443,7 @@ mod tests {
         out
     }
 
-    fn spans(docs: Vec<Result<Doc<'_>, RawError>>) -> Vec<(usize, usize, u32)> {
+    fn spans(docs: Vec<Split<'_>>) -> Vec<(usize, usize, u32)> {
         docs.into_iter()
             .filter_map(Result::ok)
             .map(|d| (d.span.start, d.span.end, d.span.first_line))
@@ -473,6 +457,10 @@ mod tests {
             Just("...".to_string()),
             Just("----".to_string()),
             Just("  ---".to_string()),
+            Just("-x".to_string()),
+            Just(".. ".to_string()),
+            Just("...\t".to_string()),
+            Just("é---".to_string()),
             Just("".to_string()),
             "[a-z: ]{0,12}",
         ]
