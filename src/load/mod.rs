@@ -297,7 +297,7 @@ pub fn load(sources: &[Source], opts: &Options, shapes: bool) -> (Loaded, Pendin
         }
         Err((idx, e)) => (Outcome::Diagnosed(vec![e.located(&files[*idx])]), None),
     });
-    let mut objects: Vec<(Object, Arc<Origin>)> = Vec::new();
+    let mut kinds = Kinds::default();
     let mut items: Vec<Deferred> = Vec::new();
     for (doc, (outcome, shape)) in docs.into_iter().zip(outcomes) {
         if let (Ok(doc), Some(shape)) = (&doc, shape) {
@@ -326,12 +326,12 @@ pub fn load(sources: &[Source], opts: &Options, shapes: bool) -> (Loaded, Pendin
                         obj => rest.push((obj, origin)),
                     }
                 }
-                objects.extend(tally(&mut loaded, Outcome::Objects(rest, diags)));
+                kinds.extend(tally(&mut loaded, Outcome::Objects(rest, diags)));
             }
-            (outcome, _) => objects.extend(tally(&mut loaded, outcome)),
+            (outcome, _) => kinds.extend(tally(&mut loaded, outcome)),
         }
     }
-    insert_all(&mut loaded, objects);
+    kinds.insert(&mut loaded, opts.jobs);
     (
         loaded,
         Pending {
@@ -1036,52 +1036,90 @@ fn slim(outcome: Outcome) -> Outcome {
     Outcome::Objects(objects, diags)
 }
 
-/// Puts the first pass's objects into the snapshot: one list per kind, each
-/// map built from its sorted identities (`fill`). Put one by one, the 50k
-/// Services of a large input each entered a tree at a random place,
-/// shifting its entries over and missing the cache on the way.
-fn insert_all(loaded: &mut Loaded, objects: Vec<(Object, Arc<Origin>)>) {
-    #[derive(Default)]
-    struct Kinds {
-        ingresses: Vec<(Arc<Origin>, Meta, ())>,
-        ingress_classes: Vec<(Arc<Origin>, IngressClass, ())>,
-        services: Vec<(Arc<Origin>, Service, ())>,
-        secrets: Vec<(Arc<Origin>, Secret, ())>,
-        namespaces: Vec<(Arc<Origin>, Namespace, ())>,
-        gateway_classes: Vec<(Arc<Origin>, GatewayClass, ())>,
-        gateways: Vec<(Arc<Origin>, Gateway, ())>,
-        http_routes: Vec<(Arc<Origin>, Meta, ())>,
-        reference_grants: Vec<(Arc<Origin>, ReferenceGrant, ())>,
-        listener_sets: Vec<(Arc<Origin>, ListenerSet, ())>,
-    }
-    let mut k = Kinds::default();
-    for (obj, origin) in objects {
-        match obj {
-            // Ingresses and HTTPRoutes never get here (see `load`).
-            Object::Ingress(v) => k.ingresses.push((origin, v.metadata, ())),
-            Object::IngressClass(v) => k.ingress_classes.push((origin, v, ())),
-            // Their metadata was slimmed where they were read (`slim`).
-            Object::Service(v) => k.services.push((origin, *v, ())),
-            Object::Secret(v) => k.secrets.push((origin, *v, ())),
-            Object::Namespace(v) => k.namespaces.push((origin, v, ())),
-            Object::GatewayClass(v) => k.gateway_classes.push((origin, v, ())),
-            Object::Gateway(v) => k.gateways.push((origin, *v, ())),
-            Object::HttpRoute(v) => k.http_routes.push((origin, v.metadata, ())),
-            Object::ReferenceGrant(v) => k.reference_grants.push((origin, v, ())),
-            Object::ListenerSet(v) => k.listener_sets.push((origin, *v, ())),
+/// The first pass's objects by kind, in input order, as `load` gathers
+/// them from the documents' outcomes.
+#[derive(Default)]
+struct Kinds {
+    ingresses: Vec<(Arc<Origin>, Meta, ())>,
+    ingress_classes: Vec<(Arc<Origin>, IngressClass, ())>,
+    services: Vec<(Arc<Origin>, Service, ())>,
+    secrets: Vec<(Arc<Origin>, Secret, ())>,
+    namespaces: Vec<(Arc<Origin>, Namespace, ())>,
+    gateway_classes: Vec<(Arc<Origin>, GatewayClass, ())>,
+    gateways: Vec<(Arc<Origin>, Gateway, ())>,
+    http_routes: Vec<(Arc<Origin>, Meta, ())>,
+    reference_grants: Vec<(Arc<Origin>, ReferenceGrant, ())>,
+    listener_sets: Vec<(Arc<Origin>, ListenerSet, ())>,
+}
+
+impl Kinds {
+    fn extend(&mut self, objects: Vec<(Object, Arc<Origin>)>) {
+        for (obj, origin) in objects {
+            match obj {
+                // Ingresses and HTTPRoutes never get here (see `load`).
+                Object::Ingress(v) => self.ingresses.push((origin, v.metadata, ())),
+                Object::IngressClass(v) => self.ingress_classes.push((origin, v, ())),
+                // Their metadata was slimmed where they were read (`slim`).
+                Object::Service(v) => self.services.push((origin, *v, ())),
+                Object::Secret(v) => self.secrets.push((origin, *v, ())),
+                Object::Namespace(v) => self.namespaces.push((origin, v, ())),
+                Object::GatewayClass(v) => self.gateway_classes.push((origin, v, ())),
+                Object::Gateway(v) => self.gateways.push((origin, *v, ())),
+                Object::HttpRoute(v) => self.http_routes.push((origin, v.metadata, ())),
+                Object::ReferenceGrant(v) => self.reference_grants.push((origin, v, ())),
+                Object::ListenerSet(v) => self.listener_sets.push((origin, *v, ())),
+            }
         }
     }
-    let (snap, diags) = (&mut loaded.snapshot, &mut loaded.diagnostics);
-    fill(&mut snap.ingresses, diags, k.ingresses);
-    fill(&mut snap.ingress_classes, diags, k.ingress_classes);
-    fill(&mut snap.services, diags, k.services);
-    fill(&mut snap.secrets, diags, k.secrets);
-    fill(&mut snap.namespaces, diags, k.namespaces);
-    fill(&mut snap.gateway_classes, diags, k.gateway_classes);
-    fill(&mut snap.gateways, diags, k.gateways);
-    fill(&mut snap.http_routes, diags, k.http_routes);
-    fill(&mut snap.reference_grants, diags, k.reference_grants);
-    fill(&mut snap.listener_sets, diags, k.listener_sets);
+
+    /// Puts every kind into its map of the snapshot, each map built from
+    /// its sorted identities (`fill`): put one by one, the 50k Services of
+    /// a large input each entered a tree at a random place, shifting its
+    /// entries over and missing the cache on the way. With more than one
+    /// job the Services' map, most of this work in a large input, is built
+    /// on a thread of its own meanwhile.
+    fn insert(self, loaded: &mut Loaded, jobs: usize) {
+        let Kinds {
+            ingresses,
+            ingress_classes,
+            services,
+            secrets,
+            namespaces,
+            gateway_classes,
+            gateways,
+            http_routes,
+            reference_grants,
+            listener_sets,
+        } = self;
+        let (snap, diags) = (&mut loaded.snapshot, &mut loaded.diagnostics);
+        let mut service_diags = Vec::new();
+        let mut service_map = std::mem::take(&mut snap.services);
+        let rest = |snap: &mut Snapshot, diags: &mut Vec<Anchored>| {
+            fill(&mut snap.ingresses, diags, ingresses);
+            fill(&mut snap.ingress_classes, diags, ingress_classes);
+            fill(&mut snap.secrets, diags, secrets);
+            fill(&mut snap.namespaces, diags, namespaces);
+            fill(&mut snap.gateway_classes, diags, gateway_classes);
+            fill(&mut snap.gateways, diags, gateways);
+            fill(&mut snap.http_routes, diags, http_routes);
+            fill(&mut snap.reference_grants, diags, reference_grants);
+            fill(&mut snap.listener_sets, diags, listener_sets);
+        };
+        if jobs > 1 {
+            std::thread::scope(|scope| {
+                let other = scope.spawn(|| fill(&mut service_map, &mut service_diags, services));
+                rest(snap, diags);
+                other
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            });
+        } else {
+            fill(&mut service_map, &mut service_diags, services);
+            rest(snap, diags);
+        }
+        snap.services = service_map;
+        diags.extend(service_diags);
+    }
 }
 
 /// Puts streamed objects' metadata into their map of the snapshot the way

@@ -398,7 +398,10 @@ pub fn translate(
         gateway::translate(&mut ctx, scope, streamed.http_routes);
         let paths = tls::assign_certificates(&mut ctx.table);
         enough.store(true, Ordering::Relaxed);
-        let prepared = prepared.and_then(|p| p.join().ok()).unwrap_or_default();
+        let prepared = prepared.map_or_else(Default::default, |p| {
+            p.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
         (paths, prepared)
     });
     certcheck::check(&mut ctx, &prepared);
