@@ -196,10 +196,14 @@ fn translated(mut input: Input<'_>, opts: &Options) -> Rendered {
         Input::Borrowed(sources) => Some(*sources),
         Input::Owned(_) => None,
     };
-    let (mut loaded, mut pending) = load::load(input.sources(), opts, text.is_none());
-    if let Input::Owned(sources) = &mut input {
-        pending.keep_only(sources);
-    }
+    let (mut loaded, mut pending, kinds) =
+        load::load_unfilled(input.sources(), opts, text.is_none());
+    // The text the second pass needs is kept while the maps are built.
+    kinds.insert(&mut loaded, opts.jobs, || {
+        if let Input::Owned(sources) = &mut input {
+            pending.keep_only(sources);
+        }
+    });
     let snap = &loaded.snapshot;
     let scope = translate::gateway::scope(snap, opts);
     let lookup = model::Lookup::new(snap);

@@ -252,6 +252,15 @@ pub struct Streamed<A, B> {
 /// text before locating (`render_owned`); one that keeps the text locates
 /// in it and needs none.
 pub fn load(sources: &[Source], opts: &Options, shapes: bool) -> (Loaded, Pending) {
+    let (mut loaded, pending, kinds) = load_unfilled(sources, opts, shapes);
+    kinds.insert(&mut loaded, opts.jobs, || {});
+    (loaded, pending)
+}
+
+/// `load`, but the snapshot's maps are left to fill (`Kinds::insert`), so
+/// that the caller can give the main thread other work while they are
+/// built.
+pub fn load_unfilled(sources: &[Source], opts: &Options, shapes: bool) -> (Loaded, Pending, Kinds) {
     let mut loaded = Loaded::default();
     // Splitting is a cheap sequential scan that fixes every document's file
     // and first line; the typed parses then run on all cores, and their
@@ -331,7 +340,6 @@ pub fn load(sources: &[Source], opts: &Options, shapes: bool) -> (Loaded, Pendin
             (outcome, _) => kinds.extend(tally(&mut loaded, outcome)),
         }
     }
-    kinds.insert(&mut loaded, opts.jobs);
     (
         loaded,
         Pending {
@@ -340,6 +348,7 @@ pub fn load(sources: &[Source], opts: &Options, shapes: bool) -> (Loaded, Pendin
             items,
             pool: Vec::new(),
         },
+        kinds,
     )
 }
 
@@ -1039,7 +1048,7 @@ fn slim(outcome: Outcome) -> Outcome {
 /// The first pass's objects by kind, in input order, as `load` gathers
 /// them from the documents' outcomes.
 #[derive(Default)]
-struct Kinds {
+pub struct Kinds {
     ingresses: Vec<(Arc<Origin>, Meta, ())>,
     ingress_classes: Vec<(Arc<Origin>, IngressClass, ())>,
     services: Vec<(Arc<Origin>, Service, ())>,
@@ -1077,8 +1086,9 @@ impl Kinds {
     /// a large input each entered a tree at a random place, shifting its
     /// entries over and missing the cache on the way. With more than one
     /// job the Services' map, most of this work in a large input, is built
-    /// on a thread of its own meanwhile.
-    fn insert(self, loaded: &mut Loaded, jobs: usize) {
+    /// on a thread of its own meanwhile, and the main thread does `beside`
+    /// once it has built the others.
+    pub fn insert(self, loaded: &mut Loaded, jobs: usize, beside: impl FnOnce()) {
         let Kinds {
             ingresses,
             ingress_classes,
@@ -1109,6 +1119,7 @@ impl Kinds {
             std::thread::scope(|scope| {
                 let other = scope.spawn(|| fill(&mut service_map, &mut service_diags, services));
                 rest(snap, diags);
+                beside();
                 other
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -1116,6 +1127,7 @@ impl Kinds {
         } else {
             fill(&mut service_map, &mut service_diags, services);
             rest(snap, diags);
+            beside();
         }
         snap.services = service_map;
         diags.extend(service_diags);
