@@ -260,7 +260,11 @@ pub fn load(sources: &[Source], opts: &Options, shapes: bool) -> (Loaded, Pendin
 /// `load`, but the snapshot's maps are left to fill (`Kinds::insert`), so
 /// that the caller can give the main thread other work while they are
 /// built.
-pub fn load_unfilled(sources: &[Source], opts: &Options, shapes: bool) -> (Loaded, Pending, Kinds) {
+pub(crate) fn load_unfilled(
+    sources: &[Source],
+    opts: &Options,
+    shapes: bool,
+) -> (Loaded, Pending, Kinds) {
     let mut loaded = Loaded::default();
     // Splitting is a cheap sequential scan that fixes every document's file
     // and first line; the typed parses then run on all cores, and their
@@ -1048,7 +1052,7 @@ fn slim(outcome: Outcome) -> Outcome {
 /// The first pass's objects by kind, in input order, as `load` gathers
 /// them from the documents' outcomes.
 #[derive(Default)]
-pub struct Kinds {
+pub(crate) struct Kinds {
     ingresses: Vec<(Arc<Origin>, Meta, ())>,
     ingress_classes: Vec<(Arc<Origin>, IngressClass, ())>,
     services: Vec<(Arc<Origin>, Service, ())>,
@@ -1088,7 +1092,7 @@ impl Kinds {
     /// job the Services' map, most of this work in a large input, is built
     /// on a thread of its own meanwhile, and the main thread does `beside`
     /// once it has built the others.
-    pub fn insert(self, loaded: &mut Loaded, jobs: usize, beside: impl FnOnce()) {
+    pub(crate) fn insert(self, loaded: &mut Loaded, jobs: usize, beside: impl FnOnce()) {
         let Kinds {
             ingresses,
             ingress_classes,

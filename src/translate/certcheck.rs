@@ -223,7 +223,7 @@ pub fn check(ctx: &mut Ctx<'_>, prepared: &Prepared) {
 /// bytes alone, so it can be made for every TLS Secret before the bundles
 /// are known (`prepare`).
 #[derive(Debug, PartialEq)]
-pub struct Examined {
+struct Examined {
     cert: Result<CertFacts, Unparseable>,
 }
 
@@ -256,7 +256,7 @@ enum KeyFit {
 }
 
 /// Reads a certificate and its key as the checks need them.
-pub fn examine(cert_pem: &[u8], key_pem: &[u8]) -> Examined {
+fn examine(cert_pem: &[u8], key_pem: &[u8]) -> Examined {
     let cert = match first_pem(cert_pem) {
         Some(p) if p.label == "CERTIFICATE" => p,
         other => {
