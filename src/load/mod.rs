@@ -1139,7 +1139,7 @@ impl Kinds {
 }
 
 /// Puts streamed objects' metadata into their map of the snapshot the way
-/// `insert_all` puts every other kind (`fill`), and returns the result of
+/// `Kinds::insert` puts every other kind (`fill`), and returns the result of
 /// each one kept, in the SPEC's order; a duplicate's result is dropped
 /// with it.
 fn insert_kept<R>(
