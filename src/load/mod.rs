@@ -494,20 +494,9 @@ impl Loaded {
             shapes.sort();
             insert_kept(&mut snapshot.http_routes, &mut route_diagnostics, routes)
         };
-        let (ingresses, http_routes) = if jobs > 1 {
-            std::thread::scope(|scope| {
-                let other = scope.spawn(routes_and_shapes);
-                let ingresses =
-                    insert_kept(&mut snapshot.ingresses, &mut self.diagnostics, ingresses);
-                let routes = other
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (ingresses, routes)
-            })
-        } else {
-            let ingresses = insert_kept(&mut snapshot.ingresses, &mut self.diagnostics, ingresses);
-            (ingresses, routes_and_shapes())
-        };
+        let (http_routes, ingresses) = beside(jobs, routes_and_shapes, || {
+            insert_kept(&mut snapshot.ingresses, &mut self.diagnostics, ingresses)
+        });
         self.diagnostics.extend(route_diagnostics);
         Streamed {
             ingresses,
@@ -635,6 +624,30 @@ pub fn resolve_jobs(jobs: usize) -> usize {
         std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
     } else {
         jobs
+    }
+}
+
+/// Runs `other` on a thread of its own while this thread runs `here`, with
+/// more than one job (resolved: 0 counts as one here); with one, `here`
+/// and then `other` on this thread. A panic of `other` is raised again
+/// here. For serial stages that can go side by side.
+pub(crate) fn beside<A: Send, B>(
+    jobs: usize,
+    other: impl FnOnce() -> A + Send,
+    here: impl FnOnce() -> B,
+) -> (A, B) {
+    if jobs > 1 {
+        std::thread::scope(|scope| {
+            let handle = scope.spawn(other);
+            let b = here();
+            let a = handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (a, b)
+        })
+    } else {
+        let b = here();
+        (other(), b)
     }
 }
 
@@ -1090,9 +1103,9 @@ impl Kinds {
     /// a large input each entered a tree at a random place, shifting its
     /// entries over and missing the cache on the way. With more than one
     /// job the Services' map, most of this work in a large input, is built
-    /// on a thread of its own meanwhile, and the main thread does `beside`
+    /// on a thread of its own meanwhile, and the main thread does `also`
     /// once it has built the others.
-    pub(crate) fn insert(self, loaded: &mut Loaded, jobs: usize, beside: impl FnOnce()) {
+    pub(crate) fn insert(self, loaded: &mut Loaded, jobs: usize, also: impl FnOnce()) {
         let Kinds {
             ingresses,
             ingress_classes,
@@ -1108,7 +1121,8 @@ impl Kinds {
         let (snap, diags) = (&mut loaded.snapshot, &mut loaded.diagnostics);
         let mut service_diags = Vec::new();
         let mut service_map = std::mem::take(&mut snap.services);
-        let rest = |snap: &mut Snapshot, diags: &mut Vec<Anchored>| {
+        let services = || fill(&mut service_map, &mut service_diags, services);
+        let rest = || {
             fill(&mut snap.ingresses, diags, ingresses);
             fill(&mut snap.ingress_classes, diags, ingress_classes);
             fill(&mut snap.secrets, diags, secrets);
@@ -1118,21 +1132,9 @@ impl Kinds {
             fill(&mut snap.http_routes, diags, http_routes);
             fill(&mut snap.reference_grants, diags, reference_grants);
             fill(&mut snap.listener_sets, diags, listener_sets);
+            also();
         };
-        if jobs > 1 {
-            std::thread::scope(|scope| {
-                let other = scope.spawn(|| fill(&mut service_map, &mut service_diags, services));
-                rest(snap, diags);
-                beside();
-                other
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            });
-        } else {
-            fill(&mut service_map, &mut service_diags, services);
-            rest(snap, diags);
-            beside();
-        }
+        beside(jobs, services, rest);
         snap.services = service_map;
         diags.extend(service_diags);
     }

@@ -392,18 +392,19 @@ pub fn translate(
     // The routes are translated in order on this core; with another one,
     // the TLS Secrets' certificates are read meanwhile, for the checks.
     let enough = AtomicBool::new(false);
-    let (paths, prepared) = std::thread::scope(|s| {
-        let prepared = (opts.jobs > 1).then(|| s.spawn(|| certcheck::prepare(snap, &enough)));
-        ingress::translate(&mut ctx, streamed.ingresses);
-        gateway::translate(&mut ctx, scope, streamed.http_routes);
-        let paths = tls::assign_certificates(&mut ctx.table);
-        enough.store(true, Ordering::Relaxed);
-        let prepared = prepared.map_or_else(Default::default, |p| {
-            p.join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        });
-        (paths, prepared)
-    });
+    // (With one job, told it has done enough before it starts, it does
+    // nothing: the checks read every certificate themselves.)
+    let (prepared, paths) = crate::load::beside(
+        opts.jobs,
+        || certcheck::prepare(snap, &enough),
+        || {
+            ingress::translate(&mut ctx, streamed.ingresses);
+            gateway::translate(&mut ctx, scope, streamed.http_routes);
+            let paths = tls::assign_certificates(&mut ctx.table);
+            enough.store(true, Ordering::Relaxed);
+            paths
+        },
+    );
     certcheck::check(&mut ctx, &prepared);
     Translated {
         table: ctx.table,
