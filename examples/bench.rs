@@ -370,21 +370,52 @@ fn main() {
         // The medians above were taken minutes apart; on a shared machine
         // the load drifts in between. Pairs of runs back to back, 10k then
         // 50k, see the same machine: the median of their ratios.
+        let pairs = runs.max(5);
         let (small, large) = (dir.join("apps-10000.yaml"), dir.join("apps-50000.yaml"));
-        let mut ratios: Vec<f64> = (0..runs.max(5))
-            .map(|_| {
-                let a = measure("render", &small, 0, 1).secs;
-                let b = measure("render", &large, 0, 1).secs;
-                b / a
-            })
-            .collect();
-        ratios.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
         println!(
-            "scaling, paired runs (10k then 50k, all cores, {} pairs): median {:.2}, range {:.2}–{:.2}",
-            ratios.len(),
-            ratios[ratios.len() / 2],
-            ratios[0],
-            ratios[ratios.len() - 1]
+            "scaling, paired runs (10k then 50k, all cores, {pairs} pairs): {}",
+            paired(&small, &large, pairs)
         );
+    }
+    // The same drift blurs the table's other ratios: each variant of the
+    // largest corpus is also timed right after the plain file, in pairs.
+    if let Some(&(n, _)) = all_cores_time.last() {
+        let pairs = runs.max(5);
+        let plain = dir.join(format!("apps-{n}.yaml"));
+        let json = dir.join(format!("apps-{n}.json"));
+        println!(
+            "\npaired runs at {n} apps (all cores, {pairs} pairs, the two renders of each pair back to back):"
+        );
+        println!(
+            "  YAML / JSON (the JSON first): {}",
+            paired(&json, &plain, pairs)
+        );
+        for (label, variant) in [
+            ("padded ×4 / plain", format!("apps-{n}-pad4.yaml")),
+            (
+                "grouped by kind / interleaved",
+                format!("apps-{n}-grouped.yaml"),
+            ),
+            ("file per app / one file", format!("apps-{n}-files")),
+        ] {
+            println!("  {label}: {}", paired(&plain, &dir.join(variant), pairs));
+        }
+    }
+}
+
+/// `pairs` renders of `first` then `second` on all cores, back to back:
+/// the median of the ratios time(second) / time(first), and their range.
+fn paired(first: &Path, second: &Path, pairs: usize) -> String {
+    let mut ratios: Vec<f64> = (0..pairs)
+        .map(|_| {
+            let a = measure("render", first, 0, 1).secs;
+            let b = measure("render", second, 0, 1).secs;
+            b / a
+        })
+        .collect();
+    ratios.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    match (ratios.first(), ratios.get(ratios.len() / 2), ratios.last()) {
+        (Some(lo), Some(mid), Some(hi)) => format!("median {mid:.2}, range {lo:.2}–{hi:.2}"),
+        _ => "no pairs".to_string(),
     }
 }
