@@ -220,6 +220,49 @@ pub fn corpus(shape: Shape) -> String {
     if shape.json { to_json(&out) } else { out }
 }
 
+/// The whole corpus as one `kind: List`, as `kubectl get -o yaml` (or,
+/// with `json`, `-o json`, indented) writes a cluster's objects.
+pub fn corpus_list(shape: Shape) -> String {
+    let yaml = corpus(Shape {
+        json: false,
+        ..shape
+    });
+    if shape.json {
+        let items: Vec<serde_json::Value> = serde_yaml::Deserializer::from_str(&yaml)
+            .filter_map(|doc| <serde_json::Value as serde::Deserialize>::deserialize(doc).ok())
+            .filter(|v| !v.is_null())
+            .collect();
+        let list = serde_json::json!({
+            "apiVersion": "v1",
+            "items": items,
+            "kind": "List",
+            "metadata": {"resourceVersion": ""},
+        });
+        let mut out = serde_json::to_string_pretty(&list).unwrap_or_default();
+        out.push('\n');
+        return out;
+    }
+    let mut out = String::from("apiVersion: v1\nitems:\n");
+    // Each document's lines two columns in, the first behind the item's `- `.
+    let mut first = true;
+    for line in yaml.lines() {
+        if line == "---" {
+            first = true;
+            continue;
+        }
+        out.push_str(match (first, line.is_empty()) {
+            (true, _) => "- ",
+            (false, true) => "",
+            (false, false) => "  ",
+        });
+        first = false;
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str("kind: List\nmetadata:\n  resourceVersion: \"\"\n");
+    out
+}
+
 /// One YAML file per app (the shared objects in `shared.yaml`).
 pub fn corpus_files(shape: Shape) -> Vec<(String, String)> {
     let mut rng = Rng(shape.seed | 1);

@@ -4,7 +4,7 @@
 //! `cargo run --release --example bench`, never asserted here.)
 
 use synroute::diag::Code;
-use synroute::synth::{Shape, corpus, corpus_files};
+use synroute::synth::{Shape, corpus, corpus_files, corpus_list};
 use synroute::{Options, Rendered, Source, render};
 
 /// `apps` apps as YAML, unpadded.
@@ -390,5 +390,63 @@ fn duplicates_are_the_same_whatever_the_number_of_jobs() {
             r.snapshot.http_routes.len(),
             base.snapshot.http_routes.len()
         );
+    }
+}
+
+/// A `kind: List` — what `kubectl get -o yaml|json` writes — renders as
+/// its items do in a stream, and each item is located within itself: a
+/// YAML item's diagnostics point at the same line of the object as in the
+/// stream, a JSON item's at its own lines, not the List's first. (Each
+/// item was once located by a walk of the whole List: n² for n items.)
+#[test]
+fn a_list_renders_and_locates_as_its_items_do() {
+    let line_of = |text: &str, d: &synroute::diag::Diagnostic| -> String {
+        let line = d.location.as_ref().map_or(0, |l| l.line as usize);
+        let t = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+        t.trim_start().trim_start_matches("- ").trim().to_string()
+    };
+    for json in [false, true] {
+        let shape = Shape {
+            json,
+            ..yaml(200, 11)
+        };
+        let (stream, list) = (corpus(shape), corpus_list(shape));
+        let a = with_jobs(&[Source::new("stream", stream.clone())], 2);
+        let b = with_jobs(&[Source::new("list", list.clone())], 2);
+        assert!(!b.malformed, "{:?}", b.diagnostics);
+        assert!(b.stats.used > 400, "{:?}", b.stats);
+        assert!(
+            a.upstreams == b.upstreams,
+            "json={json}: upstreams.yaml differs"
+        );
+        assert_eq!(a.certs, b.certs, "json={json}");
+        assert_eq!(a.diagnostics.len(), b.diagnostics.len(), "json={json}");
+        assert!(b.diagnostics.len() > 30, "json={json}");
+        let mut lines = std::collections::BTreeSet::new();
+        for (x, y) in a.diagnostics.iter().zip(&b.diagnostics) {
+            assert_eq!((x.code, &x.message), (y.code, &y.message), "json={json}");
+            if json {
+                lines.insert(y.location.as_ref().map(|l| l.line));
+                if x.code == Code::CertificateUnparseable {
+                    assert!(line_of(&list, y).starts_with("\"tls.crt\""), "{y:?}");
+                }
+            } else {
+                assert_eq!(line_of(&stream, x), line_of(&list, y), "{x:?}\n{y:?}");
+                for (rx, ry) in x.related.iter().zip(&y.related) {
+                    let (rx, ry) = (&rx.location, &ry.location);
+                    let at = |text: &str, l: &Option<synroute::diag::Location>| {
+                        let d = synroute::diag::Diagnostic {
+                            location: l.clone(),
+                            ..x.clone()
+                        };
+                        line_of(text, &d)
+                    };
+                    assert_eq!(at(&stream, rx), at(&list, ry), "{x:?}\n{y:?}");
+                }
+            }
+        }
+        if json {
+            assert!(lines.len() > 30, "{lines:?}");
+        }
     }
 }

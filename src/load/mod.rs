@@ -107,6 +107,39 @@ fn shape_for<O>(keep: bool, doc: &Doc<'_>, outcome: &Outcome<O>) -> Option<Shape
         .then(|| Shape::of(doc.text))
 }
 
+/// With shapes kept, the shapes of the items of a `kind: List` that
+/// objects or diagnostics of `outcome` came from, when the items are
+/// documents of their own (`item_spans`); empty for any other document.
+fn item_shapes(keep: bool, doc: &Doc<'_>, outcome: &Outcome) -> Vec<(DocSpan, Shape)> {
+    let Outcome::Objects(objects, diags) = outcome else {
+        return Vec::new();
+    };
+    if !keep {
+        return Vec::new();
+    }
+    let anchors = diags
+        .iter()
+        .flat_map(|d| d.anchor.iter().chain(d.related_anchors.iter().flatten()))
+        .map(|(origin, _)| &origin.doc);
+    let mut spans: Vec<DocSpan> = objects
+        .iter()
+        .map(|(_, origin)| &origin.doc)
+        .chain(anchors)
+        .filter(|s| s.source == doc.span.source && s.start != doc.span.start)
+        .copied()
+        .collect();
+    spans.sort_by_key(|s| s.start);
+    spans.dedup_by_key(|s| s.start);
+    spans
+        .into_iter()
+        .filter_map(|s| {
+            let from = s.start.checked_sub(doc.span.start)?;
+            let to = s.end.checked_sub(doc.span.start)?;
+            Some((s, Shape::of(doc.text.get(from..to)?)))
+        })
+        .collect()
+}
+
 /// One document's text and where it sits in its source.
 struct Doc<'a> {
     text: &'a str,
@@ -305,16 +338,30 @@ pub(crate) fn load_unfilled(
     let outcomes = parallel_map(&docs, opts.jobs, weight, |doc| match doc {
         Ok(doc) => {
             let outcome = slim(load_document(&files[doc.span.source], doc, opts));
-            let shape = shape_for(shapes, doc, &outcome);
-            (outcome, shape)
+            // The items of a List are located in their own shapes; nothing
+            // then points at the List's.
+            let items = item_shapes(shapes, doc, &outcome);
+            let shape = if items.is_empty() {
+                shape_for(shapes, doc, &outcome)
+            } else {
+                None
+            };
+            (outcome, shape, items)
         }
-        Err((idx, e)) => (Outcome::Diagnosed(vec![e.located(&files[*idx])]), None),
+        Err((idx, e)) => (
+            Outcome::Diagnosed(vec![e.located(&files[*idx])]),
+            None,
+            Vec::new(),
+        ),
     });
     let mut kinds = Kinds::default();
     let mut items: Vec<Deferred> = Vec::new();
-    for (doc, (outcome, shape)) in docs.into_iter().zip(outcomes) {
+    for (doc, (outcome, shape, item_shapes)) in docs.into_iter().zip(outcomes) {
         if let (Ok(doc), Some(shape)) = (&doc, shape) {
             loaded.shapes.push(&doc.span, shape);
+        }
+        for (span, shape) in item_shapes {
+            loaded.shapes.push(&span, shape);
         }
         match (outcome, doc) {
             (Outcome::Deferred { kind, json, line }, Ok(doc)) => {
@@ -906,19 +953,29 @@ fn load_list(file: &Arc<str>, doc: &Doc<'_>, json: bool, opts: &Options) -> Outc
         Ok(items) => items,
         Err(e) => return Outcome::Diagnosed(vec![malformed(file, doc, e, None)]),
     };
+    let spans = item_spans(doc, &items);
+    let helm = helm_comment(doc.text, doc.span.first_line);
     let mut objects = Vec::new();
     let mut diags = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
-        let span = DocSpan {
-            list_item: Some(i),
-            ..doc.span
+        // Each item is a document of its own where its text is known (its
+        // fields are then located within it); else the List is, and its
+        // fields are found under `items[i]` (`place`).
+        let (span, line) = match spans.get(i) {
+            Some(&span) => (span, span.first_line),
+            None => {
+                let span = DocSpan {
+                    list_item: Some(i),
+                    ..doc.span
+                };
+                let (rel_line, _) = if json {
+                    (0, 0)
+                } else {
+                    locate(doc.text, &FieldPath::of(&["items"]).idx(i))
+                };
+                (span, doc.span.first_line + rel_line)
+            }
         };
-        let (rel_line, _) = if json {
-            (0, 0)
-        } else {
-            locate(doc.text, &FieldPath::of(&["items"]).idx(i))
-        };
-        let line = doc.span.first_line + rel_line;
         let located = |message: String, code: Code| {
             let mut d = Diagnostic::new(code, message);
             d.location = Some(Location {
@@ -940,15 +997,7 @@ fn load_list(file: &Arc<str>, doc: &Doc<'_>, json: bool, opts: &Options) -> Outc
                 Code::UnsupportedApiVersion,
             )),
             Class::Use(k) => match parse::object_value(k, item) {
-                Ok(obj) => match identify(
-                    file,
-                    span,
-                    line,
-                    k,
-                    obj,
-                    opts,
-                    helm_comment(doc.text, doc.span.first_line),
-                ) {
+                Ok(obj) => match identify(file, span, line, k, obj, opts, helm.clone()) {
                     Outcome::Objects(o, _) => objects.extend(o),
                     Outcome::Diagnosed(d) => diags.extend(d),
                     _ => {}
@@ -963,7 +1012,54 @@ fn load_list(file: &Arc<str>, doc: &Doc<'_>, json: bool, opts: &Options) -> Outc
     Outcome::Objects(objects, diags)
 }
 
-/// Names the object, applies namespace defaulting and `--namespace`.
+/// Where each item of a `kind: List` is in the List's text, as a document
+/// of its own: a JSON item's text is borrowed from the List's, a YAML
+/// item's lines are found by `locate::list_items`. Empty when what is
+/// found is not the parser's items, one for one: the caller then locates
+/// items under the List's `items[i]`.
+fn item_spans(doc: &Doc<'_>, items: &[parse::Item<'_>]) -> Vec<DocSpan> {
+    let text = doc.text;
+    let base = text.as_ptr() as usize;
+    let ranges: Vec<(usize, usize)> = match items.first() {
+        Some(parse::Item::Json(_)) => items
+            .iter()
+            .map_while(|item| {
+                let parse::Item::Json(raw) = item else {
+                    return None;
+                };
+                let start = (raw.get().as_ptr() as usize).checked_sub(base)?;
+                let end = start.checked_add(raw.get().len())?;
+                (end <= text.len()).then_some((start, end))
+            })
+            .collect(),
+        Some(parse::Item::Yaml(_)) => locate::list_items(text)
+            .into_iter()
+            .map(|(start, end, _)| (start, end))
+            .collect(),
+        None => Vec::new(),
+    };
+    if ranges.len() != items.len() {
+        return Vec::new();
+    }
+    let (mut line, mut at) = (doc.span.first_line, 0);
+    let mut spans = Vec::with_capacity(ranges.len());
+    for (start, end) in ranges {
+        let Some(between) = text.as_bytes().get(at..start) else {
+            return Vec::new();
+        };
+        line += between.iter().filter(|&&b| b == b'\n').count() as u32;
+        at = start;
+        spans.push(DocSpan {
+            source: doc.span.source,
+            start: doc.span.start + start,
+            end: doc.span.start + end,
+            first_line: line,
+            list_item: None,
+        });
+    }
+    spans
+}
+
 /// The path named by helm's `# Source: chart/templates/x.yaml` comment
 /// heading a document of `helm template` output.
 fn helm_comment(text: &str, first_line: u32) -> Option<(Arc<str>, u32)> {
@@ -994,6 +1090,7 @@ fn kustomize_source(meta: &crate::model::Meta, line: u32) -> Option<(Arc<str>, u
     (!path.is_empty()).then(|| (Arc::from(path), line))
 }
 
+/// Names the object, applies namespace defaulting and `--namespace`.
 fn identify(
     file: &Arc<str>,
     span: DocSpan,

@@ -375,10 +375,11 @@ fn item_head_value(v: &serde_yaml::Value) -> Head {
     }
 }
 
-/// An item of a `kind: List`, still untyped.
-pub enum Item {
+/// An item of a `kind: List`, still untyped (a JSON item is its text,
+/// borrowed from the List's).
+pub enum Item<'a> {
     Yaml(serde_yaml::Value),
-    Json(Box<serde_json::value::RawValue>),
+    Json(&'a serde_json::value::RawValue),
 }
 
 pub fn item_head(item: &Item) -> (Option<String>, Option<String>) {
@@ -401,12 +402,12 @@ struct YamlList {
 }
 
 #[derive(Deserialize)]
-struct JsonList {
-    #[serde(default)]
-    items: Option<Vec<Box<serde_json::value::RawValue>>>,
+struct JsonList<'a> {
+    #[serde(default, borrow)]
+    items: Option<Vec<&'a serde_json::value::RawValue>>,
 }
 
-pub fn list_items_yaml(text: &str) -> Result<Vec<Item>, ParseError> {
+pub fn list_items_yaml(text: &str) -> Result<Vec<Item<'_>>, ParseError> {
     let list: YamlList = serde_yaml::from_str(text).map_err(|e| ParseError::yaml(&e))?;
     Ok(list
         .items
@@ -416,7 +417,7 @@ pub fn list_items_yaml(text: &str) -> Result<Vec<Item>, ParseError> {
         .collect())
 }
 
-pub fn list_items_json(text: &str) -> Result<Vec<Item>, ParseError> {
+pub fn list_items_json(text: &str) -> Result<Vec<Item<'_>>, ParseError> {
     let list: JsonList = serde_json::from_str(text).map_err(|e| ParseError::json(&e))?;
     Ok(list
         .items
@@ -467,7 +468,7 @@ pub fn object_json(kind: Kind, text: &str) -> Result<Object, ParseError> {
     typed(kind, &mut de).map_err(|e| ParseError::json(&e))
 }
 
-pub fn object_value(kind: Kind, item: Item) -> Result<Object, ParseError> {
+pub fn object_value(kind: Kind, item: Item<'_>) -> Result<Object, ParseError> {
     match item {
         Item::Yaml(v) => typed(kind, v).map_err(|e| ParseError::plain(e.to_string())),
         Item::Json(raw) => object_json(kind, raw.get()),
