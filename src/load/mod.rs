@@ -944,6 +944,21 @@ fn malformed(file: &Arc<str>, doc: &Doc<'_>, e: parse::ParseError, kind: Option<
 }
 
 fn load_list(file: &Arc<str>, doc: &Doc<'_>, json: bool, opts: &Options) -> Outcome {
+    let helm = helm_comment(doc.text, doc.span.first_line);
+    if !json && let Some(outcome) = load_yaml_items_alone(file, doc, opts, &helm) {
+        return outcome;
+    }
+    load_list_whole(file, doc, json, opts, &helm)
+}
+
+/// A `kind: List` read as one document, its items then built on every job.
+fn load_list_whole(
+    file: &Arc<str>,
+    doc: &Doc<'_>,
+    json: bool,
+    opts: &Options,
+    helm: &Option<(Arc<str>, u32)>,
+) -> Outcome {
     let items = if json {
         parse::list_items_json(doc.text)
     } else {
@@ -954,62 +969,191 @@ fn load_list(file: &Arc<str>, doc: &Doc<'_>, json: bool, opts: &Options) -> Outc
         Err(e) => return Outcome::Diagnosed(vec![malformed(file, doc, e, None)]),
     };
     let spans = item_spans(doc, &items);
-    let helm = helm_comment(doc.text, doc.span.first_line);
-    let mut objects = Vec::new();
-    let mut diags = Vec::new();
-    for (i, item) in items.into_iter().enumerate() {
-        // Each item is a document of its own where its text is known (its
-        // fields are then located within it); else the List is, and its
-        // fields are found under `items[i]` (`place`).
-        let (span, line) = match spans.get(i) {
-            Some(&span) => (span, span.first_line),
+    let at: Vec<ItemAt> = (0..items.len())
+        .map(|i| match spans.get(i) {
+            // Each item is a document of its own where its text is known
+            // (its fields are then located within it); else the List is,
+            // and its fields are found under `items[i]` (`place`).
+            Some(&span) => ItemAt {
+                index: i,
+                span,
+                line: span.first_line,
+            },
             None => {
-                let span = DocSpan {
-                    list_item: Some(i),
-                    ..doc.span
-                };
                 let (rel_line, _) = if json {
                     (0, 0)
                 } else {
                     locate(doc.text, &FieldPath::of(&["items"]).idx(i))
                 };
-                (span, doc.span.first_line + rel_line)
+                ItemAt {
+                    index: i,
+                    span: DocSpan {
+                        list_item: Some(i),
+                        ..doc.span
+                    },
+                    line: doc.span.first_line + rel_line,
+                }
             }
-        };
-        let located = |message: String, code: Code| {
-            let mut d = Diagnostic::new(code, message);
-            d.location = Some(Location {
-                file: file.to_string(),
-                line,
-                column: None,
-            });
-            d.field = Some(format!("items[{i}]"));
-            Anchored::plain(d)
-        };
-        let (api_version, kind) = match parse::item_head(&item) {
-            (Some(a), Some(k)) => (a, k),
-            _ => continue,
-        };
-        match parse::classify(&api_version, &kind) {
-            Class::Foreign | Class::List => {}
-            Class::Unsupported(_) => diags.push(located(
-                format!("{kind} of apiVersion {api_version} is not read; the object is skipped"),
-                Code::UnsupportedApiVersion,
-            )),
-            Class::Use(k) => match parse::object_value(k, item) {
-                Ok(obj) => match identify(file, span, line, k, obj, opts, helm.clone()) {
-                    Outcome::Objects(o, _) => objects.extend(o),
-                    Outcome::Diagnosed(d) => diags.extend(d),
-                    _ => {}
-                },
-                Err(e) => diags.push(located(
-                    format!("{k}: {}", e.message),
-                    Code::MalformedDocument,
-                )),
-            },
-        }
+        })
+        .collect();
+    let weight = |at: &ItemAt| at.span.end.saturating_sub(at.span.start);
+    let read = parallel_map(&at, opts.jobs, weight, |at| {
+        let item = items.get(at.index)?;
+        let head = parse::item_head(item);
+        Some(list_item(
+            file,
+            at,
+            head,
+            |k| parse::object_value(k, item),
+            opts,
+            helm,
+        ))
+    });
+    gather_items(read.into_iter().flatten())
+}
+
+/// Where an item of a `kind: List` is.
+struct ItemAt {
+    /// Its place in the List's `items`.
+    index: usize,
+    span: DocSpan,
+    line: u32,
+}
+
+/// What one item of a `kind: List` yielded.
+type ItemRead = (Vec<(Object, Arc<Origin>)>, Vec<Anchored>);
+
+fn gather_items(read: impl Iterator<Item = ItemRead>) -> Outcome {
+    let (mut objects, mut diags) = (Vec::new(), Vec::new());
+    for (o, d) in read {
+        objects.extend(o);
+        diags.extend(d);
     }
     Outcome::Objects(objects, diags)
+}
+
+/// One item of a `kind: List`, given its `apiVersion` and `kind` and how to
+/// build it as a kind synroute uses.
+fn list_item(
+    file: &Arc<str>,
+    at: &ItemAt,
+    (api_version, kind): (Option<String>, Option<String>),
+    object: impl FnOnce(Kind) -> Result<Object, parse::ParseError>,
+    opts: &Options,
+    helm: &Option<(Arc<str>, u32)>,
+) -> ItemRead {
+    let located = |message: String, code: Code| {
+        let mut d = Diagnostic::new(code, message);
+        d.location = Some(Location {
+            file: file.to_string(),
+            line: at.line,
+            column: None,
+        });
+        d.field = Some(format!("items[{}]", at.index));
+        Anchored::plain(d)
+    };
+    let (Some(api_version), Some(kind)) = (api_version, kind) else {
+        return (Vec::new(), Vec::new());
+    };
+    match parse::classify(&api_version, &kind) {
+        Class::Foreign | Class::List => (Vec::new(), Vec::new()),
+        Class::Unsupported(_) => (
+            Vec::new(),
+            vec![located(
+                format!("{kind} of apiVersion {api_version} is not read; the object is skipped"),
+                Code::UnsupportedApiVersion,
+            )],
+        ),
+        Class::Use(k) => match object(k) {
+            Ok(obj) => match identify(file, at.span, at.line, k, obj, opts, helm.clone()) {
+                Outcome::Objects(o, _) => (o, Vec::new()),
+                Outcome::Diagnosed(d) => (Vec::new(), d),
+                _ => (Vec::new(), Vec::new()),
+            },
+            Err(e) => (
+                Vec::new(),
+                vec![located(
+                    format!("{k}: {}", e.message),
+                    Code::MalformedDocument,
+                )],
+            ),
+        },
+    }
+}
+
+/// A YAML `kind: List` read item by item on every job: each item's lines
+/// (`locate::list_items`) read alone, by the fast reader where it can, so
+/// that `kubectl get -o yaml` of a large cluster reads as fast as a stream
+/// of the same objects and is never held whole as one tree. None when the
+/// List cannot be read so — an item that does not read alone (an alias of
+/// an anchor in another item, a syntax error), or fields around the items
+/// that do not read — and it is then read whole, as any document.
+fn load_yaml_items_alone(
+    file: &Arc<str>,
+    doc: &Doc<'_>,
+    opts: &Options,
+    helm: &Option<(Arc<str>, u32)>,
+) -> Option<Outcome> {
+    let found = locate::list_items(doc.text);
+    let (first, last) = (found.first()?, found.last()?);
+    // The List's own fields, its items left out, must read (and hold no
+    // other items).
+    let rest = [doc.text.get(..first.0)?, doc.text.get(last.1..)?].concat();
+    if !parse::list_items_yaml(&rest).ok()?.is_empty() {
+        return None;
+    }
+    let ranges = found.iter().map(|&(start, end, _)| (start, end)).collect();
+    let at: Vec<ItemAt> = spans_at(doc, ranges)
+        .into_iter()
+        .enumerate()
+        .map(|(index, span)| ItemAt {
+            index,
+            span,
+            line: span.first_line,
+        })
+        .collect();
+    let weight = |at: &ItemAt| at.span.end.saturating_sub(at.span.start);
+    let read = parallel_map(&at, opts.jobs, weight, |at| {
+        let from = at.span.start.checked_sub(doc.span.start)?;
+        let to = at.span.end.checked_sub(doc.span.start)?;
+        let text = doc.text.get(from..to)?;
+        // The item's text is a sequence of one node, the object.
+        let fast = fast::with_tree(text, |node| match node {
+            fast::Node::Seq(nodes) => match nodes.as_slice() {
+                [only] => parse::node_object(only),
+                _ => None,
+            },
+            _ => None,
+        })
+        .flatten();
+        if let Some((head, object)) = fast {
+            let built = |_| object.ok_or_else(|| parse::ParseError::plain("not read".into()));
+            return Some(list_item(
+                file,
+                at,
+                (head.api_version, head.kind),
+                built,
+                opts,
+                helm,
+            ));
+        }
+        let values: Vec<serde_yaml::Value> = serde_yaml::from_str(text).ok()?;
+        let [value]: [serde_yaml::Value; 1] = values.try_into().ok()?;
+        let item = parse::Item::Yaml(value);
+        let head = parse::item_head(&item);
+        Some(list_item(
+            file,
+            at,
+            head,
+            |k| parse::object_value(k, &item),
+            opts,
+            helm,
+        ))
+    });
+    if read.iter().any(Option::is_none) {
+        return None;
+    }
+    Some(gather_items(read.into_iter().flatten()))
 }
 
 /// Where each item of a `kind: List` is in the List's text, as a document
@@ -1041,6 +1185,13 @@ fn item_spans(doc: &Doc<'_>, items: &[parse::Item<'_>]) -> Vec<DocSpan> {
     if ranges.len() != items.len() {
         return Vec::new();
     }
+    spans_at(doc, ranges)
+}
+
+/// The spans of ranges of `doc`'s text, in order, with their first lines.
+/// Empty when they are not in order.
+fn spans_at(doc: &Doc<'_>, ranges: Vec<(usize, usize)>) -> Vec<DocSpan> {
+    let text = doc.text;
     let (mut line, mut at) = (doc.span.first_line, 0);
     let mut spans = Vec::with_capacity(ranges.len());
     for (start, end) in ranges {
@@ -1379,6 +1530,85 @@ mod tests {
             },
             source: None,
         })
+    }
+
+    /// A YAML List read item by item gives what the List read whole
+    /// gives — objects, origins, diagnostics — and is not read so when an
+    /// item does not read alone.
+    #[test]
+    fn a_list_read_by_items_is_the_list_read_whole() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut lists: Vec<String> = [
+            "list-input/list.yaml",
+            "duplicate-httproute-in-list/a-list.yaml",
+        ]
+        .iter()
+        .map(|p| std::fs::read_to_string(dir.join(p)).unwrap())
+        .collect();
+        let svc = |name: &str, extra: &str| {
+            format!(
+                "- apiVersion: v1\n  kind: Service\n  metadata:\n    name: {name}\n{extra}  spec:\n    ports:\n    - port: 80\n"
+            )
+        };
+        lists.push(format!(
+            "apiVersion: v1\nkind: List\n# items follow\nitems:\n{}{}{}{}{}{}{}{}metadata: {{}}\n",
+            svc("plain", ""),
+            svc("flow", "    labels: {a: b}\n"),
+            svc(
+                "anchored",
+                "    labels: &l\n      a: b\n    annotations: *l\n"
+            ),
+            "- apiVersion: extensions/v1beta1\n  kind: Ingress\n  metadata:\n    name: old\n",
+            "- apiVersion: v1\n  kind: Service\n  metadata:\n    namespace: x\n",
+            "- apiVersion: v1\n  kind: Service\n  metadata:\n    name: typed\n  spec: 5\n",
+            "- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: d\n",
+            "- just a string\n",
+        ));
+        let opts = Options::default();
+        let file: Arc<str> = Arc::from("list.yaml");
+        for text in &lists {
+            let doc = Doc {
+                text,
+                span: DocSpan {
+                    source: 0,
+                    start: 0,
+                    end: text.len(),
+                    first_line: 1,
+                    list_item: None,
+                },
+            };
+            let helm = helm_comment(text, 1);
+            let alone = load_yaml_items_alone(&file, &doc, &opts, &helm).expect(text);
+            let whole = load_list_whole(&file, &doc, false, &opts, &helm);
+            let (Outcome::Objects(a, ad), Outcome::Objects(w, wd)) = (alone, whole) else {
+                panic!("{text}");
+            };
+            assert!(!a.is_empty(), "{text}");
+            assert_eq!(format!("{a:?}"), format!("{w:?}"), "{text}");
+            assert_eq!(format!("{ad:?}"), format!("{wd:?}"), "{text}");
+        }
+        // An alias of an anchor in another item, a syntax error in an item,
+        // fields after the items that do not read: the List is read whole.
+        for text in [
+            "kind: List\nitems:\n- a: &x 1\n- b: *x\n",
+            "kind: List\nitems:\n- a: [1\n- b: 2\n",
+            "kind: List\nitems:\n- a: 1\nmetadata: {\n",
+        ] {
+            let doc = Doc {
+                text,
+                span: DocSpan {
+                    source: 0,
+                    start: 0,
+                    end: text.len(),
+                    first_line: 1,
+                    list_item: None,
+                },
+            };
+            assert!(
+                load_yaml_items_alone(&file, &doc, &opts, &None).is_none(),
+                "{text}"
+            );
+        }
     }
 
     /// Of two objects with one identity the first by file and line is

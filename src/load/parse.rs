@@ -137,7 +137,7 @@ impl ParseError {
         }
     }
 
-    fn plain(message: String) -> ParseError {
+    pub(super) fn plain(message: String) -> ParseError {
         ParseError {
             message,
             line: 1,
@@ -468,11 +468,26 @@ pub fn object_json(kind: Kind, text: &str) -> Result<Object, ParseError> {
     typed(kind, &mut de).map_err(|e| ParseError::json(&e))
 }
 
-pub fn object_value(kind: Kind, item: Item<'_>) -> Result<Object, ParseError> {
+pub fn object_value(kind: Kind, item: &Item<'_>) -> Result<Object, ParseError> {
     match item {
         Item::Yaml(v) => typed(kind, v).map_err(|e| ParseError::plain(e.to_string())),
         Item::Json(raw) => object_json(kind, raw.get()),
     }
+}
+
+/// `apiVersion`, `kind` and — for a kind synroute uses — the typed object
+/// of a node of the fast reader's tree; None when the fast reader's
+/// deserialiser gives up on it.
+pub fn node_object(node: &super::fast::Node<'_, '_>) -> Option<(Head, Option<Object>)> {
+    let head = Head::deserialize(node).ok()?;
+    let object = match (&head.api_version, &head.kind) {
+        (Some(api_version), Some(kind)) => match classify(api_version, kind) {
+            Class::Use(k) => Some(typed(k, node).ok()?),
+            _ => None,
+        },
+        _ => None,
+    };
+    Some((head, object))
 }
 
 /// The `metadata.name` of a document that failed to parse, for messages.
