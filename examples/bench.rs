@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use synroute::synth::{Shape, corpus, corpus_files};
+use synroute::synth::{Shape, corpus, corpus_files, corpus_list};
 
 // The binary's allocator, so that the render and the floor here run as
 // `synroute` does.
@@ -322,6 +322,17 @@ fn main() {
                 ..shape
             })
         });
+        // The same objects as one `kind: List`, as `kubectl get -o yaml`
+        // and `-o json` write a cluster's objects (timed in pairs below).
+        ensure(&dir.join(format!("apps-{n}-list.yaml")), || {
+            corpus_list(shape)
+        });
+        ensure(&dir.join(format!("apps-{n}-list.json")), || {
+            corpus_list(Shape {
+                json: true,
+                ..shape
+            })
+        });
         let fl = measure("floor", &yaml, 1, runs);
         let r1 = measure("render", &yaml, 1, runs);
         let rn = measure("render", &yaml, 0, runs);
@@ -397,6 +408,11 @@ fn main() {
                 format!("apps-{n}-grouped.yaml"),
             ),
             ("file per app / one file", format!("apps-{n}-files")),
+            ("kind: List in YAML / stream", format!("apps-{n}-list.yaml")),
+            (
+                "kind: List in JSON / YAML stream",
+                format!("apps-{n}-list.json"),
+            ),
         ] {
             println!("  {label}: {}", paired(&plain, &dir.join(variant), pairs));
         }

@@ -110,7 +110,7 @@ fn shape_for<O>(keep: bool, doc: &Doc<'_>, outcome: &Outcome<O>) -> Option<Shape
 /// With shapes kept, the shapes of the items of a `kind: List` that
 /// objects or diagnostics of `outcome` came from, when the items are
 /// documents of their own (`item_spans`); empty for any other document.
-fn item_shapes(keep: bool, doc: &Doc<'_>, outcome: &Outcome) -> Vec<(DocSpan, Shape)> {
+fn item_shapes(keep: bool, doc: &Doc<'_>, outcome: &Outcome, jobs: usize) -> Vec<(DocSpan, Shape)> {
     let Outcome::Objects(objects, diags) = outcome else {
         return Vec::new();
     };
@@ -130,14 +130,17 @@ fn item_shapes(keep: bool, doc: &Doc<'_>, outcome: &Outcome) -> Vec<(DocSpan, Sh
         .collect();
     spans.sort_by_key(|s| s.start);
     spans.dedup_by_key(|s| s.start);
-    spans
-        .into_iter()
-        .filter_map(|s| {
-            let from = s.start.checked_sub(doc.span.start)?;
-            let to = s.end.checked_sub(doc.span.start)?;
-            Some((s, Shape::of(doc.text.get(from..to)?)))
-        })
-        .collect()
+    // A List from `kubectl get` is one document of every object: its items'
+    // shapes are made on every job.
+    let weight = |s: &DocSpan| s.end.saturating_sub(s.start);
+    parallel_map(&spans, jobs, weight, |s| {
+        let from = s.start.checked_sub(doc.span.start)?;
+        let to = s.end.checked_sub(doc.span.start)?;
+        Some((*s, Shape::of(doc.text.get(from..to)?)))
+    })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// One document's text and where it sits in its source.
@@ -177,7 +180,8 @@ enum Deferred {
         json: bool,
         line: u32,
     },
-    Parsed(Box<Object>, Arc<Origin>),
+    /// Taken by the job that translates it (`load_pending`), not copied.
+    Parsed(std::sync::Mutex<Option<(Box<Object>, Arc<Origin>)>>),
 }
 
 /// The Ingresses and HTTPRoutes, left for the second pass (`load_pending`).
@@ -340,7 +344,7 @@ pub(crate) fn load_unfilled(
             let outcome = slim(load_document(&files[doc.span.source], doc, opts));
             // The items of a List are located in their own shapes; nothing
             // then points at the List's.
-            let items = item_shapes(shapes, doc, &outcome);
+            let items = item_shapes(shapes, doc, &outcome, opts.jobs);
             let shape = if items.is_empty() {
                 shape_for(shapes, doc, &outcome)
             } else {
@@ -381,7 +385,8 @@ pub(crate) fn load_unfilled(
                 for (obj, origin) in objs {
                     match obj {
                         Object::Ingress(_) | Object::HttpRoute(_) => {
-                            items.push(Deferred::Parsed(Box::new(obj), origin));
+                            let parsed = Some((Box::new(obj), origin));
+                            items.push(Deferred::Parsed(std::sync::Mutex::new(parsed)));
                         }
                         obj => rest.push((obj, origin)),
                     }
@@ -484,16 +489,16 @@ where
             let shape = shape_for(shapes, &doc, &outcome).map(|s| (*span, s));
             (outcome, shape)
         }
-        // A `kind: List`'s items are few: a copy costs nothing worth sharing.
-        Deferred::Parsed(obj, origin) => (
-            Outcome::Objects(
-                keep((**obj).clone(), Arc::clone(origin))
-                    .into_iter()
-                    .collect(),
-                Vec::new(),
-            ),
-            None,
-        ),
+        Deferred::Parsed(parsed) => {
+            // Each item is met once; a poisoned lock (a job that panicked)
+            // ends the render anyway.
+            let taken = parsed.lock().ok().and_then(|mut p| p.take());
+            let kept = taken.and_then(|(obj, origin)| keep(*obj, origin));
+            (
+                Outcome::Objects(kept.into_iter().collect(), Vec::new()),
+                None,
+            )
+        }
     });
     Late(outcomes)
 }
@@ -1094,16 +1099,19 @@ fn load_yaml_items_alone(
     opts: &Options,
     helm: &Option<(Arc<str>, u32)>,
 ) -> Option<Outcome> {
-    let found = locate::list_items(doc.text);
-    let (first, last) = (found.first()?, found.last()?);
+    let spans = item_spans_yaml(doc);
+    let (first, last) = (spans.first()?, spans.last()?);
     // The List's own fields, its items left out, must read (and hold no
     // other items).
-    let rest = [doc.text.get(..first.0)?, doc.text.get(last.1..)?].concat();
+    let (from, to) = (
+        first.start.checked_sub(doc.span.start)?,
+        last.end.checked_sub(doc.span.start)?,
+    );
+    let rest = [doc.text.get(..from)?, doc.text.get(to..)?].concat();
     if !parse::list_items_yaml(&rest).ok()?.is_empty() {
         return None;
     }
-    let ranges = found.iter().map(|&(start, end, _)| (start, end)).collect();
-    let at: Vec<ItemAt> = spans_at(doc, ranges)
+    let at: Vec<ItemAt> = spans
         .into_iter()
         .enumerate()
         .map(|(index, span)| ItemAt {
@@ -1176,16 +1184,34 @@ fn item_spans(doc: &Doc<'_>, items: &[parse::Item<'_>]) -> Vec<DocSpan> {
                 (end <= text.len()).then_some((start, end))
             })
             .collect(),
-        Some(parse::Item::Yaml(_)) => locate::list_items(text)
-            .into_iter()
-            .map(|(start, end, _)| (start, end))
-            .collect(),
+        Some(parse::Item::Yaml(_)) => {
+            let found = item_spans_yaml(doc);
+            return if found.len() == items.len() {
+                found
+            } else {
+                Vec::new()
+            };
+        }
         None => Vec::new(),
     };
     if ranges.len() != items.len() {
         return Vec::new();
     }
     spans_at(doc, ranges)
+}
+
+/// The spans of a YAML List's items (`locate::list_items`), in order.
+fn item_spans_yaml(doc: &Doc<'_>) -> Vec<DocSpan> {
+    locate::list_items(doc.text)
+        .into_iter()
+        .map(|(start, end, line)| DocSpan {
+            source: doc.span.source,
+            start: doc.span.start + start,
+            end: doc.span.start + end,
+            first_line: doc.span.first_line + line,
+            list_item: None,
+        })
+        .collect()
 }
 
 /// The spans of ranges of `doc`'s text, in order, with their first lines.
