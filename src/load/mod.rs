@@ -1592,17 +1592,19 @@ mod tests {
         ));
         let opts = Options::default();
         let file: Arc<str> = Arc::from("list.yaml");
+        // `text` as the one document of source 0.
+        let whole_of = |text| Doc {
+            text,
+            span: DocSpan {
+                source: 0,
+                start: 0,
+                end: text.len(),
+                first_line: 1,
+                list_item: None,
+            },
+        };
         for text in &lists {
-            let doc = Doc {
-                text,
-                span: DocSpan {
-                    source: 0,
-                    start: 0,
-                    end: text.len(),
-                    first_line: 1,
-                    list_item: None,
-                },
-            };
+            let doc = whole_of(text);
             let helm = helm_comment(text, 1);
             let alone = load_yaml_items_alone(&file, &doc, &opts, &helm).expect(text);
             let whole = load_list_whole(&file, &doc, false, &opts, &helm);
@@ -1620,16 +1622,7 @@ mod tests {
             "kind: List\nitems:\n- a: [1\n- b: 2\n",
             "kind: List\nitems:\n- a: 1\nmetadata: {\n",
         ] {
-            let doc = Doc {
-                text,
-                span: DocSpan {
-                    source: 0,
-                    start: 0,
-                    end: text.len(),
-                    first_line: 1,
-                    list_item: None,
-                },
-            };
+            let doc = whole_of(text);
             assert!(
                 load_yaml_items_alone(&file, &doc, &opts, &None).is_none(),
                 "{text}"
