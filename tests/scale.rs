@@ -406,13 +406,26 @@ fn a_list_renders_and_locates_as_its_items_do() {
         t.trim_start().trim_start_matches("- ").trim().to_string()
     };
     for json in [false, true] {
+        // Over 1 MB: a large source, whose kept text moves down in place.
         let shape = Shape {
             json,
-            ..yaml(200, 11)
+            ..yaml(500, 11)
         };
         let (stream, list) = (corpus(shape), corpus_list(shape));
+        assert!(list.len() > 1 << 20);
         let a = with_jobs(&[Source::new("stream", stream.clone())], 2);
         let b = with_jobs(&[Source::new("list", list.clone())], 2);
+        // Read as the CLI reads: the text freed as it is read, every
+        // diagnostic located through the documents' shapes.
+        let owned = synroute::render_owned(
+            vec![Source::new("list", list.clone())],
+            &Options {
+                jobs: 2,
+                ..Options::default()
+            },
+        );
+        assert!(owned.upstreams == b.upstreams, "json={json}: owned differs");
+        assert_eq!(owned.diagnostics, b.diagnostics, "json={json}");
         assert!(!b.malformed, "{:?}", b.diagnostics);
         assert!(b.stats.used > 400, "{:?}", b.stats);
         assert!(

@@ -179,6 +179,8 @@ enum Deferred {
         kind: Kind,
         json: bool,
         line: u32,
+        /// Set for an item of a `kind: List`, read alone.
+        list: Option<ListItem>,
     },
     /// Taken by the job that translates it (`load_pending`), not copied.
     Parsed(std::sync::Mutex<Option<(Box<Object>, Arc<Origin>)>>),
@@ -341,7 +343,13 @@ pub(crate) fn load_unfilled(
     let weight = |d: &Split<'_>| d.as_ref().map_or(1, |d| d.text.len());
     let outcomes = parallel_map(&docs, opts.jobs, weight, |doc| match doc {
         Ok(doc) => {
-            let outcome = slim(load_document(&files[doc.span.source], doc, opts));
+            let mut later = Vec::new();
+            let outcome = slim(load_document(
+                &files[doc.span.source],
+                doc,
+                opts,
+                &mut later,
+            ));
             // The items of a List are located in their own shapes; nothing
             // then points at the List's.
             let items = item_shapes(shapes, doc, &outcome, opts.jobs);
@@ -350,17 +358,18 @@ pub(crate) fn load_unfilled(
             } else {
                 None
             };
-            (outcome, shape, items)
+            (outcome, shape, items, later)
         }
         Err((idx, e)) => (
             Outcome::Diagnosed(vec![e.located(&files[*idx])]),
             None,
             Vec::new(),
+            Vec::new(),
         ),
     });
     let mut kinds = Kinds::default();
     let mut items: Vec<Deferred> = Vec::new();
-    for (doc, (outcome, shape, item_shapes)) in docs.into_iter().zip(outcomes) {
+    for (doc, (outcome, shape, item_shapes, later)) in docs.into_iter().zip(outcomes) {
         if let (Ok(doc), Some(shape)) = (&doc, shape) {
             loaded.shapes.push(&doc.span, shape);
         }
@@ -376,6 +385,7 @@ pub(crate) fn load_unfilled(
                     kind,
                     json,
                     line,
+                    list: None,
                 });
             }
             // The streamed kinds of a `kind: List` are counted in the
@@ -395,6 +405,16 @@ pub(crate) fn load_unfilled(
             }
             (outcome, _) => kinds.extend(tally(&mut loaded, outcome)),
         }
+        // A List's Ingresses and HTTPRoutes, read alone in the second pass.
+        items.extend(later.into_iter().map(|l| Deferred::Doc {
+            span: l.span,
+            at: l.span.start,
+            pooled: false,
+            kind: l.kind,
+            json: l.json,
+            line: l.line,
+            list: Some(l.item),
+        }));
     }
     (
         loaded,
@@ -465,6 +485,7 @@ where
             kind,
             json,
             line,
+            list,
         } => {
             let text = if *pooled {
                 Some(pool.as_slice())
@@ -477,7 +498,11 @@ where
                 .unwrap_or("");
             let doc = Doc { text, span: *span };
             let file = &files[span.source];
-            let outcome = match load_object(file, &doc, *kind, *json, *line, opts) {
+            let read = match list {
+                None => load_object(file, &doc, *kind, *json, *line, opts),
+                Some(item) => load_list_item(file, &doc, *kind, *json, *line, item, opts),
+            };
+            let outcome = match read {
                 Outcome::Objects(objs, diags) => Outcome::Objects(
                     objs.into_iter()
                         .filter_map(|(obj, origin)| keep(obj, origin))
@@ -834,7 +859,14 @@ fn content_line(doc: &Doc<'_>) -> u32 {
     doc.span.first_line
 }
 
-fn load_document(file: &Arc<str>, doc: &Doc<'_>, opts: &Options) -> Outcome {
+/// `later` gets the Ingresses and HTTPRoutes of a `kind: List` that are
+/// read alone in the second pass.
+fn load_document(
+    file: &Arc<str>,
+    doc: &Doc<'_>,
+    opts: &Options,
+    later: &mut Vec<LaterItem>,
+) -> Outcome {
     let json = doc.text.trim_start().starts_with('{') || doc.text.trim_start().starts_with('[');
     if !json && parse::is_empty_yaml(doc.text) {
         return Outcome::Empty;
@@ -881,7 +913,7 @@ fn load_document(file: &Arc<str>, doc: &Doc<'_>, opts: &Options) -> Outcome {
             Outcome::Deferred { kind, json, line }
         }
         Class::Use(k) => load_object(file, doc, k, json, line, opts),
-        Class::List => load_list(file, doc, json, opts),
+        Class::List => load_list(file, doc, json, opts, later),
     }
 }
 
@@ -948,12 +980,51 @@ fn malformed(file: &Arc<str>, doc: &Doc<'_>, e: parse::ParseError, kind: Option<
     Anchored::plain(d)
 }
 
-fn load_list(file: &Arc<str>, doc: &Doc<'_>, json: bool, opts: &Options) -> Outcome {
+fn load_list(
+    file: &Arc<str>,
+    doc: &Doc<'_>,
+    json: bool,
+    opts: &Options,
+    later: &mut Vec<LaterItem>,
+) -> Outcome {
     let helm = helm_comment(doc.text, doc.span.first_line);
-    if !json && let Some(outcome) = load_yaml_items_alone(file, doc, opts, &helm) {
-        return outcome;
+    let read = match json {
+        false => load_yaml_items_alone(file, doc, opts, &helm),
+        true => None,
+    };
+    let read = match read {
+        Some(read) => read,
+        None => match load_list_whole(file, doc, json, opts, &helm) {
+            Ok(read) => read,
+            Err(outcome) => return outcome,
+        },
+    };
+    let (mut objects, mut diags) = (Vec::new(), Vec::new());
+    for item in read {
+        objects.extend(item.objects);
+        diags.extend(item.diags);
+        later.extend(item.later);
     }
-    load_list_whole(file, doc, json, opts, &helm)
+    Outcome::Objects(objects, diags)
+}
+
+/// An Ingress or HTTPRoute of a `kind: List`, left for the second pass
+/// like a document of those kinds: its own text is read there, alone.
+struct LaterItem {
+    span: DocSpan,
+    kind: Kind,
+    json: bool,
+    line: u32,
+    item: ListItem,
+}
+
+/// What the second pass needs to read an item of a `kind: List` alone.
+#[derive(Clone, Debug)]
+struct ListItem {
+    /// Its place in the List's `items`, for messages.
+    index: usize,
+    /// The List's `# Source:` comment (helm).
+    helm: Option<(Arc<str>, u32)>,
 }
 
 /// A `kind: List` read as one document, its items then built on every job.
@@ -963,7 +1034,7 @@ fn load_list_whole(
     json: bool,
     opts: &Options,
     helm: &Option<(Arc<str>, u32)>,
-) -> Outcome {
+) -> Result<Vec<ItemRead>, Outcome> {
     let items = if json {
         parse::list_items_json(doc.text)
     } else {
@@ -971,7 +1042,7 @@ fn load_list_whole(
     };
     let items = match items {
         Ok(items) => items,
-        Err(e) => return Outcome::Diagnosed(vec![malformed(file, doc, e, None)]),
+        Err(e) => return Err(Outcome::Diagnosed(vec![malformed(file, doc, e, None)])),
     };
     let spans = item_spans(doc, &items);
     let at: Vec<ItemAt> = (0..items.len())
@@ -1002,19 +1073,24 @@ fn load_list_whole(
         })
         .collect();
     let weight = |at: &ItemAt| at.span.end.saturating_sub(at.span.start);
+    // A JSON item with its own text reads alone as it reads in the List:
+    // its Ingresses and HTTPRoutes are left for the second pass. A YAML
+    // item here may not (the List is read whole because some item does
+    // not), so all are built now.
+    let cx = ListCtx {
+        file,
+        opts,
+        helm,
+        json,
+        defer: json && !spans.is_empty(),
+    };
     let read = parallel_map(&at, opts.jobs, weight, |at| {
         let item = items.get(at.index)?;
         let head = parse::item_head(item);
-        Some(list_item(
-            file,
-            at,
-            head,
-            |k| parse::object_value(k, item),
-            opts,
-            helm,
-        ))
+        let object = |k| parse::object_value(k, item);
+        Some(list_item(&cx, at, head, object))
     });
-    gather_items(read.into_iter().flatten())
+    Ok(read.into_iter().flatten().collect())
 }
 
 /// Where an item of a `kind: List` is.
@@ -1026,63 +1102,130 @@ struct ItemAt {
 }
 
 /// What one item of a `kind: List` yielded.
-type ItemRead = (Vec<(Object, Arc<Origin>)>, Vec<Anchored>);
+#[derive(Default)]
+struct ItemRead {
+    objects: Vec<(Object, Arc<Origin>)>,
+    diags: Vec<Anchored>,
+    later: Option<LaterItem>,
+}
 
-fn gather_items(read: impl Iterator<Item = ItemRead>) -> Outcome {
-    let (mut objects, mut diags) = (Vec::new(), Vec::new());
-    for (o, d) in read {
-        objects.extend(o);
-        diags.extend(d);
-    }
-    Outcome::Objects(objects, diags)
+/// A diagnostic about item `index` of a List, at its first line.
+fn item_diag(file: &Arc<str>, line: u32, index: usize, code: Code, message: String) -> Anchored {
+    let mut d = Diagnostic::new(code, message);
+    d.location = Some(Location {
+        file: file.to_string(),
+        line,
+        column: None,
+    });
+    d.field = Some(format!("items[{index}]"));
+    Anchored::plain(d)
+}
+
+/// What reading every item of one `kind: List` shares.
+struct ListCtx<'a> {
+    file: &'a Arc<str>,
+    opts: &'a Options,
+    /// The List's `# Source:` comment (helm).
+    helm: &'a Option<(Arc<str>, u32)>,
+    json: bool,
+    /// Whether an Ingress or HTTPRoute is left for the second pass.
+    defer: bool,
 }
 
 /// One item of a `kind: List`, given its `apiVersion` and `kind` and how to
-/// build it as a kind synroute uses.
+/// build it as a kind synroute uses; an Ingress or HTTPRoute is left for
+/// the second pass instead when the List's items are (`object` is then not
+/// called).
 fn list_item(
-    file: &Arc<str>,
+    cx: &ListCtx<'_>,
     at: &ItemAt,
     (api_version, kind): (Option<String>, Option<String>),
     object: impl FnOnce(Kind) -> Result<Object, parse::ParseError>,
-    opts: &Options,
-    helm: &Option<(Arc<str>, u32)>,
 ) -> ItemRead {
-    let located = |message: String, code: Code| {
-        let mut d = Diagnostic::new(code, message);
-        d.location = Some(Location {
-            file: file.to_string(),
-            line: at.line,
-            column: None,
-        });
-        d.field = Some(format!("items[{}]", at.index));
-        Anchored::plain(d)
-    };
+    let ListCtx {
+        file,
+        opts,
+        helm,
+        json,
+        defer,
+    } = *cx;
+    let located = |code: Code, message: String| item_diag(file, at.line, at.index, code, message);
     let (Some(api_version), Some(kind)) = (api_version, kind) else {
-        return (Vec::new(), Vec::new());
+        return ItemRead::default();
     };
-    match parse::classify(&api_version, &kind) {
+    let (objects, diags) = match parse::classify(&api_version, &kind) {
         Class::Foreign | Class::List => (Vec::new(), Vec::new()),
         Class::Unsupported(_) => (
             Vec::new(),
             vec![located(
-                format!("{kind} of apiVersion {api_version} is not read; the object is skipped"),
                 Code::UnsupportedApiVersion,
+                format!("{kind} of apiVersion {api_version} is not read; the object is skipped"),
             )],
         ),
-        Class::Use(k) => match object(k) {
-            Ok(obj) => match identify(file, at.span, at.line, k, obj, opts, helm.clone()) {
-                Outcome::Objects(o, _) => (o, Vec::new()),
-                Outcome::Diagnosed(d) => (Vec::new(), d),
-                _ => (Vec::new(), Vec::new()),
-            },
+        Class::Use(k @ (Kind::Ingress | Kind::HttpRoute)) if defer => {
+            let item = ListItem {
+                index: at.index,
+                helm: helm.clone(),
+            };
+            let later = LaterItem {
+                span: at.span,
+                kind: k,
+                json,
+                line: at.line,
+                item,
+            };
+            return ItemRead {
+                later: Some(later),
+                ..ItemRead::default()
+            };
+        }
+        Class::Use(k) => match object(k)
+            .map(|obj| identify(file, at.span, at.line, k, obj, opts, helm.clone()))
+        {
+            Ok(Outcome::Objects(o, _)) => (o, Vec::new()),
+            Ok(Outcome::Diagnosed(d)) => (Vec::new(), d),
+            Ok(_) => (Vec::new(), Vec::new()),
             Err(e) => (
                 Vec::new(),
                 vec![located(
-                    format!("{k}: {}", e.message),
                     Code::MalformedDocument,
+                    format!("{k}: {}", e.message),
                 )],
             ),
         },
+    };
+    ItemRead {
+        objects,
+        diags,
+        later: None,
+    }
+}
+
+/// An Ingress or HTTPRoute of a `kind: List` left for the second pass,
+/// read alone from its own text as it would have been in the List.
+fn load_list_item(
+    file: &Arc<str>,
+    doc: &Doc<'_>,
+    kind: Kind,
+    json: bool,
+    line: u32,
+    item: &ListItem,
+    opts: &Options,
+) -> Outcome {
+    let parsed = if json {
+        parse::object_json(kind, doc.text)
+    } else {
+        parse::item_object_yaml(kind, doc.text)
+    };
+    match parsed {
+        Ok(obj) => identify(file, doc.span, line, kind, obj, opts, item.helm.clone()),
+        Err(e) => Outcome::Diagnosed(vec![item_diag(
+            file,
+            line,
+            item.index,
+            Code::MalformedDocument,
+            format!("{kind}: {}", e.message),
+        )]),
     }
 }
 
@@ -1098,7 +1241,7 @@ fn load_yaml_items_alone(
     doc: &Doc<'_>,
     opts: &Options,
     helm: &Option<(Arc<str>, u32)>,
-) -> Option<Outcome> {
+) -> Option<Vec<ItemRead>> {
     let spans = item_spans_yaml(doc);
     let (first, last) = (spans.first()?, spans.last()?);
     // The List's own fields, its items left out, must read (and hold no
@@ -1121,6 +1264,13 @@ fn load_yaml_items_alone(
         })
         .collect();
     let weight = |at: &ItemAt| at.span.end.saturating_sub(at.span.start);
+    let cx = ListCtx {
+        file,
+        opts,
+        helm,
+        json: false,
+        defer: true,
+    };
     let read = parallel_map(&at, opts.jobs, weight, |at| {
         let from = at.span.start.checked_sub(doc.span.start)?;
         let to = at.span.end.checked_sub(doc.span.start)?;
@@ -1136,32 +1286,17 @@ fn load_yaml_items_alone(
         .flatten();
         if let Some((head, object)) = fast {
             let built = |_| object.ok_or_else(|| parse::ParseError::plain("not read".into()));
-            return Some(list_item(
-                file,
-                at,
-                (head.api_version, head.kind),
-                built,
-                opts,
-                helm,
-            ));
+            let head = (head.api_version, head.kind);
+            return Some(list_item(&cx, at, head, built));
         }
         let values: Vec<serde_yaml::Value> = serde_yaml::from_str(text).ok()?;
         let [value]: [serde_yaml::Value; 1] = values.try_into().ok()?;
         let item = parse::Item::Yaml(value);
         let head = parse::item_head(&item);
-        Some(list_item(
-            file,
-            at,
-            head,
-            |k| parse::object_value(k, &item),
-            opts,
-            helm,
-        ))
+        let object = |k| parse::object_value(k, &item);
+        Some(list_item(&cx, at, head, object))
     });
-    if read.iter().any(Option::is_none) {
-        return None;
-    }
-    Some(gather_items(read.into_iter().flatten()))
+    read.into_iter().collect()
 }
 
 /// Where each item of a `kind: List` is in the List's text, as a document
@@ -1592,6 +1727,7 @@ mod tests {
         ));
         let opts = Options::default();
         let file: Arc<str> = Arc::from("list.yaml");
+        let (mut deferred, mut built) = (0, 0);
         // `text` as the one document of source 0.
         let whole_of = |text| Doc {
             text,
@@ -1607,14 +1743,34 @@ mod tests {
             let doc = whole_of(text);
             let helm = helm_comment(text, 1);
             let alone = load_yaml_items_alone(&file, &doc, &opts, &helm).expect(text);
-            let whole = load_list_whole(&file, &doc, false, &opts, &helm);
-            let (Outcome::Objects(a, ad), Outcome::Objects(w, wd)) = (alone, whole) else {
+            let Ok(whole) = load_list_whole(&file, &doc, false, &opts, &helm) else {
                 panic!("{text}");
             };
-            assert!(!a.is_empty(), "{text}");
-            assert_eq!(format!("{a:?}"), format!("{w:?}"), "{text}");
-            assert_eq!(format!("{ad:?}"), format!("{wd:?}"), "{text}");
+            assert_eq!(alone.len(), whole.len(), "{text}");
+            for (a, w) in alone.iter().zip(&whole) {
+                let Some(later) = &a.later else {
+                    assert_eq!(format!("{:?}", a.objects), format!("{:?}", w.objects));
+                    assert_eq!(format!("{:?}", a.diags), format!("{:?}", w.diags));
+                    continue;
+                };
+                // Left for the second pass, it reads there as it reads whole.
+                assert!(a.objects.is_empty() && a.diags.is_empty(), "{text}");
+                let item = Doc {
+                    text: &text[later.span.start..later.span.end],
+                    span: later.span,
+                };
+                let (k, json, line) = (later.kind, later.json, later.line);
+                let read = load_list_item(&file, &item, k, json, line, &later.item, &opts);
+                let Outcome::Objects(objects, diags) = read else {
+                    panic!("{text}");
+                };
+                assert_eq!(format!("{objects:?}"), format!("{:?}", w.objects));
+                assert_eq!(format!("{diags:?}"), format!("{:?}", w.diags));
+                deferred += 1;
+            }
+            built += alone.iter().filter(|a| !a.objects.is_empty()).count();
         }
+        assert!(deferred >= 3 && built >= 4, "{deferred} {built}");
         // An alias of an anchor in another item, a syntax error in an item,
         // fields after the items that do not read: the List is read whole.
         for text in [

@@ -475,19 +475,44 @@ pub fn object_value(kind: Kind, item: &Item<'_>) -> Result<Object, ParseError> {
     }
 }
 
-/// `apiVersion`, `kind` and — for a kind synroute uses — the typed object
-/// of a node of the fast reader's tree; None when the fast reader's
+/// `apiVersion`, `kind` and — for a kind synroute uses, but Ingress and
+/// HTTPRoute, which are read in the second pass — the typed object of a
+/// node of the fast reader's tree; None when the fast reader's
 /// deserialiser gives up on it.
 pub fn node_object(node: &super::fast::Node<'_, '_>) -> Option<(Head, Option<Object>)> {
     let head = Head::deserialize(node).ok()?;
     let object = match (&head.api_version, &head.kind) {
         (Some(api_version), Some(kind)) => match classify(api_version, kind) {
+            Class::Use(Kind::Ingress | Kind::HttpRoute) => None,
             Class::Use(k) => Some(typed(k, node).ok()?),
             _ => None,
         },
         _ => None,
     };
     Some((head, object))
+}
+
+/// The object of an item of a YAML `kind: List`, from the item's text (a
+/// sequence of one node) read alone: by the fast reader where it can, else
+/// through serde_yaml's tree, as the List's items are when it is read
+/// whole (and with the same messages).
+pub fn item_object_yaml(kind: Kind, text: &str) -> Result<Object, ParseError> {
+    let fast = super::fast::with_tree(text, |node| match node {
+        super::fast::Node::Seq(nodes) => match nodes.as_slice() {
+            [only] => typed(kind, only).ok(),
+            _ => None,
+        },
+        _ => None,
+    });
+    if let Some(Some(obj)) = fast {
+        return Ok(obj);
+    }
+    let values: Vec<serde_yaml::Value> =
+        serde_yaml::from_str(text).map_err(|e| ParseError::yaml(&e))?;
+    match values.as_slice() {
+        [only] => typed(kind, only).map_err(|e| ParseError::plain(e.to_string())),
+        _ => Err(ParseError::plain("the item is not one node".into())),
+    }
 }
 
 /// The `metadata.name` of a document that failed to parse, for messages.
