@@ -498,10 +498,7 @@ where
                 .unwrap_or("");
             let doc = Doc { text, span: *span };
             let file = &files[span.source];
-            let read = match list {
-                None => load_object(file, &doc, *kind, *json, *line, opts),
-                Some(item) => load_list_item(file, &doc, *kind, *json, *line, item, opts),
-            };
+            let read = load_object(file, &doc, (*kind, *json, *line), list.as_ref(), opts);
             let outcome = match read {
                 Outcome::Objects(objs, diags) => Outcome::Objects(
                     objs.into_iter()
@@ -912,36 +909,40 @@ fn load_document(
         Class::Use(kind @ (Kind::Ingress | Kind::HttpRoute)) => {
             Outcome::Deferred { kind, json, line }
         }
-        Class::Use(k) => load_object(file, doc, k, json, line, opts),
+        Class::Use(k) => load_object(file, doc, (k, json, line), None, opts),
         Class::List => load_list(file, doc, json, opts, later),
     }
 }
 
-/// The typed parse of a document whose kind is known.
+/// The typed parse of a document whose kind is known; with `item`, of an
+/// item of a `kind: List` left for the second pass, read alone from its
+/// own text as it would have been in the List.
 fn load_object(
     file: &Arc<str>,
     doc: &Doc<'_>,
-    k: Kind,
-    json: bool,
-    line: u32,
+    (k, json, line): (Kind, bool, u32),
+    item: Option<&ListItem>,
     opts: &Options,
 ) -> Outcome {
-    let parsed = if json {
-        parse::object_json(k, doc.text)
-    } else {
-        parse::object_yaml(k, doc.text)
+    let parsed = match (json, item) {
+        (true, _) => parse::object_json(k, doc.text),
+        (false, None) => parse::object_yaml(k, doc.text),
+        (false, Some(_)) => parse::item_object_yaml(k, doc.text),
     };
-    match parsed {
-        Ok(obj) => identify(
+    let helm = match item {
+        Some(item) => item.helm.clone(),
+        None => helm_comment(doc.text, doc.span.first_line),
+    };
+    match (parsed, item) {
+        (Ok(obj), _) => identify(file, doc.span, line, k, obj, opts, helm),
+        (Err(e), None) => Outcome::Diagnosed(vec![malformed(file, doc, e, Some(k))]),
+        (Err(e), Some(item)) => Outcome::Diagnosed(vec![item_diag(
             file,
-            doc.span,
             line,
-            k,
-            obj,
-            opts,
-            helm_comment(doc.text, doc.span.first_line),
-        ),
-        Err(e) => Outcome::Diagnosed(vec![malformed(file, doc, e, Some(k))]),
+            item.index,
+            Code::MalformedDocument,
+            format!("{k}: {}", e.message),
+        )]),
     }
 }
 
@@ -1072,7 +1073,6 @@ fn load_list_whole(
             }
         })
         .collect();
-    let weight = |at: &ItemAt| at.span.end.saturating_sub(at.span.start);
     // A JSON item with its own text reads alone as it reads in the List:
     // its Ingresses and HTTPRoutes are left for the second pass. A YAML
     // item here may not (the List is read whole because some item does
@@ -1084,7 +1084,7 @@ fn load_list_whole(
         json,
         defer: json && !spans.is_empty(),
     };
-    let read = parallel_map(&at, opts.jobs, weight, |at| {
+    let read = parallel_map(&at, opts.jobs, ItemAt::bytes, |at| {
         let item = items.get(at.index)?;
         let head = parse::item_head(item);
         let object = |k| parse::object_value(k, item);
@@ -1099,6 +1099,13 @@ struct ItemAt {
     index: usize,
     span: DocSpan,
     line: u32,
+}
+
+impl ItemAt {
+    /// The item's share of the work of reading its List.
+    fn bytes(&self) -> usize {
+        self.span.end.saturating_sub(self.span.start)
+    }
 }
 
 /// What one item of a `kind: List` yielded.
@@ -1201,34 +1208,6 @@ fn list_item(
     }
 }
 
-/// An Ingress or HTTPRoute of a `kind: List` left for the second pass,
-/// read alone from its own text as it would have been in the List.
-fn load_list_item(
-    file: &Arc<str>,
-    doc: &Doc<'_>,
-    kind: Kind,
-    json: bool,
-    line: u32,
-    item: &ListItem,
-    opts: &Options,
-) -> Outcome {
-    let parsed = if json {
-        parse::object_json(kind, doc.text)
-    } else {
-        parse::item_object_yaml(kind, doc.text)
-    };
-    match parsed {
-        Ok(obj) => identify(file, doc.span, line, kind, obj, opts, item.helm.clone()),
-        Err(e) => Outcome::Diagnosed(vec![item_diag(
-            file,
-            line,
-            item.index,
-            Code::MalformedDocument,
-            format!("{kind}: {}", e.message),
-        )]),
-    }
-}
-
 /// A YAML `kind: List` read item by item on every job: each item's lines
 /// (`locate::list_items`) read alone, by the fast reader where it can, so
 /// that `kubectl get -o yaml` of a large cluster reads as fast as a stream
@@ -1263,7 +1242,6 @@ fn load_yaml_items_alone(
             line: span.first_line,
         })
         .collect();
-    let weight = |at: &ItemAt| at.span.end.saturating_sub(at.span.start);
     let cx = ListCtx {
         file,
         opts,
@@ -1271,7 +1249,7 @@ fn load_yaml_items_alone(
         json: false,
         defer: true,
     };
-    let read = parallel_map(&at, opts.jobs, weight, |at| {
+    let read = parallel_map(&at, opts.jobs, ItemAt::bytes, |at| {
         let from = at.span.start.checked_sub(doc.span.start)?;
         let to = at.span.end.checked_sub(doc.span.start)?;
         let text = doc.text.get(from..to)?;
@@ -1760,7 +1738,7 @@ mod tests {
                     span: later.span,
                 };
                 let (k, json, line) = (later.kind, later.json, later.line);
-                let read = load_list_item(&file, &item, k, json, line, &later.item, &opts);
+                let read = load_object(&file, &item, (k, json, line), Some(&later.item), &opts);
                 let Outcome::Objects(objects, diags) = read else {
                     panic!("{text}");
                 };
