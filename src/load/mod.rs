@@ -989,9 +989,10 @@ fn load_list(
     later: &mut Vec<LaterItem>,
 ) -> Outcome {
     let helm = helm_comment(doc.text, doc.span.first_line);
-    let read = match json {
-        false => load_yaml_items_alone(file, doc, opts, &helm),
-        true => None,
+    let read = if json {
+        None
+    } else {
+        load_yaml_items_alone(file, doc, opts, &helm)
     };
     let read = match read {
         Some(read) => read,
@@ -1253,23 +1254,12 @@ fn load_yaml_items_alone(
         let from = at.span.start.checked_sub(doc.span.start)?;
         let to = at.span.end.checked_sub(doc.span.start)?;
         let text = doc.text.get(from..to)?;
-        // The item's text is a sequence of one node, the object.
-        let fast = fast::with_tree(text, |node| match node {
-            fast::Node::Seq(nodes) => match nodes.as_slice() {
-                [only] => parse::node_object(only),
-                _ => None,
-            },
-            _ => None,
-        })
-        .flatten();
-        if let Some((head, object)) = fast {
+        if let Some((head, object)) = parse::item_node(text, parse::node_object) {
             let built = |_| object.ok_or_else(|| parse::ParseError::plain("not read".into()));
             let head = (head.api_version, head.kind);
             return Some(list_item(&cx, at, head, built));
         }
-        let values: Vec<serde_yaml::Value> = serde_yaml::from_str(text).ok()?;
-        let [value]: [serde_yaml::Value; 1] = values.try_into().ok()?;
-        let item = parse::Item::Yaml(value);
+        let item = parse::Item::Yaml(parse::item_value(text).ok()?);
         let head = parse::item_head(&item);
         let object = |k| parse::object_value(k, &item);
         Some(list_item(&cx, at, head, object))

@@ -492,27 +492,41 @@ pub fn node_object(node: &super::fast::Node<'_, '_>) -> Option<(Head, Option<Obj
     Some((head, object))
 }
 
-/// The object of an item of a YAML `kind: List`, from the item's text (a
-/// sequence of one node) read alone: by the fast reader where it can, else
-/// through serde_yaml's tree, as the List's items are when it is read
-/// whole (and with the same messages).
-pub fn item_object_yaml(kind: Kind, text: &str) -> Result<Object, ParseError> {
-    let fast = super::fast::with_tree(text, |node| match node {
+/// `f` on the one node of an item of a YAML `kind: List`, from the item's
+/// text (a sequence of one node) read alone by the fast reader; None when
+/// it gives up, or `f` does.
+pub fn item_node<R>(
+    text: &str,
+    f: impl FnOnce(&super::fast::Node<'_, '_>) -> Option<R>,
+) -> Option<R> {
+    super::fast::with_tree(text, |node| match node {
         super::fast::Node::Seq(nodes) => match nodes.as_slice() {
-            [only] => typed(kind, only).ok(),
+            [only] => f(only),
             _ => None,
         },
         _ => None,
-    });
-    if let Some(Some(obj)) = fast {
-        return Ok(obj);
-    }
+    })
+    .flatten()
+}
+
+/// The one node of an item of a YAML `kind: List` read alone by serde_yaml.
+pub fn item_value(text: &str) -> Result<serde_yaml::Value, ParseError> {
     let values: Vec<serde_yaml::Value> =
         serde_yaml::from_str(text).map_err(|e| ParseError::yaml(&e))?;
-    match values.as_slice() {
-        [only] => typed(kind, only).map_err(|e| ParseError::plain(e.to_string())),
-        _ => Err(ParseError::plain("the item is not one node".into())),
+    let [value]: [serde_yaml::Value; 1] = values
+        .try_into()
+        .map_err(|_| ParseError::plain("the item is not one node".into()))?;
+    Ok(value)
+}
+
+/// The object of an item of a YAML `kind: List` read alone: by the fast
+/// reader where it can, else through serde_yaml's tree, as the List's
+/// items are when it is read whole (and with the same messages).
+pub fn item_object_yaml(kind: Kind, text: &str) -> Result<Object, ParseError> {
+    if let Some(obj) = item_node(text, |node| typed(kind, node).ok()) {
+        return Ok(obj);
     }
+    object_value(kind, &Item::Yaml(item_value(text)?))
 }
 
 /// The `metadata.name` of a document that failed to parse, for messages.
