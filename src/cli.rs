@@ -19,6 +19,7 @@ use crate::diff::Side;
 use crate::emit::certs::{CertFile, OWNED_LIST};
 use crate::report::{self, Format, Ignore, Policy, Report};
 use crate::route::{Request, Table, lookup};
+use crate::target::Target;
 use crate::{Options, Rendered, Source, render};
 
 #[derive(Parser, Debug)]
@@ -170,6 +171,15 @@ struct SelectArgs {
     /// the same whatever it is.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     jobs: usize,
+    /// The routing-file format of the Synapse that reads it: v1 (Synapse
+    /// 0.8, the default), 0.2 (the public 0.2 release) or v2 (Synapse
+    /// after 0.8.7). `check` of a routing file defaults to its own format.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_target)]
+    target: Option<Target>,
+}
+
+fn parse_target(s: &str) -> Result<Target, String> {
+    Target::parse(s).ok_or_else(|| format!("{s:?} is not a target: v1, 0.2 or v2"))
 }
 
 fn parse_time(s: &str) -> Result<i64, String> {
@@ -329,6 +339,7 @@ fn options(a: &SelectArgs, strict: bool) -> Options {
         cluster_domain: a.cluster_domain.clone(),
         namespace: a.namespace.clone(),
         catch_all_host: a.catch_all_host.clone(),
+        target: a.target.unwrap_or_default(),
     }
 }
 
@@ -1139,7 +1150,14 @@ fn cmd_check(
         None => Format::Text,
     };
     let sources = read_inputs(&a.input, stdin)?;
-    let rendered = crate::render_owned(sources, &options(&a.input.select, a.strict));
+    let opts = options(&a.input.select, a.strict);
+    let rendered = match routing_file(&sources) {
+        Some((name, text, format)) => {
+            let target = a.input.select.target.unwrap_or(format);
+            check_routing_file(name, text, target, &opts)
+        }
+        None => crate::render_owned(sources, &opts),
+    };
     let report = Report::new(&rendered, &policy);
     stdout.write_all(report::render(&report, format).as_bytes())?;
     Ok(if rendered.malformed {
@@ -1149,6 +1167,42 @@ fn cmd_check(
     } else {
         EXIT_OK
     })
+}
+
+/// The one input, when it is a Synapse routing file rather than
+/// manifests: its name, text and format.
+fn routing_file(sources: &[Source]) -> Option<(&str, &str, Target)> {
+    let [only] = sources else { return None };
+    let text = std::str::from_utf8(&only.content).ok()?;
+    let format = crate::emit::schema::sniff(text)?;
+    Some((&only.name, text, format))
+}
+
+/// `check` of a routing file: what would make `target`'s Synapse refuse
+/// the file (or ignore a key of it), as diagnostics at its lines.
+fn check_routing_file(name: &str, text: &str, target: Target, opts: &Options) -> Rendered {
+    let mut rendered = render(&[], opts);
+    rendered.diagnostics = crate::emit::schema::validate(target, text)
+        .into_iter()
+        .map(|f| {
+            let (code, what) = if f.refuses {
+                (Code::RoutingFileRefused, "refuses the whole file")
+            } else {
+                (Code::RoutingKeyIgnored, "ignores this")
+            };
+            let mut d = crate::diag::Diagnostic::new(
+                code,
+                format!("{} {what}: {}", target.describe(), f.message),
+            );
+            d.location = Some(crate::diag::Location {
+                file: name.to_string(),
+                line: f.line.unwrap_or(1),
+                column: None,
+            });
+            d
+        })
+        .collect();
+    rendered
 }
 
 /// One side of `diff`: a rendered upstreams.yaml (recognised by its
@@ -1336,7 +1390,10 @@ pub fn explain_text(rendered: &Rendered, req: &Request, sources: &[Source]) -> S
         "https_proxy_enabled",
         st.https_proxy_enabled.map(|b| b.to_string()),
     );
-    opt("connect_timeout", st.connect_timeout.map(|b| b.to_string()));
+    opt(
+        "connection_timeout",
+        st.connect_timeout.map(|b| b.to_string()),
+    );
     opt("read_timeout", st.read_timeout.map(|b| b.to_string()));
     opt("write_timeout", st.write_timeout.map(|b| b.to_string()));
     opt("idle_timeout", st.idle_timeout.map(|b| b.to_string()));

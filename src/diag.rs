@@ -266,6 +266,41 @@ codes! {
          (ResolvedRefs=False, BackendNotFound); synroute renders its cluster \
          DNS address, assuming the Service exists outside the input (a Helm \
          release, another repository).";
+    HeadersMerged = "SR1601", Warning,
+        "Target 0.2 (the public Synapse 0.2 release) has one `headers` list \
+         per path, applied to the request sent upstream and to the response \
+         sent back. The path's request and response headers are written into \
+         it together, so each is sent both ways.";
+    WeightsApproximated = "SR1602", Warning,
+        "Target 0.2 has no weights: a server is listed as many times as its \
+         weight (reduced by the weights' greatest common divisor) and Synapse \
+         round-robins over the list. The list is capped; past the cap the \
+         weights are scaled down and rounded, so the shares are approximate.";
+    Ipv6ServerUnsupported = "SR1603", Warning,
+        "Target 0.2 splits a server on its first `:`, so an IPv6 address \
+         (`[::1]:80`) does not parse and Synapse drops it without a word. The \
+         server is left out of the file; use a DNS name for it.";
+    NotInTarget = "SR1604", Warning,
+        "The object asks for something Synapse can do, but the routing-file \
+         format of `--target` has no way to say it (timeouts in 0.2, \
+         regular-expression paths or TLS passthrough in v1 and 0.2, a health \
+         check on a v2 expression route). It is left out; the message says \
+         which target can express it.";
+    SolverUnreachable = "SR1605", Warning,
+        "A cert-manager HTTP-01 solver answers for a name whose v2 host is \
+         passed through as TLS: Synapse serves no HTTP path there, so the \
+         challenge cannot be answered and the certificate will not be issued. \
+         Use a DNS-01 solver for passthrough names.";
+    RoutingFileRefused = "SR1606", Error,
+        "`check` of a routing file (not manifests): the Synapse of `--target` \
+         (default: the file's own format) refuses the whole file over this key \
+         or value — v2 over any key it does not know, 0.2 and v1 over a value \
+         of the wrong type — and runs without routes. Render the file again \
+         with `synroute render --target T`, or fix the key.";
+    RoutingKeyIgnored = "SR1607", Warning,
+        "`check` of a routing file: the Synapse of `--target` does not know \
+         this key and ignores it (v1 and 0.2 load the rest of the file). \
+         Whatever it was meant to do is not done.";
 }
 
 impl fmt::Display for Code {

@@ -219,7 +219,7 @@ fn settings_fields(s: &PathSettings) -> Vec<(&'static str, Option<String>)> {
         ("ssl_enabled", Some(s.ssl_enabled.to_string())),
         ("http2_enabled", b(s.http2_enabled)),
         ("https_proxy_enabled", b(s.https_proxy_enabled)),
-        ("connect_timeout", n(s.connect_timeout)),
+        ("connection_timeout", n(s.connect_timeout)),
         ("read_timeout", n(s.read_timeout)),
         ("write_timeout", n(s.write_timeout)),
         ("idle_timeout", n(s.idle_timeout)),

@@ -44,6 +44,98 @@ pub struct PathSettings {
     pub disable_access_log: Option<bool>,
     pub request_headers: Vec<String>,
     pub response_headers: Vec<String>,
+    /// A static redirect answered by Synapse itself (v2 only): the entry
+    /// has no servers.
+    pub redirect: Option<Box<Redirect>>,
+    /// Headers added (appended) and removed (v2 only); `request_headers`
+    /// and `response_headers` set (replace) them.
+    pub transforms: Option<Box<Transforms>>,
+}
+
+/// A redirect whose location does not depend on the request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Redirect {
+    pub status: u16,
+    pub location: String,
+}
+
+/// Header additions and removals, applied remove first, then add.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Transforms {
+    /// `Name:Value`, appended to what the request carries.
+    pub request_add: Vec<String>,
+    pub request_remove: Vec<String>,
+    pub response_add: Vec<String>,
+    pub response_remove: Vec<String>,
+}
+
+impl Transforms {
+    pub fn is_empty(&self) -> bool {
+        self.request_add.is_empty()
+            && self.request_remove.is_empty()
+            && self.response_add.is_empty()
+            && self.response_remove.is_empty()
+    }
+}
+
+/// How a route matches the request's path.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PathMatch {
+    /// A path prefix at `/` boundaries, as a plain key (no trailing `/`).
+    Prefix(String),
+    /// The path itself, exactly.
+    Exact(String),
+    /// A regular expression as Synapse's engine reads it, anchored at the
+    /// start of the path (`translate::regex`).
+    Regex(String),
+}
+
+impl PathMatch {
+    pub fn value(&self) -> &str {
+        match self {
+            PathMatch::Prefix(p) | PathMatch::Exact(p) | PathMatch::Regex(p) => p,
+        }
+    }
+}
+
+/// What a route matches: a path and, optionally, a method. Matches that
+/// are not a plain prefix are expressed by v2's expression routes alone.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RouteMatch {
+    pub path: PathMatch,
+    pub method: Option<String>,
+}
+
+impl RouteMatch {
+    pub fn prefix(key: impl Into<String>) -> RouteMatch {
+        RouteMatch {
+            path: PathMatch::Prefix(key.into()),
+            method: None,
+        }
+    }
+
+    /// The plain path key, when the match is a prefix and nothing else.
+    pub fn plain_key(&self) -> Option<&str> {
+        match (&self.path, &self.method) {
+            (PathMatch::Prefix(p), None) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// `/a`, `/a (exact)`, `^/a (regex)`, with ` [GET]` for a method.
+impl std::fmt::Display for RouteMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.path {
+            PathMatch::Prefix(p) => f.write_str(p)?,
+            PathMatch::Exact(p) => write!(f, "{p} (exact)")?,
+            PathMatch::Regex(p) => write!(f, "{p} (regex)")?,
+        }
+        if let Some(m) = &self.method {
+            write!(f, " [{m}]")?;
+        }
+        Ok(())
+    }
 }
 
 /// One (host, path) of the table.
@@ -60,9 +152,29 @@ pub struct PathEntry {
     /// The claim came from a match whose header/query/method conditions
     /// were dropped; an unconditional claim displaces it.
     pub conditional: bool,
+    /// The order of the claim among all claims of the render (the SPEC's
+    /// order of objects, then of their rules and matches): the last
+    /// tie-breaker of v2's route precedence. Set by the table.
+    pub seq: u32,
 }
 
 impl PathEntry {
+    /// An entry whose order the table sets when it is claimed.
+    pub fn new(
+        servers: Arc<[Server]>,
+        settings: Arc<PathSettings>,
+        provenance: Provenance,
+        conditional: bool,
+    ) -> PathEntry {
+        PathEntry {
+            servers,
+            settings,
+            provenance,
+            conditional,
+            seq: 0,
+        }
+    }
+
     /// True when any server carries a weight: the `{address, weight}` form.
     pub fn weighted(&self) -> bool {
         self.servers.iter().any(|s| s.weight.is_some())
@@ -73,7 +185,58 @@ impl PathEntry {
 pub struct HostEntry {
     /// The cert file stem Synapse should serve for this host.
     pub certificate: Option<String>,
+    /// Routes by plain path prefix, the only kind v1 and 0.2 have.
     pub paths: SmallMap<String, PathEntry>,
+    /// What only v2 says: routes by other matches, a passthrough. Boxed:
+    /// most hosts have none, and a large table holds many hosts.
+    pub extra: Option<Box<HostExtra>>,
+}
+
+/// The parts of a host that v2 alone can express.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostExtra {
+    /// Routes a plain path key cannot say: exact and regex paths, method
+    /// matches.
+    pub routes: BTreeMap<RouteMatch, PathEntry>,
+    /// The host is passed through as TLS (SNI-routed) to one server.
+    pub passthrough: Option<Passthrough>,
+}
+
+/// A host whose TLS connections go to one server as they come.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Passthrough {
+    /// `host:port`.
+    pub upstream: String,
+    pub provenance: Provenance,
+}
+
+impl HostEntry {
+    /// The routes beyond plain prefixes (v2), if any.
+    pub fn routes(&self) -> impl Iterator<Item = (&RouteMatch, &PathEntry)> {
+        self.extra.iter().flat_map(|x| x.routes.iter())
+    }
+
+    pub fn passthrough(&self) -> Option<&Passthrough> {
+        self.extra.as_ref().and_then(|x| x.passthrough.as_ref())
+    }
+
+    /// True when the host serves nothing: no route and no passthrough.
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+            && self
+                .extra
+                .as_ref()
+                .is_none_or(|x| x.routes.is_empty() && x.passthrough.is_none())
+    }
+
+    /// How many routes the host holds (plain paths and the others).
+    pub fn route_count(&self) -> usize {
+        self.paths.len() + self.extra.as_ref().map_or(0, |x| x.routes.len())
+    }
+
+    fn extra_mut(&mut self) -> &mut HostExtra {
+        self.extra.get_or_insert_with(Box::default)
+    }
 }
 
 /// A certificate and key to be written as `<stem>.crt` / `<stem>.key`.
@@ -183,10 +346,18 @@ impl std::fmt::Display for HostKey {
 pub struct RouteTable {
     pub hosts: BTreeMap<HostKey, HostEntry>,
     pub internal_paths: SmallMap<String, PathEntry>,
+    /// The hosts each internal (ACME solver) path was asked for, by path:
+    /// v2 has no internal paths and routes a solver on its host.
+    pub solver_hosts: BTreeMap<String, Vec<String>>,
     /// Set when a rendered object asked for sticky sessions; the first one.
     pub sticky_sessions: Option<Provenance>,
     /// By stem.
     pub certs: BTreeMap<String, CertBundle>,
+    /// The `seq` of the next claim.
+    pub next_seq: u32,
+    /// The format the table was translated for: what its routes may hold,
+    /// and how Synapse looks them up (`route`).
+    pub target: crate::target::Target,
 }
 
 impl RouteTable {
@@ -194,11 +365,13 @@ impl RouteTable {
     /// conditional one (see SPEC "Order and conflicts").
     /// The keys are borrowed (`&str`, copied) or owned (a replayed
     /// claim's, moved in).
-    pub fn claim<H, P>(&mut self, host: H, path: P, entry: PathEntry) -> Claim
+    pub fn claim<H, P>(&mut self, host: H, path: P, mut entry: PathEntry) -> Claim
     where
         H: Into<Box<str>>,
         P: AsRef<str> + Into<String>,
     {
+        entry.seq = self.next_seq;
+        self.next_seq = self.next_seq.saturating_add(1);
         match self.hosts.entry(HostKey::new(host.into())) {
             std::collections::btree_map::Entry::Occupied(mut h) => {
                 let mut claim = claim_in(&mut h.get_mut().paths, path, entry);
@@ -223,8 +396,68 @@ impl RouteTable {
         self.hosts.get_mut(&HostKey::new(host))
     }
 
-    pub fn claim_internal(&mut self, path: &str, entry: PathEntry) -> Claim {
+    pub fn claim_internal(&mut self, path: &str, mut entry: PathEntry) -> Claim {
+        entry.seq = self.next_seq;
+        self.next_seq = self.next_seq.saturating_add(1);
         claim_in(&mut self.internal_paths, path, entry)
+    }
+
+    /// Claims a route by `m` on `host`: a plain prefix is a path key as
+    /// `claim` makes it; any other match a route of its own (v2).
+    pub fn claim_match(&mut self, host: &str, m: RouteMatch, mut entry: PathEntry) -> Claim {
+        if let Some(key) = m.plain_key() {
+            return self.claim(host, key, entry);
+        }
+        entry.seq = self.next_seq;
+        self.next_seq = self.next_seq.saturating_add(1);
+        let key = |m: &RouteMatch| Conflict {
+            host: host.to_string(),
+            path: m.to_string(),
+        };
+        let h = self.hosts.entry(HostKey::new(host)).or_default();
+        match h.extra_mut().routes.entry(m) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(entry);
+                Claim::Inserted
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                let k = key(o.key());
+                decide(o.get_mut(), entry, k)
+            }
+        }
+    }
+
+    /// Makes `host` a passthrough host, unless it is one already (the
+    /// first claim keeps it): returns the one that is kept otherwise.
+    pub fn claim_passthrough(&mut self, host: &str, p: Passthrough) -> Result<(), Passthrough> {
+        let h = self.hosts.entry(HostKey::new(host)).or_default();
+        let slot = &mut h.extra_mut().passthrough;
+        match slot {
+            Some(existing) => Err(existing.clone()),
+            None => {
+                *slot = Some(p);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The outcome of a claim on a key that `existing` holds.
+fn decide(existing: &mut PathEntry, entry: PathEntry, key: Conflict) -> Claim {
+    if existing.conditional && !entry.conditional {
+        let by = entry.provenance.clone();
+        let old = std::mem::replace(existing, entry);
+        Claim::Displaced {
+            old: Box::new(old),
+            by,
+            key,
+        }
+    } else {
+        Claim::Kept {
+            existing: Box::new(existing.clone()),
+            rejected: Box::new(entry),
+            key,
+        }
     }
 }
 
@@ -244,20 +477,7 @@ fn claim_in<P: AsRef<str> + Into<String>>(
             paths.insert(path.into(), entry);
             Claim::Inserted
         }
-        Some(existing) if existing.conditional && !entry.conditional => {
-            let by = entry.provenance.clone();
-            let old = std::mem::replace(existing, entry);
-            Claim::Displaced {
-                old: Box::new(old),
-                by,
-                key: key(path.as_ref()),
-            }
-        }
-        Some(existing) => Claim::Kept {
-            existing: Box::new(existing.clone()),
-            rejected: Box::new(entry),
-            key: key(path.as_ref()),
-        },
+        Some(existing) => decide(existing, entry, key(path.as_ref())),
     }
 }
 

@@ -20,6 +20,7 @@ pub mod report;
 pub mod route;
 pub mod smallmap;
 pub mod synth;
+pub mod target;
 pub mod translate;
 #[cfg(feature = "watch")]
 pub mod watch;
@@ -70,6 +71,8 @@ pub struct Options {
     /// Threads that parse documents; 0: every core. The result does not
     /// depend on it.
     pub jobs: usize,
+    /// The routing-file format written (and whose limits are reported).
+    pub target: target::Target,
 }
 
 impl Default for Options {
@@ -85,6 +88,7 @@ impl Default for Options {
             now: None,
             expiry_warning_days: 21,
             jobs: 0,
+            target: target::Target::V1,
         }
     }
 }
@@ -130,7 +134,11 @@ impl Rendered {
         out: &mut dyn std::io::Write,
         jobs: usize,
     ) -> std::io::Result<()> {
-        emit::upstreams::write(&self.table, jobs, out)
+        match self.table.target {
+            target::Target::V1 => emit::upstreams::write(&self.table, jobs, out),
+            // Built whole with the diagnostics of what they cannot say.
+            _ => out.write_all(&self.upstreams),
+        }
     }
 }
 
@@ -174,7 +182,9 @@ impl Input<'_> {
 /// Builds `upstreams.yaml` and the cert files from the table.
 fn with_output(rendered: Rendered, opts: &Options) -> Rendered {
     let mut rendered = with_certs(rendered);
-    rendered.upstreams = emit::upstreams::emit_with_jobs(&rendered.table, opts.jobs);
+    if rendered.table.target == target::Target::V1 {
+        rendered.upstreams = emit::upstreams::emit_with_jobs(&rendered.table, opts.jobs);
+    }
     rendered
 }
 
@@ -220,6 +230,10 @@ fn translated(mut input: Input<'_>, opts: &Options) -> Rendered {
     let table = translated.table;
     let mut anchored = loaded.diagnostics;
     anchored.extend(translated.diagnostics);
+    // The formats built whole are built here, where what they cannot say
+    // joins the other diagnostics.
+    let (upstreams, lost) = emit::lower(&table);
+    anchored.extend(lost);
     if loaded.snapshot.is_empty() && !loaded.malformed {
         anchored.push(Anchored::plain(Diagnostic::new(
             Code::NoObjects,
@@ -258,7 +272,7 @@ fn translated(mut input: Input<'_>, opts: &Options) -> Rendered {
     suppressed.sort();
     suppressed.dedup();
     Rendered {
-        upstreams: Vec::new(),
+        upstreams: upstreams.unwrap_or_default(),
         certs: BTreeMap::new(),
         diagnostics,
         suppressed,

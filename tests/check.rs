@@ -293,3 +293,64 @@ fn sarif_validates_against_the_schema_and_points_at_the_field() {
         assert_eq!(rules[i]["id"], r["ruleId"]);
     }
 }
+
+/// `check` of a routing file (what `render` wrote, or a committed file):
+/// the first key or value that would make the target's Synapse refuse it
+/// (SR1606, exit 1), or a key it ignores (SR1607, a warning).
+#[test]
+fn a_routing_file_is_checked_as_its_target_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let render = |target: &str| {
+        let path = dir.path().join(format!("upstreams-{target}.yaml"));
+        let o = synroute(
+            &[
+                "render",
+                "fixtures/httproute-weights",
+                "--target",
+                target,
+                "-o",
+                path.to_str().unwrap(),
+            ],
+            None,
+            &[],
+        );
+        assert_eq!(code(&o), 0, "{}", common::stderr(&o));
+        path.to_str().unwrap().to_string()
+    };
+    let (v1, v02, v2) = (render("v1"), render("0.2"), render("v2"));
+    // Each file as its own Synapse reads it: clean, exit 0.
+    for f in [&v1, &v02, &v2] {
+        let o = synroute(&["check", f], None, &[]);
+        assert_eq!(code(&o), 0, "{f}: {}", out(&o));
+    }
+    let o = synroute(&["check", &v02, "--target", "0.2"], None, &[]);
+    assert_eq!(code(&o), 0, "{}", out(&o));
+    // v1's weighted servers are a type error to 0.2: the whole file goes.
+    let o = synroute(&["check", &v1, "--target", "0.2"], None, &[]);
+    assert_eq!(code(&o), 1);
+    let text = out(&o);
+    assert!(
+        text.contains(&format!("error[{}]", "SR1606")) && text.contains("servers[0]"),
+        "{text}"
+    );
+    // v2 refuses v1's top-level keys.
+    let o = synroute(&["check", &v1, "--target", "v2"], None, &[]);
+    assert_eq!(code(&o), 1);
+    assert!(out(&o).contains("unknown field `provider`"), "{}", out(&o));
+    // v1 ignores a key it does not know: a warning, the file loads.
+    let edited = dir.path().join("edited.yaml");
+    let with_unknown = std::fs::read_to_string(&v1).unwrap().replacen(
+        "ssl_enabled: false",
+        "ssl_enabled: false\n        colour: red",
+        1,
+    );
+    std::fs::write(&edited, with_unknown).unwrap();
+    let o = synroute(&["check", edited.to_str().unwrap()], None, &[]);
+    assert_eq!(code(&o), 0, "{}", out(&o));
+    assert!(
+        out(&o).contains(&format!("warning[{}]", "SR1607")),
+        "{}",
+        out(&o)
+    );
+    assert!(out(&o).contains("colour"), "{}", out(&o));
+}

@@ -42,6 +42,7 @@ fn table_with(strings: &[String], weighted: bool) -> RouteTable {
                 field: synroute::model::FieldPath::root(),
             },
             conditional: false,
+            seq: 0,
         };
         let host = t
             .hosts

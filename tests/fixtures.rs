@@ -3,17 +3,26 @@
 //! - `*.yaml` / `*.yml` / `*.json`: the input manifests;
 //! - `args` (optional): render flags, one per line (`--catch-all-host` …);
 //! - `expect.txt`: what must hold, checked through the Synapse lookup:
-//!   `URL -> server server…` (the servers Synapse picks, in order),
-//!   `URL -> none` (404), `! SRnnnn` (this code is raised),
-//!   `!! malformed` (the input must be refused).
+//!   `[METHOD] URL -> server server…` (the servers Synapse picks, in
+//!   order), `URL -> redirect STATUS LOCATION`, `URL -> none` (404),
+//!   `! SRnnnn` (this code is raised), `!! malformed` (the input must be
+//!   refused);
+//! - `expect.0.2.txt`, `expect.v2.txt` (optional): the same for the render
+//!   with `--target 0.2` / `--target v2`. 0.2 routes as v1 does, so its
+//!   render is also held to the routing lines of `expect.txt`.
 //!
-//! The whole render (upstreams.yaml, cert files, diagnostics) is also
-//! pinned by an insta snapshot in `snapshots/fixture__<case>.snap`.
+//! Every case is rendered for each target. The whole render (the routing
+//! file, cert files, diagnostics) is pinned by an insta snapshot in
+//! `snapshots/fixture__<case>.snap` (v1), `fixture__<case>__0.2.snap` and
+//! `fixture__<case>__v2.snap`, and each routing file is read back as its
+//! Synapse reads it (`emit::schema`): nothing in it may be refused or
+//! ignored.
 
 use std::fs;
 use std::path::Path;
 
-use synroute::route::{Request, lookup};
+use synroute::route::{Probe, Request, lookup_request};
+use synroute::target::Target;
 use synroute::{Rendered, Source, render};
 
 fn cases() -> Vec<String> {
@@ -41,8 +50,14 @@ fn args_of(case: &str) -> Vec<String> {
 
 /// Renders a fixture the way the CLI would.
 pub fn render_case(case: &str) -> (Rendered, Vec<Source>) {
+    render_case_for(case, Target::V1)
+}
+
+/// Renders a fixture the way the CLI would with `--target`.
+pub fn render_case_for(case: &str, target: Target) -> (Rendered, Vec<Source>) {
     let args = args_of(case);
     let mut opts = synroute::cli::options_for(&args).unwrap_or_else(|e| panic!("{case}/args: {e}"));
+    opts.target = target;
     // Snapshots must not depend on the clock: certificate validity is
     // checked only where a fixture pins --now.
     if !args.iter().any(|a| a == "--now") {
@@ -120,10 +135,69 @@ fn snapshot_text(case: &str, r: &Rendered) -> String {
     out
 }
 
+/// The expectations file of `case` for `target`, if it has one.
+fn expectations(case: &str, target: Target) -> Option<String> {
+    let name = match target {
+        Target::V1 => "expect.txt".to_string(),
+        t => format!("expect.{t}.txt"),
+    };
+    fs::read_to_string(Path::new("fixtures").join(case).join(name)).ok()
+}
+
+/// What Synapse answers for a request line's left side (`[METHOD] URL`).
+fn answer(r: &Rendered, request: &str) -> Option<String> {
+    let (method, url) = match request.trim().split_once(' ') {
+        Some((m, u)) => (m.to_string(), u.trim()),
+        None => ("GET".to_string(), request.trim()),
+    };
+    let req = Request::parse(url)?;
+    let probe = Probe {
+        path: req.path.clone(),
+        method,
+    };
+    Some(match lookup_request(&r.table, &req.host, &probe) {
+        Some(m) => match &m.entry.settings.redirect {
+            Some(to) => format!("redirect {} {}", to.status, to.location),
+            None => m
+                .entry
+                .servers
+                .iter()
+                .map(|s| match s.weight {
+                    Some(w) => format!("{}@{w}", s.address),
+                    None => s.address.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+        },
+        None => "none".to_string(),
+    })
+}
+
+/// Checks the routing lines (`URL -> …`) of `text` alone.
+fn check_routing(case: &str, target: Target, r: &Rendered, text: &str) -> Vec<String> {
+    let mut failures = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.starts_with('#')) {
+        if let Some((url, want)) = line.split_once(" -> ") {
+            match answer(r, url) {
+                None => failures.push(format!("{case} ({target}): bad request line {line:?}")),
+                Some(got) if got != want.trim() => failures.push(format!(
+                    "{case} ({target}): {url} -> expected {want}, got {got}"
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    failures
+}
+
 /// Checks `expect.txt`; returns the failures.
 fn check_expectations(case: &str, r: &Rendered) -> Vec<String> {
-    let path = Path::new("fixtures").join(case).join("expect.txt");
-    let text = fs::read_to_string(&path).unwrap_or_default();
+    let text = expectations(case, Target::V1).unwrap_or_default();
+    check_expectations_text(case, Target::V1, r, &text)
+}
+
+/// Checks one expectations file's lines against the render for `target`.
+fn check_expectations_text(case: &str, target: Target, r: &Rendered, text: &str) -> Vec<String> {
     let mut failures = Vec::new();
     let mut checks = 0;
     for line in text
@@ -140,43 +214,78 @@ fn check_expectations(case: &str, r: &Rendered) -> Vec<String> {
             }
         } else if let Some(code) = line.strip_prefix("! ") {
             if !r.diagnostics.iter().any(|d| d.code.id() == code.trim()) {
-                failures.push(format!("{case}: expected a diagnostic {code}"));
+                failures.push(format!("{case} ({target}): expected a diagnostic {code}"));
             }
-        } else if let Some((url, want)) = line.split_once(" -> ") {
-            let Some(req) = Request::parse(url.trim()) else {
-                failures.push(format!("{case}: bad request line {line:?}"));
-                continue;
-            };
-            let got = match lookup(&r.table, &req.host, &req.path) {
-                Some(m) => m
-                    .entry
-                    .servers
-                    .iter()
-                    .map(|s| match s.weight {
-                        Some(w) => format!("{}@{w}", s.address),
-                        None => s.address.clone(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                None => "none".to_string(),
-            };
-            if got != want.trim() {
-                failures.push(format!("{case}: {url} -> expected {want}, got {got}"));
-            }
+        } else if line.contains(" -> ") {
+            failures.extend(check_routing(case, target, r, line));
         } else {
             failures.push(format!("{case}: cannot read expectation {line:?}"));
         }
     }
     if checks == 0 {
-        failures.push(format!("{case}: expect.txt has no expectations"));
+        failures.push(format!("{case} ({target}): the expectations file has none"));
     }
+    // A target's own file may only add codes: the routing of expect.txt
+    // holds for every render of the case.
     let routes = text.lines().filter(|l| l.contains(" -> ")).count();
-    if routes == 0 && !r.malformed {
+    if routes == 0 && !r.malformed && target == Target::V1 {
         failures.push(format!(
             "{case}: a rendering fixture must check its routing with `URL -> servers` lines"
         ));
     }
     failures
+}
+
+/// The routing file as the target's Synapse reads it: nothing refused,
+/// nothing ignored.
+fn check_schema(case: &str, target: Target, r: &Rendered) -> Vec<String> {
+    if r.malformed {
+        return Vec::new();
+    }
+    let text = String::from_utf8_lossy(&r.upstreams);
+    synroute::emit::schema::validate(target, &text)
+        .into_iter()
+        .map(|f| {
+            format!(
+                "{case} ({target}): {} would be {}: {}",
+                "the file",
+                if f.refuses {
+                    "refused"
+                } else {
+                    "partly ignored"
+                },
+                f.message
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn fixtures_render_for_every_target() {
+    let mut failures = Vec::new();
+    for case in &cases() {
+        for target in [Target::V02, Target::V2] {
+            let (rendered, _) = render_case_for(case, target);
+            failures.extend(check_schema(case, target, &rendered));
+            if let Some(text) = expectations(case, target) {
+                failures.extend(check_expectations_text(case, target, &rendered, &text));
+            }
+            if target == Target::V02 {
+                let v1 = expectations(case, Target::V1).unwrap_or_default();
+                failures.extend(check_routing(case, target, &rendered, &v1));
+            }
+            let text = snapshot_text(case, &rendered);
+            insta::with_settings!({
+                snapshot_path => "../snapshots",
+                prepend_module_to_snapshot => false,
+                omit_expression => true,
+                description => format!("fixtures/{case} --target {target}"),
+            }, {
+                insta::assert_snapshot!(format!("fixture__{case}__{target}"), text);
+            });
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
 
 #[test]
@@ -187,7 +296,8 @@ fn fixtures_match_snapshots_and_route_as_expected() {
     for case in &cases {
         let (rendered, _) = render_case(case);
         failures.extend(check_expectations(case, &rendered));
-        let paths: usize = rendered.table.hosts.values().map(|h| h.paths.len()).sum();
+        failures.extend(check_schema(case, Target::V1, &rendered));
+        let paths: usize = rendered.table.hosts.values().map(|h| h.route_count()).sum();
         assert_eq!(rendered.paths, paths, "{case}: the paths counted");
         let text = snapshot_text(case, &rendered);
         insta::with_settings!({
@@ -218,16 +328,17 @@ fn every_code_is_documented_and_raised_by_a_fixture() {
     let readme = fs::read_to_string("README.md").expect("README");
     let mut expected = String::new();
     for case in cases() {
-        expected.push_str(
-            &fs::read_to_string(format!("fixtures/{case}/expect.txt")).unwrap_or_default(),
-        );
+        for target in Target::ALL {
+            expected.push_str(&expectations(&case, target).unwrap_or_default());
+        }
     }
     // Certificate checks need certificates generated at test time (no
-    // committed key may expire): tests/certs.rs asserts those codes.
-    for line in fs::read_to_string("tests/certs.rs")
-        .unwrap_or_default()
-        .lines()
-    {
+    // committed key may expire): tests/certs.rs asserts those codes; the
+    // checks of a routing file (not manifests) are in tests/check.rs.
+    let tests = ["tests/certs.rs", "tests/check.rs"]
+        .map(|f| fs::read_to_string(f).unwrap_or_default())
+        .join("\n");
+    for line in tests.lines() {
         for part in line.split('"').skip(1).step_by(2) {
             if part.starts_with("SR") && part.len() == 6 {
                 expected.push_str(&format!("! {part}\n"));

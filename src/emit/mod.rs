@@ -1,6 +1,32 @@
-//! Emitters: RouteTable → bytes. `upstreams` writes Synapse's routing file,
-//! `certs` the per-stem certificate and key files. No disk access here: the
-//! shell decides where and how bytes are written.
+//! Emitters: RouteTable → bytes, one per routing-file format: `upstreams`
+//! writes v1 (streamed straight from the table), `v02` the public 0.2
+//! release's file, `v2` the v2 file; `certs` the per-stem certificate and
+//! key files. Each emitter reports what its format cannot say. No disk
+//! access here: the shell decides where and how bytes are written.
 
 pub mod certs;
+pub mod schema;
 pub mod upstreams;
+pub mod v02;
+pub mod v2;
+
+use crate::ir::RouteTable;
+use crate::model::Anchored;
+use crate::target::Target;
+
+/// The file of `table` for the formats built whole (0.2, v2), with what
+/// they could not say. v1 is written from the table when it is written
+/// (`upstreams::write`), never held: None.
+pub fn lower(table: &RouteTable) -> (Option<Vec<u8>>, Vec<Anchored>) {
+    match table.target {
+        Target::V1 => (None, Vec::new()),
+        Target::V02 => {
+            let (file, diags) = v02::build(table);
+            (Some(v02::emit(&file)), diags)
+        }
+        Target::V2 => {
+            let (file, diags) = v2::build(table);
+            (Some(v2::emit(&file)), diags)
+        }
+    }
+}

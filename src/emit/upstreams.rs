@@ -45,7 +45,7 @@ struct PathOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     https_proxy_enabled: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    connect_timeout: Option<u64>,
+    connection_timeout: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     read_timeout: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -56,13 +56,54 @@ struct PathOut<'a> {
     healthcheck: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     disable_access_log: Option<bool>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    request_headers: &'a [String],
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    response_headers: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_headers: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_headers: Option<&'a [String]>,
 }
 
-fn path_out(e: &PathEntry) -> PathOut<'_> {
+/// Which header lists a path writes (see `header_lists`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Lists {
+    request: bool,
+    response: bool,
+}
+
+/// The header lists a path must write, in v1's reading of them: its own
+/// lists when it has any; `response_headers` beside `request_headers`
+/// always (a lone request list is read as the older single list, whose
+/// headers are also sent back to clients); and both, empty where it has
+/// none, when a parent path of the same host has headers (a path without
+/// lists inherits the nearest parent's).
+fn header_lists(e: &PathEntry, guarded: bool) -> Lists {
+    let s = &e.settings;
+    let request = !s.request_headers.is_empty() || guarded;
+    Lists {
+        request,
+        response: request || !s.response_headers.is_empty(),
+    }
+}
+
+/// True when a path above `path` on the same host (`/a` for `/a/b`, and
+/// `/`) has a header list: `path` would inherit it if it wrote none.
+fn parent_has_headers(paths: &crate::smallmap::SmallMap<String, PathEntry>, path: &str) -> bool {
+    crate::route::cut_backs(path).iter().skip(1).any(|p| {
+        p != path
+            && paths.get(p.as_str()).is_some_and(|e| {
+                !e.settings.request_headers.is_empty() || !e.settings.response_headers.is_empty()
+            })
+    })
+}
+
+/// True when any path of the host has a header list: only then is the
+/// inheritance of the others looked at.
+fn any_headers(paths: &crate::smallmap::SmallMap<String, PathEntry>) -> bool {
+    paths
+        .values()
+        .any(|e| !e.settings.request_headers.is_empty() || !e.settings.response_headers.is_empty())
+}
+
+fn path_out(e: &PathEntry, lists: Lists) -> PathOut<'_> {
     let weighted = e.weighted();
     let servers = e
         .servers
@@ -84,14 +125,14 @@ fn path_out(e: &PathEntry) -> PathOut<'_> {
         ssl_enabled: s.ssl_enabled,
         http2_enabled: s.http2_enabled,
         https_proxy_enabled: s.https_proxy_enabled,
-        connect_timeout: s.connect_timeout,
+        connection_timeout: s.connect_timeout,
         read_timeout: s.read_timeout,
         write_timeout: s.write_timeout,
         idle_timeout: s.idle_timeout,
         healthcheck: s.healthcheck,
         disable_access_log: s.disable_access_log,
-        request_headers: &s.request_headers,
-        response_headers: &s.response_headers,
+        request_headers: lists.request.then_some(&s.request_headers[..]),
+        response_headers: lists.response.then_some(&s.response_headers[..]),
     }
 }
 
@@ -129,7 +170,7 @@ pub fn write(table: &RouteTable, jobs: usize, out: &mut dyn std::io::Write) -> s
             head.push_str("  ");
             push_scalar(&mut head, key);
             head.push_str(":\n");
-            push_entry(&mut head, e, "    ");
+            push_entry(&mut head, e, "    ", header_lists(e, false));
         }
     }
     if table.hosts.is_empty() {
@@ -200,15 +241,17 @@ fn push_host(out: &mut String, host: &str, h: &HostEntry) {
         return;
     }
     out.push_str("    paths:\n");
+    let headers = any_headers(&h.paths);
     for (path, e) in &h.paths {
         out.push_str("      ");
         push_scalar(out, path);
         out.push_str(":\n");
-        push_entry(out, e, "        ");
+        let guarded = headers && parent_has_headers(&h.paths, path);
+        push_entry(out, e, "        ", header_lists(e, guarded));
     }
 }
 
-fn push_entry(out: &mut String, e: &PathEntry, ind: &str) {
+fn push_entry(out: &mut String, e: &PathEntry, ind: &str, lists: Lists) {
     if e.servers.is_empty() {
         out.push_str(ind);
         out.push_str("servers: []\n");
@@ -243,7 +286,7 @@ fn push_entry(out: &mut String, e: &PathEntry, ind: &str) {
         }
     }
     let numbers = [
-        ("connect_timeout", st.connect_timeout),
+        ("connection_timeout", st.connect_timeout),
         ("read_timeout", st.read_timeout),
         ("write_timeout", st.write_timeout),
         ("idle_timeout", st.idle_timeout),
@@ -261,15 +304,19 @@ fn push_entry(out: &mut String, e: &PathEntry, ind: &str) {
             push_field(out, ind, name, v);
         }
     }
-    for (name, list) in [
-        ("request_headers", &st.request_headers),
-        ("response_headers", &st.response_headers),
+    for (name, list, written) in [
+        ("request_headers", &st.request_headers, lists.request),
+        ("response_headers", &st.response_headers, lists.response),
     ] {
-        if list.is_empty() {
+        if !written {
             continue;
         }
         out.push_str(ind);
         out.push_str(name);
+        if list.is_empty() {
+            out.push_str(": []\n");
+            continue;
+        }
         out.push_str(":\n");
         for h in list {
             out.push_str(ind);
@@ -370,7 +417,7 @@ pub fn emit_reference(table: &RouteTable) -> Vec<u8> {
         internal_paths: table
             .internal_paths
             .iter()
-            .map(|(k, e)| (k.as_str(), path_out(e)))
+            .map(|(k, e)| (k.as_str(), path_out(e, header_lists(e, false))))
             .collect(),
         upstreams: table
             .hosts
@@ -383,7 +430,11 @@ pub fn emit_reference(table: &RouteTable) -> Vec<u8> {
                         paths: entry
                             .paths
                             .iter()
-                            .map(|(p, e)| (p.as_str(), path_out(e)))
+                            .map(|(p, e)| {
+                                let guarded = any_headers(&entry.paths)
+                                    && parent_has_headers(&entry.paths, p);
+                                (p.as_str(), path_out(e, header_lists(e, guarded)))
+                            })
                             .collect(),
                     },
                 )
@@ -440,7 +491,10 @@ pub struct ParsedPath {
     pub ssl_enabled: Option<bool>,
     pub http2_enabled: Option<bool>,
     pub https_proxy_enabled: Option<bool>,
-    pub connect_timeout: Option<u64>,
+    /// Synapse reads `connection_timeout`; files written by earlier
+    /// synroute releases say `connect_timeout`, which is read the same.
+    #[serde(alias = "connect_timeout")]
+    pub connection_timeout: Option<u64>,
     pub read_timeout: Option<u64>,
     pub write_timeout: Option<u64>,
     pub idle_timeout: Option<u64>,
@@ -459,7 +513,7 @@ impl ParsedPath {
             ssl_enabled: self.ssl_enabled.unwrap_or(true),
             http2_enabled: self.http2_enabled,
             https_proxy_enabled: self.https_proxy_enabled,
-            connect_timeout: self.connect_timeout,
+            connect_timeout: self.connection_timeout,
             read_timeout: self.read_timeout,
             write_timeout: self.write_timeout,
             idle_timeout: self.idle_timeout,
@@ -467,6 +521,8 @@ impl ParsedPath {
             disable_access_log: self.disable_access_log,
             request_headers: self.request_headers.clone(),
             response_headers: self.response_headers.clone(),
+            redirect: None,
+            transforms: None,
         }
     }
 

@@ -12,6 +12,7 @@ use crate::diag::{Code, SUBSTITUTION_HINT, has_unsubstituted_variable};
 use crate::ir::PathSettings;
 use crate::model::{Anchored, FieldPath, Origin, diag_at};
 use crate::smallmap::SmallMap;
+use crate::target::Target;
 
 pub const SYNAPSE_PREFIX: &str = "synapse.gen0sec.com/";
 pub const NGINX_PREFIX: &str = "nginx.ingress.kubernetes.io/";
@@ -30,6 +31,8 @@ const SYNAPSE_KEYS: &[&str] = &[
     "request-headers",
     "response-headers",
     "sticky-sessions",
+    "use-regex",
+    "ssl-passthrough",
 ];
 
 /// ingress-nginx names (without prefix) synroute reads as aliases.
@@ -40,6 +43,8 @@ const NGINX_KEYS: &[&str] = &[
     "proxy-connect-timeout",
     "proxy-read-timeout",
     "proxy-send-timeout",
+    "use-regex",
+    "ssl-passthrough",
 ];
 
 /// What an object's annotations ask for.
@@ -47,6 +52,10 @@ const NGINX_KEYS: &[&str] = &[
 pub struct Annotated {
     pub settings: Arc<PathSettings>,
     pub sticky: bool,
+    /// The paths are regular expressions (`use-regex`; v2 only).
+    pub use_regex: bool,
+    /// The hosts are passed through as TLS (`ssl-passthrough`; v2 only).
+    pub passthrough: bool,
 }
 
 struct Reader<'a> {
@@ -163,6 +172,7 @@ fn parse_protocol(s: &str) -> Option<(bool, Option<bool>)> {
 pub fn read(
     annotations: Option<&SmallMap<String, String>>,
     origin: &Arc<Origin>,
+    target: Target,
     diags: &mut Vec<Anchored>,
 ) -> Annotated {
     let empty = SmallMap::new();
@@ -218,10 +228,116 @@ pub fn read(
     let sticky = r
         .read("sticky-sessions", &[], "true or false", parse_bool)
         .unwrap_or(false);
+    let use_regex = r.read("use-regex", &["use-regex"], "true or false", parse_bool);
+    let passthrough = r.read(
+        "ssl-passthrough",
+        &["ssl-passthrough"],
+        "true or false",
+        parse_bool,
+    );
+    let mut limits = Limits {
+        annotations,
+        origin,
+        target,
+        diags: r.diags,
+    };
+    if target == Target::V02 {
+        let timeouts = [
+            (
+                "connect-timeout",
+                "proxy-connect-timeout",
+                s.connect_timeout,
+            ),
+            ("read-timeout", "proxy-read-timeout", s.read_timeout),
+            ("write-timeout", "proxy-send-timeout", s.write_timeout),
+            ("idle-timeout", "", s.idle_timeout),
+        ];
+        for (name, nginx, value) in timeouts {
+            if value.is_some() {
+                limits.report(name, &[nginx], "timeouts", "v1 and v2");
+            }
+        }
+        s.connect_timeout = None;
+        s.read_timeout = None;
+        s.write_timeout = None;
+        s.idle_timeout = None;
+    }
+    let use_regex = use_regex == Some(true) && {
+        limits.report_unless_v2(
+            "use-regex",
+            "regular-expression paths; the paths are read as prefixes",
+        )
+    };
+    let passthrough = passthrough == Some(true) && {
+        limits.report_unless_v2(
+            "ssl-passthrough",
+            "TLS passthrough; Synapse terminates TLS for these hosts and proxies HTTP",
+        )
+    };
     sweep(annotations, origin, diags);
     Annotated {
         settings: Arc::new(s),
         sticky,
+        use_regex,
+        passthrough,
+    }
+}
+
+/// Reports annotations the target's format has no key for.
+struct Limits<'a, 'd> {
+    annotations: &'a SmallMap<String, String>,
+    origin: &'a Arc<Origin>,
+    target: Target,
+    diags: &'d mut Vec<Anchored>,
+}
+
+impl Limits<'_, '_> {
+    /// Reports the annotation `synapse` (or its nginx alias) set on the
+    /// object: `what` cannot be said in the target, `who` can say it.
+    fn report(&mut self, synapse: &str, nginx: &[&str], what: &str, who: &str) {
+        let key = format!("{SYNAPSE_PREFIX}{synapse}");
+        let key = if self.annotations.contains_key(key.as_str()) {
+            key
+        } else {
+            nginx
+                .iter()
+                .filter(|n| !n.is_empty())
+                .map(|n| format!("{NGINX_PREFIX}{n}"))
+                .find(|k| self.annotations.contains_key(k.as_str()))
+                .unwrap_or(key)
+        };
+        self.diags.push(diag_at(
+            Code::NotInTarget,
+            format!(
+                "annotation {key}: {} has no {what}; it is left out (target {who} can say it)",
+                self.target.describe()
+            ),
+            self.origin,
+            &field(&key),
+        ));
+    }
+
+    /// True under v2; else reports that the target cannot say `what`.
+    fn report_unless_v2(&mut self, name: &str, what: &str) -> bool {
+        if self.target.v2() {
+            return true;
+        }
+        let key = format!("{SYNAPSE_PREFIX}{name}");
+        let key = if self.annotations.contains_key(key.as_str()) {
+            key
+        } else {
+            format!("{NGINX_PREFIX}{name}")
+        };
+        self.diags.push(diag_at(
+            Code::NotInTarget,
+            format!(
+                "annotation {key}: {} cannot express {what} (target v2 can)",
+                self.target.describe()
+            ),
+            self.origin,
+            &field(&key),
+        ));
+        false
     }
 }
 

@@ -161,10 +161,19 @@ macro_rules! listener_of {
 
 /// A host a route is rendered under.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Target {
+pub enum RouteHost {
     Host(String),
     /// Neither listener nor route names a host.
     CatchAll,
+}
+
+/// A host a route reached, and the listeners it reached it through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reached {
+    pub host: RouteHost,
+    /// `(https, port)` of each listener: what a redirect that keeps the
+    /// request's scheme or port writes (v2).
+    pub via: Vec<(bool, i32)>,
 }
 
 /// What every route attaches to, decided once before the routes are read:
@@ -478,10 +487,10 @@ fn admit_listener_sets(
 
 /// The hostnames a route gets on a listener (Gateway API hostname
 /// intersection). Empty: no intersection.
-pub fn intersect(listener: Option<&str>, route: &[String]) -> Vec<Target> {
-    let target = |h: &str| Target::Host(h.to_string());
+pub fn intersect(listener: Option<&str>, route: &[String]) -> Vec<RouteHost> {
+    let target = |h: &str| RouteHost::Host(h.to_string());
     match (listener, route.is_empty()) {
-        (None, true) => vec![Target::CatchAll],
+        (None, true) => vec![RouteHost::CatchAll],
         (None, false) => route.iter().map(|h| target(h)).collect(),
         (Some(l), true) => vec![target(l)],
         (Some(l), false) => route
@@ -548,11 +557,11 @@ fn attach(
     admitted: &BTreeSet<Key>,
     listeners: &[Listener],
     listener_hosts: &mut Vec<(usize, String)>,
-) -> Option<Vec<Target>> {
+) -> Option<Vec<Reached>> {
     let origin = &route.origin;
     let spec = route.value.spec.as_ref()?;
     let hostnames: Vec<String> = spec.hostnames.clone().unwrap_or_default();
-    let mut targets: Vec<Target> = Vec::new();
+    let mut targets: Vec<Reached> = Vec::new();
     let mut any_ours = false;
     for (pi, pr) in spec.parent_refs.iter().flatten().enumerate() {
         let field = FieldPath::of(&["spec", "parentRefs"]).idx(pi);
@@ -673,15 +682,14 @@ fn attach(
             );
             continue;
         }
-        let mut found = Vec::new();
+        let mut found: Vec<Reached> = Vec::new();
         for (i, l) in allowed {
+            let via = (l.protocol == "HTTPS", l.port);
             for t in intersect(l.hostname.as_deref(), &hostnames) {
-                if let Target::Host(h) = &t {
+                if let RouteHost::Host(h) = &t {
                     listener_hosts.push((i, h.clone()));
                 }
-                if !found.contains(&t) {
-                    found.push(t);
-                }
+                add_reached(&mut found, t, via);
             }
         }
         if found.is_empty() {
@@ -700,9 +708,9 @@ fn attach(
             parent,
             conditions: vec![condition("Accepted", true, "Accepted", "")],
         });
-        for t in found {
-            if !targets.contains(&t) {
-                targets.push(t);
+        for r in found {
+            for via in r.via {
+                add_reached(&mut targets, r.host.clone(), via);
             }
         }
     }
@@ -717,6 +725,21 @@ fn attach(
         return None;
     }
     Some(targets)
+}
+
+/// Adds `host`, reached through a listener `via`, to `found`.
+fn add_reached(found: &mut Vec<Reached>, host: RouteHost, via: (bool, i32)) {
+    match found.iter_mut().find(|r| r.host == host) {
+        Some(r) => {
+            if !r.via.contains(&via) {
+                r.via.push(via);
+            }
+        }
+        None => found.push(Reached {
+            host,
+            via: vec![via],
+        }),
+    }
 }
 
 /// ` (hosts a, b)` of an HTTPRoute, for messages (see `explain`).
@@ -883,11 +906,11 @@ fn cert_ref_granted(ctx: &Ctx<'_>, l: &Listener, secret_ns: &str, name: &str) ->
 mod tests {
     use super::*;
 
-    fn hosts(v: Vec<Target>) -> Vec<String> {
+    fn hosts(v: Vec<RouteHost>) -> Vec<String> {
         v.into_iter()
             .map(|t| match t {
-                Target::Host(h) => h,
-                Target::CatchAll => "<all>".into(),
+                RouteHost::Host(h) => h,
+                RouteHost::CatchAll => "<all>".into(),
             })
             .collect()
     }

@@ -8,24 +8,30 @@
 //! same (host, path). Rules left without backends are reported with the
 //! entry their requests would fall through to.
 
-use gateway_api::experimental::httproutes::{HttpRouteRules, HttpRouteRulesMatchesPathType};
+use gateway_api::experimental::httproutes::{
+    HttpRouteRules, HttpRouteRulesFiltersRequestRedirectPathType,
+    HttpRouteRulesFiltersRequestRedirectScheme, HttpRouteRulesMatchesPathType,
+};
 use std::sync::Arc;
 
 use super::backends::{BackendRef, PortRef, service_address};
-use super::gateway::{GROUP, Target, grant_allows};
-use super::{Ctx, acme, annotations, prefix_key, report_path, routable_host};
+use super::gateway::{GROUP, Reached, RouteHost, grant_allows};
+use super::{Ctx, acme, annotations, prefix_key, regex, report_path, routable_host};
 use crate::diag::{Code, Severity};
-use crate::ir::{Condition, PathEntry, PathSettings, Provenance, Server};
+use crate::ir::{
+    Condition, PathEntry, PathMatch, PathSettings, Provenance, Redirect, RouteMatch, Server,
+    Transforms,
+};
 use crate::model::{FieldPath, HttpRoute, Obj, Origin, diag_at};
-use crate::route::lookup;
+use crate::route::{Probe, lookup_request};
 
 /// Work left until every route has claimed its entries.
 #[derive(Default)]
 pub struct Pending {
-    /// (host, key, rule): https-only redirects to merge.
-    redirects: Vec<(String, String, Provenance)>,
-    /// (host, key, rule): rules without any backend.
-    fallthrough: Vec<(String, String, Provenance)>,
+    /// (host, match, rule): https-only redirects to merge.
+    redirects: Vec<(String, RouteMatch, Provenance)>,
+    /// (host, match, rule): rules without any backend.
+    fallthrough: Vec<(String, RouteMatch, Provenance)>,
 }
 
 impl Pending {
@@ -36,10 +42,89 @@ impl Pending {
     }
 }
 
+/// A rule's RequestRedirect, as written.
+struct RedirectFilter {
+    https: Option<bool>,
+    hostname: Option<String>,
+    /// ReplaceFullPath's path; ReplacePrefixMatch is `prefix`.
+    full_path: Option<String>,
+    prefix: bool,
+    port: Option<i32>,
+    status: u16,
+    field: FieldPath,
+}
+
+impl RedirectFilter {
+    /// Only a change of scheme to https: `https_proxy_enabled`
+    /// (`force_https`) on the route with backends says it in every format.
+    fn https_only(&self) -> bool {
+        self.https == Some(true)
+            && self.hostname.is_none()
+            && self.full_path.is_none()
+            && !self.prefix
+            && self.port.is_none()
+    }
+
+    /// The static location for a request to `host` that `m` matched and
+    /// reached through listeners `via`, or why the location depends on the
+    /// request.
+    fn location(
+        &self,
+        host: &str,
+        m: &RouteMatch,
+        via: &[(bool, i32)],
+    ) -> Result<Redirect, String> {
+        let https = match (self.https, via) {
+            (Some(h), _) => h,
+            (None, [(h, _)]) => *h,
+            (None, _) => {
+                return Err("keeps the request's scheme, which its listeners do not fix".into());
+            }
+        };
+        if host.starts_with("*.") && self.hostname.is_none() {
+            return Err(format!(
+                "keeps the request's host, which {host} does not fix"
+            ));
+        }
+        let name = self.hostname.as_deref().unwrap_or(host);
+        let path = match (&self.full_path, self.prefix, &m.path) {
+            (Some(p), _, _) => p.clone(),
+            (None, true, _) => {
+                return Err("replaces the matched prefix of the request's path".into());
+            }
+            (None, false, PathMatch::Exact(p)) => p.clone(),
+            (None, false, _) => {
+                return Err("keeps the request's path, which its match does not fix".into());
+            }
+        };
+        let port = match (self.port, self.https, via) {
+            (Some(p), _, _) => Some(p),
+            // A scheme given: its well-known port.
+            (None, Some(_), _) => None,
+            (None, None, [(_, p)]) => Some(*p),
+            (None, None, _) => {
+                return Err(
+                    "keeps the listener's port, which differs between its listeners".into(),
+                );
+            }
+        };
+        let scheme = if https { "https" } else { "http" };
+        let default_port = if https { 443 } else { 80 };
+        let port = match port {
+            Some(p) if p != default_port => format!(":{p}"),
+            _ => String::new(),
+        };
+        Ok(Redirect {
+            status: self.status,
+            location: format!("{scheme}://{name}{port}{path}"),
+        })
+    }
+}
+
 pub fn render(
     ctx: &mut Ctx<'_>,
     route: &Obj<HttpRoute>,
-    targets: &[Target],
+    targets: &[Reached],
     pending: &mut Pending,
 ) {
     let origin = &route.origin;
@@ -49,62 +134,100 @@ pub fn render(
     let ann = annotations::read(
         route.value.metadata.annotations.as_ref(),
         origin,
+        ctx.target(),
         &mut ctx.diags,
     );
     let hosts_field = FieldPath::of(&["spec", "hostnames"]);
-    let mut hosts: Vec<String> = Vec::new();
+    let mut hosts: Vec<(String, &[(bool, i32)])> = Vec::new();
     for t in targets {
-        let h = match t {
-            Target::Host(h) => routable_host(ctx, Some(h), origin, &hosts_field),
-            Target::CatchAll => routable_host(ctx, None, origin, &hosts_field),
+        let h = match &t.host {
+            RouteHost::Host(h) => routable_host(ctx, Some(h), origin, &hosts_field),
+            RouteHost::CatchAll => routable_host(ctx, None, origin, &hosts_field),
         };
         if let Some(h) = h
-            && !hosts.contains(&h)
+            && !hosts.iter().any(|(x, _)| x == &h)
         {
-            hosts.push(h);
+            hosts.push((h, &t.via));
         }
     }
     let mut rendered = false;
     for (ri, rule) in spec.rules.iter().flatten().enumerate() {
         let rfield = FieldPath::of(&["spec", "rules"]).idx(ri);
         let mut settings = (*ann.settings).clone();
-        let redirect_https = filters(ctx, origin, rule, &rfield, &mut settings);
-        let settings = Arc::new(settings);
+        let redirect = filters(ctx, origin, rule, &rfield, &mut settings);
         unsupported_fields(ctx, origin, rule, &rfield);
         let servers: Arc<[Server]> = backends(ctx, origin, rule, &rfield).into();
         let keys = match_keys(ctx, origin, rule, &rfield);
         let has_refs = rule.backend_refs.as_ref().is_some_and(|b| !b.is_empty());
         // cert-manager's gatewayHTTPRoute solver: host-independent.
-        let (solver_keys, keys): (Vec<_>, Vec<_>) = keys
-            .into_iter()
-            .partition(|(k, _, _)| acme::challenge_key(k).is_some());
-        for (key, _, mfield) in solver_keys {
+        let (solver_keys, keys): (Vec<_>, Vec<_>) = keys.into_iter().partition(|(m, _, _)| {
+            !matches!(m.path, PathMatch::Regex(_)) && acme::challenge_key(m.path.value()).is_some()
+        });
+        for (m, _, mfield) in solver_keys {
             if let Some(server) = servers.first() {
                 let prov = Provenance {
                     origin: origin.clone(),
                     field: mfield,
                 };
-                acme::claim_solver(ctx, &key, server.address.clone(), prov);
+                let names = if ctx.target().v2() {
+                    hosts.iter().map(|(h, _)| h.clone()).collect()
+                } else {
+                    Vec::new()
+                };
+                let token = m.path.value().trim_end_matches('/').to_string();
+                acme::claim_solver(ctx, &token, server.address.clone(), prov, names);
             }
         }
-        for host in &hosts {
-            for (key, conditional, mfield) in &keys {
+        let static_redirect = redirect
+            .as_ref()
+            .filter(|r| ctx.target().v2() && !r.https_only());
+        if let Some(r) = redirect.as_ref().filter(|r| !r.https_only())
+            && !ctx.target().v2()
+        {
+            ctx.push(diag_at(
+                Code::UnsupportedFilter,
+                format!("a RequestRedirect other than scheme: https has no equivalent in {}; the rule renders without it (target v2 can say a redirect whose location is fixed)", ctx.target().describe()),
+                origin,
+                &r.field,
+            ));
+        }
+        let settings = Arc::new(settings);
+        for (host, via) in &hosts {
+            for (m, conditional, mfield) in &keys {
                 let prov = Provenance {
                     origin: origin.clone(),
                     field: mfield.clone(),
                 };
+                if let Some(r) = static_redirect {
+                    match r.location(host, m, via) {
+                        Ok(to) => {
+                            let mut st = (*settings).clone();
+                            st.redirect = Some(Box::new(to));
+                            let entry = PathEntry::new(
+                                Arc::from([]),
+                                Arc::new(st),
+                                prov,
+                                *conditional,
+                            );
+                            rendered |= ctx.claim_match(host, m.clone(), entry);
+                            continue;
+                        }
+                        Err(why) => ctx.push(diag_at(
+                            Code::UnsupportedFilter,
+                            format!("the RequestRedirect of {host}{m} {why}; Synapse's redirects have a fixed location, so the rule renders without it"),
+                            origin,
+                            &r.field,
+                        )),
+                    }
+                }
                 if !servers.is_empty() {
-                    let entry = PathEntry {
-                        servers: servers.clone(),
-                        settings: settings.clone(),
-                        provenance: prov,
-                        conditional: *conditional,
-                    };
-                    rendered |= ctx.claim(host, key, entry);
-                } else if redirect_https && !has_refs {
-                    pending.redirects.push((host.clone(), key.clone(), prov));
+                    let entry =
+                        PathEntry::new(servers.clone(), settings.clone(), prov, *conditional);
+                    rendered |= ctx.claim_match(host, m.clone(), entry);
+                } else if redirect.as_ref().is_some_and(RedirectFilter::https_only) && !has_refs {
+                    pending.redirects.push((host.clone(), m.clone(), prov));
                 } else {
-                    pending.fallthrough.push((host.clone(), key.clone(), prov));
+                    pending.fallthrough.push((host.clone(), m.clone(), prov));
                 }
             }
         }
@@ -118,16 +241,18 @@ pub fn render(
     }
 }
 
-/// Applies the rule's filters to `settings`; true when the rule asks only
-/// for a redirect to https.
+/// Applies the rule's filters to `settings`, as the target can say them;
+/// returns its RequestRedirect, if any.
 fn filters(
     ctx: &mut Ctx<'_>,
     origin: &Arc<Origin>,
     rule: &HttpRouteRules,
     rfield: &FieldPath,
     settings: &mut PathSettings,
-) -> bool {
-    let mut redirect_https = false;
+) -> Option<RedirectFilter> {
+    let mut redirect = None;
+    let v2 = ctx.target().v2();
+    let mut transforms = Transforms::default();
     for (fi, f) in rule.filters.iter().flatten().enumerate() {
         let ffield = rfield.key("filters").idx(fi);
         let name = format!("{:?}", f.r#type);
@@ -140,24 +265,41 @@ fn filters(
             ));
         };
         // The request and response modifiers are distinct generated types of
-        // one shape: set and add become `Name:Value` entries, remove is lost.
+        // one shape: set becomes `Name:Value` entries; add appends (v2) or is
+        // written like a set; remove removes (v2) or is lost.
         macro_rules! header_modifier {
-            ($modifier:expr, $list:expr, $field:literal, $title:literal) => {
+            ($modifier:expr, $list:expr, $add:expr, $remove:expr, $field:literal, $title:literal) => {
                 if let Some(m) = &$modifier {
                     for h in m.set.iter().flatten() {
                         $list.push(format!("{}:{}", h.name, h.value));
                     }
                     for (hi, h) in m.add.iter().flatten().enumerate() {
-                        $list.push(format!("{}:{}", h.name, h.value));
-                        add_approximated(
-                            ctx,
-                            origin,
-                            &ffield.key($field).key("add").idx(hi),
-                            &h.name,
-                        );
+                        if v2 {
+                            $add.push(format!("{}:{}", h.name, h.value));
+                        } else {
+                            $list.push(format!("{}:{}", h.name, h.value));
+                            add_approximated(
+                                ctx,
+                                origin,
+                                &ffield.key($field).key("add").idx(hi),
+                                &h.name,
+                            );
+                        }
                     }
-                    if m.remove.as_ref().is_some_and(|r| !r.is_empty()) {
-                        unsupported(ctx, concat!($title, " remove").to_string());
+                    let removed = m.remove.iter().flatten();
+                    if v2 {
+                        $remove.extend(removed.cloned());
+                    } else if m.remove.as_ref().is_some_and(|r| !r.is_empty()) {
+                        ctx.push(diag_at(
+                            Code::UnsupportedFilter,
+                            format!(
+                                "{} remove cannot be said in {}; the rule renders without it (target v2 can)",
+                                $title,
+                                ctx.target().describe()
+                            ),
+                            origin,
+                            &ffield,
+                        ));
                     }
                 }
             };
@@ -166,31 +308,42 @@ fn filters(
             "RequestHeaderModifier" => header_modifier!(
                 f.request_header_modifier,
                 settings.request_headers,
+                transforms.request_add,
+                transforms.request_remove,
                 "requestHeaderModifier",
                 "RequestHeaderModifier"
             ),
             "ResponseHeaderModifier" => header_modifier!(
                 f.response_header_modifier,
                 settings.response_headers,
+                transforms.response_add,
+                transforms.response_remove,
                 "responseHeaderModifier",
                 "ResponseHeaderModifier"
             ),
             "RequestRedirect" => {
-                let https_only = f.request_redirect.as_ref().is_some_and(|r| {
-                    r.scheme
-                        .as_ref()
-                        .is_some_and(|s| format!("{s:?}") == "Https")
-                        && r.hostname.is_none()
-                        && r.path.is_none()
-                        && r.port.is_none()
-                });
-                if https_only {
-                    redirect_https = true;
-                } else {
-                    unsupported(
-                        ctx,
-                        "a RequestRedirect other than scheme: https".to_string(),
-                    );
+                if let Some(r) = &f.request_redirect {
+                    let path = r.path.as_ref();
+                    let prefix = path.is_some_and(|p| {
+                        p.r#type == HttpRouteRulesFiltersRequestRedirectPathType::ReplacePrefixMatch
+                    });
+                    redirect = Some(RedirectFilter {
+                        https: r
+                            .scheme
+                            .as_ref()
+                            .map(|s| *s == HttpRouteRulesFiltersRequestRedirectScheme::Https),
+                        hostname: r.hostname.clone().filter(|h| !h.is_empty()),
+                        full_path: path
+                            .filter(|_| !prefix)
+                            .and_then(|p| p.replace_full_path.clone()),
+                        prefix,
+                        port: r.port,
+                        status: r
+                            .status_code
+                            .and_then(|c| u16::try_from(c).ok())
+                            .unwrap_or(302),
+                        field: ffield.clone(),
+                    });
                 }
             }
             "UrlRewrite" => unsupported(ctx, "URLRewrite".to_string()),
@@ -198,7 +351,10 @@ fn filters(
             other => unsupported(ctx, other.to_string()),
         }
     }
-    redirect_https
+    if !transforms.is_empty() {
+        settings.transforms = Some(Box::new(transforms));
+    }
+    redirect
 }
 
 fn add_approximated(ctx: &mut Ctx<'_>, origin: &Arc<Origin>, field: &FieldPath, name: &str) {
@@ -330,17 +486,19 @@ fn backends(
     servers
 }
 
-/// The rule's matches as (key, conditional, field).
+/// The rule's matches as (match, conditional, field), as the target can
+/// say them.
 fn match_keys(
     ctx: &mut Ctx<'_>,
     origin: &Arc<Origin>,
     rule: &HttpRouteRules,
     rfield: &FieldPath,
-) -> Vec<(String, bool, FieldPath)> {
+) -> Vec<(RouteMatch, bool, FieldPath)> {
     let matches = rule.matches.as_deref().unwrap_or_default();
     if matches.is_empty() {
-        return vec![("/".to_string(), false, rfield.clone())];
+        return vec![(RouteMatch::prefix("/"), false, rfield.clone())];
     }
+    let v2 = ctx.target().v2();
     let mut keys = Vec::new();
     for (mi, m) in matches.iter().enumerate() {
         let mfield = rfield.key("matches").idx(mi);
@@ -352,17 +510,33 @@ fn match_keys(
             None => (None, "/".to_string()),
         };
         let pfield = mfield.key("path");
-        let key = match kind.unwrap_or(HttpRouteRulesMatchesPathType::PathPrefix) {
+        let path = match kind.unwrap_or(HttpRouteRulesMatchesPathType::PathPrefix) {
+            HttpRouteRulesMatchesPathType::RegularExpression if v2 => {
+                // Anchored at the start; the group keeps a `|` inside.
+                match regex::for_synapse(&format!("^(?:{value})")) {
+                    Ok(re) => PathMatch::Regex(re),
+                    Err(why) => {
+                        ctx.push(diag_at(
+                            Code::UnsupportedPathRegex,
+                            format!("RegularExpression path {value:?} is not one Synapse's engine compiles ({why}); the match is not rendered"),
+                            origin,
+                            &pfield,
+                        ));
+                        continue;
+                    }
+                }
+            }
             HttpRouteRulesMatchesPathType::RegularExpression => {
                 ctx.push(diag_at(
                     Code::UnsupportedPathRegex,
-                    format!("RegularExpression path {value:?} cannot be matched by Synapse; the match is not rendered"),
+                    format!("RegularExpression path {value:?} cannot be matched by {}; the match is not rendered (target v2 can)", ctx.target().describe()),
                     origin,
                     &pfield,
                 ));
                 continue;
             }
             HttpRouteRulesMatchesPathType::Exact => match prefix_key(&value) {
+                Ok(_) if v2 => PathMatch::Exact(value.clone()),
                 Ok(k) => {
                     ctx.push(diag_at(
                         Code::ExactPathApproximated,
@@ -370,7 +544,7 @@ fn match_keys(
                         origin,
                         &pfield,
                     ));
-                    k
+                    PathMatch::Prefix(k)
                 }
                 Err(p) => {
                     report_path(ctx, p, &value, origin, &pfield);
@@ -378,7 +552,7 @@ fn match_keys(
                 }
             },
             HttpRouteRulesMatchesPathType::PathPrefix => match prefix_key(&value) {
-                Ok(k) => k,
+                Ok(k) => PathMatch::Prefix(k),
                 Err(p) => {
                     report_path(ctx, p, &value, origin, &pfield);
                     continue;
@@ -392,15 +566,26 @@ fn match_keys(
         if m.query_params.as_ref().is_some_and(|q| !q.is_empty()) {
             dropped.push("queryParams");
         }
-        if m.method.is_some() {
-            dropped.push("method");
-        }
+        let method = m.method.as_ref().map(|x| {
+            serde_json::to_value(x)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_else(|| format!("{x:?}").to_ascii_uppercase())
+        });
+        let method = match method {
+            Some(_) if !v2 => {
+                dropped.push("method");
+                None
+            }
+            other => other,
+        };
+        let m = RouteMatch { path, method };
         let conditional = !dropped.is_empty();
         if conditional {
             let mut d = diag_at(
                 Code::UnsupportedMatch,
                 format!(
-                    "the {} condition of this match cannot be expressed; it is rendered on path {key} alone",
+                    "the {} condition of this match cannot be expressed; it is rendered on path {m} alone",
                     dropped.join(", ")
                 ),
                 origin,
@@ -411,7 +596,7 @@ fn match_keys(
             }
             ctx.push(d);
         }
-        keys.push((key, conditional, mfield));
+        keys.push((m, conditional, mfield));
     }
     keys
 }
@@ -420,7 +605,14 @@ fn match_keys(
 /// route has claimed its entries.
 pub fn finish(ctx: &mut Ctx<'_>, pending: Pending) {
     for (host, key, prov) in pending.redirects {
-        match ctx.table.host_mut(&host).and_then(|h| h.paths.get_mut(&key)) {
+        let entry = ctx
+            .table
+            .host_mut(&host)
+            .and_then(|h| match key.plain_key() {
+                Some(k) => h.paths.get_mut(k),
+                None => h.extra.as_mut().and_then(|x| x.routes.get_mut(&key)),
+            });
+        match entry {
             Some(entry) => Arc::make_mut(&mut entry.settings).https_proxy_enabled = Some(true),
             None => ctx.push(diag_at(
                 Code::HttpsRedirectUnmerged,
@@ -431,7 +623,9 @@ pub fn finish(ctx: &mut Ctx<'_>, pending: Pending) {
         }
     }
     for (host, key, prov) in pending.fallthrough {
-        let dest = lookup(&ctx.table, &host, &key).map(|m| (m.key, m.entry.provenance.clone()));
+        let probe = Probe::for_match(&key);
+        let dest =
+            lookup_request(&ctx.table, &host, &probe).map(|m| (m.key, m.entry.provenance.clone()));
         let d = match &dest {
             Some((k, to)) => diag_at(
                 Code::BackendFallThrough,

@@ -7,15 +7,15 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use k8s_openapi::api::networking::v1::IngressBackend;
+use k8s_openapi::api::networking::v1::{HTTPIngressPath, IngressBackend, IngressSpec};
 
 use crate::model::Ingress;
 
 use super::backends::{BackendRef, PortRef, service_address};
-use super::{Ctx, Op, acme, annotations, prefix_key, report_path, routable_host, tls};
+use super::{Ctx, Op, acme, annotations, prefix_key, regex, report_path, routable_host, tls};
 use crate::Options;
 use crate::diag::Code;
-use crate::ir::{PathEntry, Provenance, Server};
+use crate::ir::{Passthrough, PathEntry, PathMatch, Provenance, RouteMatch, Server};
 use crate::model::{Anchored, FieldPath, Lookup, Obj, Origin, Snapshot, by_key, diag_at};
 
 pub const CLASS_ANNOTATION: &str = "kubernetes.io/ingress.class";
@@ -190,8 +190,13 @@ fn translate_one(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>) {
     let ann = annotations::read(
         ing.value.metadata.annotations.as_ref(),
         origin,
+        ctx.target(),
         &mut ctx.diags,
     );
+    if ann.passthrough {
+        passthrough(ctx, ing, spec);
+        return;
+    }
     let rules_field = FieldPath::of(&["spec", "rules"]);
     // Hosts this Ingress renders under, in order, for TLS and defaultBackend.
     let mut hosts: Vec<String> = Vec::new();
@@ -225,7 +230,8 @@ fn translate_one(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>) {
                         origin: origin.clone(),
                         field: pfield,
                     };
-                    acme::claim_solver(ctx, key, address, prov);
+                    let names = solver_names(ctx, rule.host.as_deref(), origin, &rfield);
+                    acme::claim_solver(ctx, key, address, prov, names);
                 }
             } else {
                 host_paths.push((pi, p, pfield));
@@ -242,32 +248,9 @@ fn translate_one(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>) {
             hosts.push(host.clone());
         }
         for (_, p, pfield) in host_paths {
-            let raw = p.path.as_deref().unwrap_or("");
-            let key = match prefix_key(raw) {
-                Ok(k) => k,
-                Err(problem) => {
-                    report_path(ctx, problem, raw, origin, &pfield.key("path"));
-                    continue;
-                }
+            let Some(m) = path_match(ctx, origin, p, &pfield, ann.use_regex) else {
+                continue;
             };
-            match p.path_type.as_str() {
-                "Prefix" | "ImplementationSpecific" => {}
-                "Exact" => ctx.push(diag_at(
-                    Code::ExactPathApproximated,
-                    format!("Exact path {key} is rendered as a prefix: it also answers requests below it"),
-                    origin,
-                    &pfield.key("pathType"),
-                )),
-                other => {
-                    ctx.push(diag_at(
-                        Code::InvalidPath,
-                        format!("pathType {other:?} is not Prefix, Exact or ImplementationSpecific; the path is not rendered"),
-                        origin,
-                        &pfield.key("pathType"),
-                    ));
-                    continue;
-                }
-            }
             let Some(address) = backend_address(ctx, origin, &p.backend, &pfield.key("backend"))
             else {
                 continue;
@@ -280,11 +263,12 @@ fn translate_one(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>) {
                     field: pfield,
                 },
                 conditional: false,
+                seq: 0,
             };
-            if key == "/" {
+            if m.plain_key() == Some("/") {
                 own_root.insert(host.clone());
             }
-            rendered |= ctx.claim(&host, &key, entry);
+            rendered |= ctx.claim_match(&host, m, entry);
         }
     }
     if let Some(backend) = spec.default_backend.as_ref() {
@@ -321,6 +305,137 @@ fn translate_one(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>) {
             &entry_hosts,
             origin,
             &tfield.key("secretName"),
+        );
+    }
+}
+
+/// How one Ingress path matches, as the target can say it; None after
+/// reporting why it is not rendered.
+fn path_match(
+    ctx: &mut Ctx<'_>,
+    origin: &Arc<Origin>,
+    p: &HTTPIngressPath,
+    pfield: &FieldPath,
+    use_regex: bool,
+) -> Option<RouteMatch> {
+    let raw = p.path.as_deref().unwrap_or("");
+    let kind = p.path_type.as_str();
+    if use_regex && matches!(kind, "Prefix" | "ImplementationSpecific") {
+        // ingress-nginx's reading: the path is a regex anchored at the
+        // start of the request's path.
+        let pattern = format!("^{}", if raw.is_empty() { "/" } else { raw });
+        return match regex::for_synapse(&pattern) {
+            Ok(re) => Some(RouteMatch {
+                path: PathMatch::Regex(re),
+                method: None,
+            }),
+            Err(why) => {
+                ctx.push(diag_at(
+                    Code::UnsupportedPathRegex,
+                    format!("path {raw:?} is not a regular expression Synapse's engine compiles ({why}); it is not rendered"),
+                    origin,
+                    &pfield.key("path"),
+                ));
+                None
+            }
+        };
+    }
+    let key = match prefix_key(raw) {
+        Ok(k) => k,
+        Err(problem) => {
+            report_path(ctx, problem, raw, origin, &pfield.key("path"));
+            return None;
+        }
+    };
+    match kind {
+        "Prefix" | "ImplementationSpecific" => Some(RouteMatch::prefix(key)),
+        "Exact" if ctx.target().v2() => Some(RouteMatch {
+            path: PathMatch::Exact(if raw.is_empty() {
+                "/".into()
+            } else {
+                raw.into()
+            }),
+            method: None,
+        }),
+        "Exact" => {
+            ctx.push(diag_at(
+                Code::ExactPathApproximated,
+                format!(
+                    "Exact path {key} is rendered as a prefix: it also answers requests below it"
+                ),
+                origin,
+                &pfield.key("pathType"),
+            ));
+            Some(RouteMatch::prefix(key))
+        }
+        other => {
+            ctx.push(diag_at(
+                Code::InvalidPath,
+                format!("pathType {other:?} is not Prefix, Exact or ImplementationSpecific; the path is not rendered"),
+                origin,
+                &pfield.key("pathType"),
+            ));
+            None
+        }
+    }
+}
+
+/// The names an HTTP-01 solver of `rule_host` answers for, which v2 needs
+/// (it routes the solver on their host); none for v1 and 0.2, whose
+/// internal paths answer every host.
+fn solver_names(
+    ctx: &mut Ctx<'_>,
+    rule_host: Option<&str>,
+    origin: &Arc<Origin>,
+    rfield: &FieldPath,
+) -> Vec<String> {
+    if !ctx.target().v2() {
+        return Vec::new();
+    }
+    routable_host(ctx, rule_host, origin, &rfield.key("host"))
+        .into_iter()
+        .collect()
+}
+
+/// `ssl-passthrough` (v2): each rule host is passed through as TLS to the
+/// first backend of its rule; nothing of the Ingress is routed as HTTP.
+fn passthrough(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>, spec: &IngressSpec) {
+    let origin = &ing.origin;
+    for (ri, rule) in spec.rules.iter().flatten().enumerate() {
+        let rfield = FieldPath::of(&["spec", "rules"]).idx(ri);
+        let Some(host) = routable_host(ctx, rule.host.as_deref(), origin, &rfield.key("host"))
+        else {
+            continue;
+        };
+        let paths = rule
+            .http
+            .as_ref()
+            .map(|h| h.paths.as_slice())
+            .unwrap_or_default();
+        let Some((pi, first)) = paths.iter().enumerate().next() else {
+            continue;
+        };
+        let bfield = rfield.key("http").key("paths").idx(pi).key("backend");
+        let Some(upstream) = backend_address(ctx, origin, &first.backend, &bfield) else {
+            continue;
+        };
+        if paths.len() > 1 {
+            ctx.push(diag_at(
+                Code::NotInTarget,
+                format!("{host} is passed through as TLS to one server, {upstream}; the rule's other paths are not rendered (Synapse sees no path of a passthrough host)"),
+                origin,
+                &rfield.key("http").key("paths"),
+            ));
+        }
+        ctx.claim_passthrough(
+            &host,
+            Passthrough {
+                upstream,
+                provenance: Provenance {
+                    origin: origin.clone(),
+                    field: bfield,
+                },
+            },
         );
     }
 }
@@ -372,6 +487,7 @@ fn default_backend(
                 field: field.clone(),
             },
             conditional: false,
+            seq: 0,
         };
         rendered |= ctx.claim(host, "/", entry);
     }

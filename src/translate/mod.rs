@@ -11,14 +11,18 @@ pub mod certcheck;
 pub mod gateway;
 pub mod httproute;
 pub mod ingress;
+pub mod regex;
 pub mod tls;
 
 use crate::Options;
 use crate::diag::{Code, SUBSTITUTION_HINT, has_unsubstituted_variable};
-use crate::ir::{Claim, Conflict, PathEntry, Provenance, RouteStatus, RouteTable};
+use crate::ir::{
+    Claim, Conflict, Passthrough, PathEntry, Provenance, RouteMatch, RouteStatus, RouteTable,
+};
 use crate::model::{
     Anchored, FieldPath, Lookup, Obj, Origin, Secret, Service, Snapshot, by_key, diag_at,
 };
+use crate::target::Target;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -46,10 +50,20 @@ pub enum Op {
         path: String,
         entry: PathEntry,
     },
+    /// A claim by a match that is not a plain prefix (v2).
+    ClaimMatch {
+        host: String,
+        m: RouteMatch,
+        entry: PathEntry,
+    },
+    /// A host passed through as TLS (v2).
+    Passthrough { host: String, p: Passthrough },
     Solver {
         token_path: String,
         address: String,
         provenance: Provenance,
+        /// The names the solver answers for (v2 routes it on their host).
+        hosts: Vec<String>,
     },
     /// Sticky sessions, if a claim of the same object was inserted.
     Sticky(Provenance),
@@ -62,7 +76,10 @@ impl<'a> Ctx<'a> {
         Ctx {
             snap,
             opts,
-            table: RouteTable::default(),
+            table: RouteTable {
+                target: opts.target,
+                ..RouteTable::default()
+            },
             diags: Vec::new(),
             route_status: Vec::new(),
             ops: None,
@@ -111,14 +128,26 @@ impl<'a> Ctx<'a> {
         for op in ops {
             match op {
                 Op::Claim { host, path, entry } => {
+                    // Only v2 has passthrough hosts: v1's claims go
+                    // straight in, without a second look at the host.
+                    if self.target().v2() && self.passed_through(&host, &entry) {
+                        continue;
+                    }
                     let outcome = self.table.claim(host, path, entry);
                     rendered |= self.report_claim(outcome, host_path);
+                }
+                Op::ClaimMatch { host, m, entry } => {
+                    rendered |= self.claim_match(&host, m, entry);
+                }
+                Op::Passthrough { host, p } => {
+                    rendered |= self.claim_passthrough(&host, p);
                 }
                 Op::Solver {
                     token_path,
                     address,
                     provenance,
-                } => acme::claim_solver(self, &token_path, address, provenance),
+                    hosts,
+                } => acme::claim_solver(self, &token_path, address, provenance, hosts),
                 Op::Sticky(prov) => {
                     if rendered {
                         self.set_sticky(prov);
@@ -160,8 +189,103 @@ impl Ctx<'_> {
             });
             return true;
         }
+        if self.target().v2() && self.passed_through(host, &entry) {
+            return false;
+        }
         let outcome = self.table.claim(host, path, entry);
         self.report_claim(outcome, host_path)
+    }
+
+    /// True (and reported) when `host` is passed through: it takes no
+    /// route.
+    fn passed_through(&mut self, host: &str, entry: &PathEntry) -> bool {
+        let Some(p) = self.table.host(host).and_then(|h| h.passthrough()) else {
+            return false;
+        };
+        let by = p.provenance.clone();
+        self.push(
+            diag_at(
+                Code::RouteConflict,
+                format!(
+                    "{host} is passed through as TLS by {}; this route is not rendered there",
+                    by.origin.describe()
+                ),
+                &entry.provenance.origin,
+                &entry.provenance.field,
+            )
+            .related("the passthrough that is kept", &by.origin, &by.field),
+        );
+        true
+    }
+
+    /// The format being written.
+    pub fn target(&self) -> Target {
+        self.opts.target
+    }
+
+    /// Claims (host, match): a plain prefix as `claim`, any other match a
+    /// route of its own (v2 only).
+    pub fn claim_match(&mut self, host: &str, m: RouteMatch, entry: PathEntry) -> bool {
+        if let Some(key) = m.plain_key() {
+            return self.claim(host, key, entry);
+        }
+        if let Some(ops) = &mut self.ops {
+            ops.push(Op::ClaimMatch {
+                host: host.to_string(),
+                m,
+                entry,
+            });
+            return true;
+        }
+        if self.passed_through(host, &entry) {
+            return false;
+        }
+        let outcome = self.table.claim_match(host, m, entry);
+        self.report_claim(outcome, host_path)
+    }
+
+    /// Makes `host` a passthrough host (v2); the first claim keeps it, and
+    /// a host that already has routes is not passed through (and the
+    /// other way round).
+    pub fn claim_passthrough(&mut self, host: &str, p: Passthrough) -> bool {
+        if let Some(ops) = &mut self.ops {
+            ops.push(Op::Passthrough {
+                host: host.to_string(),
+                p,
+            });
+            return true;
+        }
+        let routed = self
+            .table
+            .host(host)
+            .filter(|h| h.route_count() > 0)
+            .and_then(|h| h.paths.values().chain(h.routes().map(|(_, e)| e)).next())
+            .map(|e| e.provenance.clone());
+        let kept = match routed {
+            Some(by) => Err(by),
+            None => self
+                .table
+                .claim_passthrough(host, p.clone())
+                .map_err(|other| other.provenance),
+        };
+        match kept {
+            Ok(()) => true,
+            Err(by) => {
+                self.push(
+                    diag_at(
+                        Code::RouteConflict,
+                        format!(
+                            "{host} is already served by {}; it is not passed through as well",
+                            by.origin.describe()
+                        ),
+                        &p.provenance.origin,
+                        &p.provenance.field,
+                    )
+                    .related("the entry that is kept", &by.origin, &by.field),
+                );
+                false
+            }
+        }
     }
 
     pub fn claim_internal(&mut self, path: &str, entry: PathEntry) -> bool {
@@ -286,11 +410,14 @@ pub fn routable_host(
     }
     match classify_host(host) {
         HostName::Concrete(h) => Some(h),
+        // v2 has wildcard hosts: the longest suffix covering a name serves it.
+        HostName::Wildcard(h) if ctx.target().v2() => Some(h),
         HostName::Wildcard(h) => {
             ctx.push(diag_at(
                 Code::WildcardHostUnsupported,
                 format!(
-                    "host {h} is a wildcard; Synapse matches hosts exactly, so it is not rendered"
+                    "host {h} is a wildcard; {} matches hosts exactly, so it is not rendered (target v2 has wildcard hosts)",
+                    ctx.target().describe()
                 ),
                 origin,
                 field,
@@ -400,6 +527,9 @@ pub fn translate(
         || {
             ingress::translate(&mut ctx, streamed.ingresses);
             gateway::translate(&mut ctx, scope, streamed.http_routes);
+            if ctx.target().v2() {
+                acme::place_on_hosts(&mut ctx);
+            }
             let paths = tls::assign_certificates(&mut ctx.table);
             enough.store(true, Ordering::Relaxed);
             paths

@@ -272,10 +272,10 @@ pub fn assign_certificates(table: &mut RouteTable) -> usize {
     let mut stems = certs.keys().peekable();
     let mut paths = 0;
     hosts.retain(|host, entry| {
-        if entry.paths.is_empty() {
+        if entry.is_empty() {
             return false;
         }
-        paths += entry.paths.len();
+        paths += entry.route_count();
         while stems.next_if(|s| s.as_str() < host.as_str()).is_some() {}
         let own_stem = stems.peek().is_some_and(|s| s.as_str() == host.as_str());
         entry.certificate = if own_stem {

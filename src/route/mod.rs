@@ -1,12 +1,22 @@
-//! How Synapse picks an entry for a request, modelled on the route table.
+//! How Synapse picks an entry for a request, modelled on the route table,
+//! for the format the table was translated for.
 //!
-//! Internal paths first (the exact key; then the longest key that is a
-//! prefix of the request path on a `/` boundary, a key ending in `/*`
-//! matching anything under it); then the exact Host, whose path keys are
-//! tried by cutting the request path back at each `/`, then `/`. Used by
-//! `explain` and by the tests that check every fixture's routing.
+//! v1 and 0.2: internal paths first (the exact key; then the longest key
+//! that is a prefix of the request path on a `/` boundary, a key ending in
+//! `/*` matching anything under it); then the exact Host, whose path keys
+//! are tried by cutting the request path back at each `/`, then `/`.
+//!
+//! v2: the host is the exact name (not a passthrough host), else the
+//! wildcard `*.suffix` with the longest suffix covering it — no fallback
+//! from there; in the host, a plain key equal to the path, then the
+//! expression routes in key order (`expr` evaluates them), then the
+//! longest plain key that is a prefix at `/` boundaries. The routes are
+//! laid out exactly as the v2 emitter writes them (`emit::v2::layout`).
+//! Used by `explain` and by the tests that check every fixture's routing.
 
-use crate::ir::{PathEntry, RouteTable};
+pub mod expr;
+
+use crate::ir::{HostEntry, PathEntry, RouteTable};
 
 /// Which part of the file answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,6 +33,33 @@ pub struct Match<'a> {
     pub entry: &'a PathEntry,
     /// The keys tried, in order, up to and including the one that matched.
     pub tried: Vec<String>,
+    /// The expression that held, for a v2 expression route.
+    pub expr: Option<String>,
+}
+
+/// A request as a route lookup needs it: its path and method.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Probe {
+    pub path: String,
+    pub method: String,
+}
+
+impl Probe {
+    pub fn get(path: &str) -> Probe {
+        Probe {
+            path: path.to_string(),
+            method: "GET".to_string(),
+        }
+    }
+
+    /// A request that `m` matches, to see where it would go instead: its
+    /// path (a regex's own text, which is only a guess) and method.
+    pub fn for_match(m: &crate::ir::RouteMatch) -> Probe {
+        Probe {
+            path: m.path.value().to_string(),
+            method: m.method.clone().unwrap_or_else(|| "GET".to_string()),
+        }
+    }
 }
 
 /// A request as Synapse sees it.
@@ -76,8 +113,90 @@ impl Request {
     }
 }
 
-/// The entry Synapse would pick for `host` and `path`, if any.
+/// The entry Synapse would pick for a GET of `host` and `path`, if any.
 pub fn lookup<'a>(table: &'a RouteTable, host: &str, path: &str) -> Option<Match<'a>> {
+    lookup_request(table, host, &Probe::get(path))
+}
+
+/// The entry Synapse would pick for `probe` on `host`, if any.
+pub fn lookup_request<'a>(table: &'a RouteTable, host: &str, probe: &Probe) -> Option<Match<'a>> {
+    if table.target.v2() {
+        return lookup_v2(table, host, probe);
+    }
+    lookup_v1(table, host, &probe.path)
+}
+
+/// The host v2 serves `name` with: the exact name (case and a trailing dot
+/// aside; a passthrough host serves no HTTP), else the wildcard with the
+/// longest suffix covering it.
+pub fn v2_host<'a>(table: &'a RouteTable, name: &str) -> Option<(&'a str, &'a HostEntry)> {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    let serving = |key: &str| {
+        table
+            .hosts
+            .get_key_value(&crate::ir::HostKey::new(key))
+            .filter(|(_, h)| h.passthrough().is_none())
+            .map(|(k, h)| (k.as_str(), h))
+    };
+    if let Some(found) = serving(&name) {
+        return Some(found);
+    }
+    let mut rest = name.as_str();
+    while let Some((_, suffix)) = rest.split_once('.') {
+        if let Some(found) = serving(&format!("*.{suffix}")) {
+            return Some(found);
+        }
+        rest = suffix;
+    }
+    None
+}
+
+fn lookup_v2<'a>(table: &'a RouteTable, host: &str, probe: &Probe) -> Option<Match<'a>> {
+    let (name, h) = v2_host(table, host)?;
+    let laid = crate::emit::v2::layout(h);
+    let found = |key: &str, laid: &crate::emit::v2::Laid<'a>, tried: Vec<String>| Match {
+        table: Table::Host(name.to_string()),
+        key: key.to_string(),
+        entry: laid.entry,
+        tried,
+        expr: laid.expr.clone(),
+    };
+    let mut tried = vec![probe.path.clone()];
+    if let Some(l) = laid
+        .iter()
+        .find(|l| l.expr.is_none() && l.key == probe.path)
+    {
+        return Some(found(&l.key, l, tried));
+    }
+    let mut exprs: Vec<&crate::emit::v2::Laid<'a>> =
+        laid.iter().filter(|l| l.expr.is_some()).collect();
+    exprs.sort_by(|a, b| a.key.cmp(&b.key));
+    let request = expr::Request {
+        path: &probe.path,
+        method: &probe.method,
+    };
+    for l in exprs {
+        tried.push(l.key.clone());
+        let holds = l
+            .expr
+            .as_deref()
+            .and_then(|e| expr::parse(e).ok())
+            .is_some_and(|e| e.eval(&request));
+        if holds {
+            return Some(found(&l.key, l, tried));
+        }
+    }
+    for key in cut_backs(&probe.path).into_iter().skip(1) {
+        tried.push(key.clone());
+        if let Some(l) = laid.iter().find(|l| l.expr.is_none() && l.key == key) {
+            return Some(found(&key, l, tried));
+        }
+    }
+    None
+}
+
+/// v1 and 0.2: internal paths, then the host's keys cut back at `/`.
+fn lookup_v1<'a>(table: &'a RouteTable, host: &str, path: &str) -> Option<Match<'a>> {
     if let Some(m) = lookup_internal(table, path) {
         return Some(m);
     }
@@ -92,6 +211,7 @@ pub fn lookup<'a>(table: &'a RouteTable, host: &str, path: &str) -> Option<Match
                 key,
                 entry: e,
                 tried,
+                expr: None,
             });
         }
     }
@@ -123,6 +243,7 @@ fn lookup_internal<'a>(table: &'a RouteTable, path: &str) -> Option<Match<'a>> {
             key: path.to_string(),
             entry: e,
             tried: vec![path.to_string()],
+            expr: None,
         });
     }
     let best = table
@@ -135,6 +256,7 @@ fn lookup_internal<'a>(table: &'a RouteTable, path: &str) -> Option<Match<'a>> {
         key: best.0.clone(),
         entry: best.1,
         tried: vec![best.0.clone()],
+        expr: None,
     })
 }
 

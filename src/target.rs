@@ -1,0 +1,84 @@
+//! Which Synapse reads the file: the three routing-file formats synroute
+//! writes (`../shared/SYNAPSE-FORMATS.md`), and what each can say.
+//!
+//! The translator asks the target whether a meaning can be carried (an
+//! exact path, a method match, a wildcard host, a redirect…) and reports
+//! right there what cannot; each emitter in `emit/` then writes the table
+//! in its target's schema. Nothing here reads manifests or writes bytes.
+
+use std::fmt;
+
+/// A Synapse routing-file format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    /// Synapse 0.8.x, the file the Go operator writes: `internal_paths`,
+    /// `upstreams`, weighted `{address, weight}` servers. The default.
+    #[default]
+    V1,
+    /// The public Synapse release 0.2.x: `arxignis_paths`, servers as
+    /// strings only, one `headers` list, no timeouts.
+    V02,
+    /// Synapse newer than 0.8.7: `version: 2`, `hosts` with `tls`,
+    /// expression routes, wildcard hosts, redirects, header transforms,
+    /// passthrough. Strict: an unknown key refuses the whole file.
+    V2,
+}
+
+impl Target {
+    pub const ALL: [Target; 3] = [Target::V1, Target::V02, Target::V2];
+
+    /// The spelling of `--target`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::V1 => "v1",
+            Target::V02 => "0.2",
+            Target::V2 => "v2",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Target> {
+        match s {
+            "v1" | "1" => Some(Target::V1),
+            "0.2" | "v0.2" => Some(Target::V02),
+            "v2" | "2" => Some(Target::V2),
+            _ => None,
+        }
+    }
+
+    /// Routes by expressions (exact and regex paths, methods, order), and
+    /// the rest of what v2 adds: wildcard hosts, static redirects, header
+    /// add/remove, passthrough hosts. v1 and 0.2 route by host and path
+    /// prefix alone.
+    pub fn v2(self) -> bool {
+        self == Target::V2
+    }
+
+    /// The name users know the target by, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Target::V1 => "target v1 (Synapse 0.8)",
+            Target::V02 => "target 0.2 (the public Synapse 0.2 release)",
+            Target::V2 => "target v2",
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_round_trip() {
+        for t in Target::ALL {
+            assert_eq!(Target::parse(t.as_str()), Some(t));
+        }
+        assert_eq!(Target::parse("v3"), None);
+        assert_eq!(Target::default(), Target::V1);
+    }
+}
