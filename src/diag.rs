@@ -266,6 +266,19 @@ codes! {
          (ResolvedRefs=False, BackendNotFound); synroute renders its cluster \
          DNS address, assuming the Service exists outside the input (a Helm \
          release, another repository).";
+    BackendTlsPolicyIgnored = "SR2016", Warning,
+        "An HTTPRoute backendRef names a Service that a BackendTLSPolicy \
+         targets. synroute does not apply BackendTLSPolicies: Synapse reaches \
+         the Service as the route's `ssl_enabled` says (plain HTTP unless the \
+         backend-protocol annotation says HTTPS), without the policy's CA \
+         certificates or hostname check. A Gateway API controller would use \
+         TLS, or answer 5xx for a policy it cannot use.";
+    ListenerIsolated = "SR2017", Info,
+        "A route reaches a host through a listener, but another listener of \
+         the same Gateway and port has a more specific hostname that covers \
+         it: by the Gateway API's listener isolation, requests for that host \
+         are matched against that listener's routes only, so this route is \
+         not rendered there.";
     HeadersMerged = "SR1601", Warning,
         "Target 0.2 (the public Synapse 0.2 release) has one `headers` list \
          per path, applied to the request sent upstream and to the response \

@@ -37,6 +37,7 @@ pub enum Kind {
     HttpRoute,
     ReferenceGrant,
     ListenerSet,
+    BackendTlsPolicy,
 }
 
 impl Kind {
@@ -52,6 +53,7 @@ impl Kind {
             Kind::HttpRoute => "HTTPRoute",
             Kind::ReferenceGrant => "ReferenceGrant",
             Kind::ListenerSet => "ListenerSet",
+            Kind::BackendTlsPolicy => "BackendTLSPolicy",
         }
     }
 
@@ -377,6 +379,29 @@ pub type Gateway = Resource<GatewaySpec>;
 pub type HttpRoute = Resource<HttpRouteSpec>;
 pub type ReferenceGrant = Resource<ReferenceGrantSpec>;
 pub type ListenerSet = Resource<ListenerSetSpec>;
+pub type BackendTlsPolicy = Resource<BackendTlsPolicySpec>;
+
+/// What synroute reads of a BackendTLSPolicy: the Services it applies to
+/// (it does not apply the policy, and says so where a route uses one).
+/// The rest of the spec is not read, so that a policy the API server
+/// would reject does not stop a render.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackendTlsPolicySpec {
+    #[serde(default)]
+    pub target_refs: Vec<PolicyTargetRef>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyTargetRef {
+    #[serde(default)]
+    pub group: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub name: String,
+}
 
 /// Namespace and name; the key of every map in the snapshot.
 pub type Key = (String, String);
@@ -484,6 +509,7 @@ pub struct Snapshot {
     pub http_routes: BTreeMap<Key, Obj<Meta>>,
     pub reference_grants: BTreeMap<Key, Obj<ReferenceGrant>>,
     pub listener_sets: BTreeMap<Key, Obj<ListenerSet>>,
+    pub backend_tls_policies: BTreeMap<Key, Obj<BackendTlsPolicy>>,
 }
 
 impl Snapshot {
@@ -499,6 +525,7 @@ impl Snapshot {
             + self.http_routes.len()
             + self.reference_grants.len()
             + self.listener_sets.len()
+            + self.backend_tls_policies.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -524,6 +551,7 @@ impl Snapshot {
         v.extend(of(&self.http_routes, |m| m));
         v.extend(of(&self.reference_grants, |o| &o.metadata));
         v.extend(of(&self.listener_sets, |o| &o.metadata));
+        v.extend(of(&self.backend_tls_policies, |o| &o.metadata));
         v
     }
 }

@@ -25,7 +25,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use synroute::diag::Severity;
-use synroute::route::{Request, lookup};
+use synroute::route::{Probe, Request, lookup_request};
+use synroute::target::Target;
 use synroute::{Options, Rendered, Source, render};
 
 const CLASS: &str = "synapse-conformance";
@@ -114,6 +115,49 @@ type PodsOf = BTreeMap<(String, String), Option<String>>;
 /// One render per (manifests, gateways), with its Services' pods.
 type Renders = BTreeMap<(Vec<String>, Vec<String>), (Rendered, PodsOf)>;
 
+/// The request a case sends: its path and method.
+fn probe(case: &Value, path: &str) -> Probe {
+    Probe {
+        path: path.to_string(),
+        method: case["request"]["method"]
+            .as_str()
+            .filter(|m| !m.is_empty())
+            .unwrap_or("GET")
+            .to_string(),
+    }
+}
+
+/// Whether a static redirect `location` (`scheme://host[:port]path`) with
+/// `status` is the one the case expects for a request to `host` + `path`.
+fn redirect_matches(
+    case: &Value,
+    want: &[i64],
+    status: u16,
+    location: &str,
+    host: &str,
+    path: &str,
+) -> bool {
+    let redirect = &case["expect"]["redirect"];
+    let field = |k: &str| redirect[k].as_str().filter(|v| !v.is_empty());
+    let https_request = case["tls"].as_bool() == Some(true);
+    let scheme = field("Scheme").unwrap_or(if https_request { "https" } else { "http" });
+    let Some((got_scheme, rest)) = location.split_once("://") else {
+        return false;
+    };
+    let (authority, got_path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (got_host, got_port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    let default_port = if scheme == "https" { "443" } else { "80" };
+    let want_port = field("Port").filter(|p| *p != default_port);
+    want.contains(&i64::from(status))
+        && got_scheme == scheme
+        && got_host == field("Host").unwrap_or(host)
+        && got_port == want_port
+        && got_path == field("Path").unwrap_or(path)
+}
+
 fn pods_of_services(sources: &[Source]) -> PodsOf {
     let mut out = BTreeMap::new();
     for s in sources {
@@ -145,19 +189,78 @@ fn pods_of_services(sources: &[Source]) -> PodsOf {
     out
 }
 
+/// The headers of a case's request (or of what the echo backend sets).
+fn header_map(v: &Value) -> Vec<(String, String)> {
+    v.as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+        .collect()
+}
+
+/// The value of header `name` (case-insensitive) once a route's modifiers
+/// act on `original`: `set` replaces, `remove` removes, `add` appends (the
+/// values joined by commas, as one header); None when absent.
+fn header_after(
+    original: &[(String, String)],
+    set: &[String],
+    add: &[String],
+    remove: &[String],
+    name: &str,
+) -> Option<String> {
+    let named = |list: &[String]| -> Vec<String> {
+        list.iter()
+            .filter_map(|e| e.split_once(':'))
+            .filter(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_string())
+            .collect()
+    };
+    let mut values: Vec<String> = original
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
+        .collect();
+    let set = named(set);
+    if !set.is_empty() {
+        values = set;
+    }
+    if remove.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+        values.clear();
+    }
+    values.extend(named(add));
+    (!values.is_empty()).then(|| values.join(","))
+}
+
 /// Why the answer differs from the expectation, or None when it matches.
 fn mismatch(r: &Rendered, pods: &PodsOf, case: &Value, host: &str, path: &str) -> Option<String> {
     let expect = &case["expect"];
     let want = statuses(&expect["status"]);
-    let m = lookup(&r.table, host, path);
+    let m = lookup_request(&r.table, host, &probe(case, path));
     if want.contains(&404) {
-        return m.map(|m| format!("expected 404, Synapse answers from {} {}", host, m.key));
+        return m.map(|m| {
+            format!(
+                "expected 404, Synapse answers from {} {} ({} {:?})",
+                host,
+                m.key,
+                m.entry.provenance.origin.describe(),
+                m.table
+            )
+        });
     }
     let Some(m) = m else {
         return Some(format!(
             "expected {want:?}, Synapse answers 404 (no entry for {host}{path})"
         ));
     };
+    if let Some(to) = &m.entry.settings.redirect {
+        if redirect_matches(case, &want, to.status, &to.location, host, path) {
+            return None;
+        }
+        return Some(format!(
+            "expected {want:?} {}, Synapse redirects {} to {}",
+            expect["redirect"], to.status, to.location
+        ));
+    }
     if want.iter().any(|s| (300..400).contains(s)) {
         let redirect = &expect["redirect"];
         let only_scheme = redirect["Scheme"].as_str() == Some("https")
@@ -230,50 +333,69 @@ fn mismatch(r: &Rendered, pods: &PodsOf, case: &Value, host: &str, path: &str) -
     {
         return Some(format!("expected the backend to see host {h}"));
     }
-    let has = |list: &[String], name: &str, value: &str| {
-        list.iter().any(|e| {
-            e.split_once(':')
-                .is_some_and(|(n, v)| n.eq_ignore_ascii_case(name) && v == value)
-        })
+    let settings = &m.entry.settings;
+    let transforms = settings.transforms.as_deref().cloned().unwrap_or_default();
+    let request_in = header_map(&case["request"]["headers"]);
+    for (name, v) in rewrite["Headers"].as_object().into_iter().flatten() {
+        let value = v.as_str().unwrap_or("");
+        let got = header_after(
+            &request_in,
+            &settings.request_headers,
+            &transforms.request_add,
+            &transforms.request_remove,
+            name,
+        );
+        if got.as_deref() != Some(value) {
+            return Some(format!(
+                "expected request header {name}: {value}, the backend sees {got:?}"
+            ));
+        }
+    }
+    for name in rewrite["AbsentHeaders"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        let got = header_after(
+            &request_in,
+            &settings.request_headers,
+            &transforms.request_add,
+            &transforms.request_remove,
+            name,
+        );
+        if got.is_some() {
+            return Some(format!("expected request header {name} to be removed"));
+        }
+    }
+    let response_in = header_map(&expect["backend_set_response_headers"]);
+    let response = |name: &str| {
+        header_after(
+            &response_in,
+            &settings.response_headers,
+            &transforms.response_add,
+            &transforms.response_remove,
+            name,
+        )
     };
-    if let Some(hs) = rewrite["Headers"].as_object() {
-        for (name, v) in hs {
-            let value = v.as_str().unwrap_or("");
-            let sent = case["request"]["headers"][name.as_str()].as_str() == Some(value);
-            if !sent && !has(&m.entry.settings.request_headers, name, value) {
-                return Some(format!("expected request header {name}: {value}"));
-            }
+    for (name, v) in expect["response_headers"].as_object().into_iter().flatten() {
+        let value = v.as_str().unwrap_or("");
+        if response(name).as_deref() != Some(value) {
+            return Some(format!(
+                "expected response header {name}: {value}, the client sees {:?}",
+                response(name)
+            ));
         }
     }
-    if rewrite["AbsentHeaders"]
+    for name in expect["absent_response_headers"]
         .as_array()
-        .is_some_and(|a| !a.is_empty())
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
     {
-        return Some("expected request headers to be removed".to_string());
-    }
-    if let Some(hs) = expect["response_headers"].as_object() {
-        for (name, v) in hs {
-            // Headers the echo backend sets itself are not the route's doing.
-            if expect["backend_set_response_headers"]
-                .get(name.as_str())
-                .is_some()
-            {
-                continue;
-            }
-            if !has(
-                &m.entry.settings.response_headers,
-                name,
-                v.as_str().unwrap_or(""),
-            ) {
-                return Some(format!("expected response header {name}"));
-            }
+        if response(name).is_some() {
+            return Some(format!("expected response header {name} to be removed"));
         }
-    }
-    if expect["absent_response_headers"]
-        .as_array()
-        .is_some_and(|a| !a.is_empty())
-    {
-        return Some("expected response headers to be removed".to_string());
     }
     if expect["mirrored_to"]
         .as_array()
@@ -286,9 +408,9 @@ fn mismatch(r: &Rendered, pods: &PodsOf, case: &Value, host: &str, path: &str) -
 
 /// Whether synroute said why: a warning or error about the route that
 /// answered, or (nothing answered) about an object of the test's own files.
-fn explained(r: &Rendered, test_files: &BTreeSet<String>, host: &str, path: &str) -> bool {
+fn explained(r: &Rendered, test_files: &BTreeSet<String>, host: &str, req: &Probe) -> bool {
     let serious = |d: &&synroute::diag::Diagnostic| d.severity >= Severity::Warning;
-    if let Some(m) = lookup(&r.table, host, path) {
+    if let Some(m) = lookup_request(&r.table, host, req) {
         // A diagnostic about the answering route counts when it is about
         // the rule that answered, or about the route as a whole.
         let o = &m.entry.provenance.origin;
@@ -334,15 +456,29 @@ fn suite() -> Option<(PathBuf, Value, Source, Source)> {
     Some((dir, cases, base, extra))
 }
 
-#[test]
-fn conformance_cases() {
-    let Some((dir, cases, base, extra)) = suite() else {
-        return;
-    };
-    let mut counts: BTreeMap<Verdict, usize> = BTreeMap::new();
-    let mut out_of_scope = 0;
-    let mut failures = Vec::new();
-    let mut inexpressible: BTreeMap<String, usize> = BTreeMap::new();
+/// What one target made of the in-scope cases.
+#[derive(Default)]
+struct Tally {
+    counts: BTreeMap<Verdict, usize>,
+    /// Cases that expect the request to reach a backend (200) or a
+    /// redirect (3xx), and of those, how many pass.
+    positive: usize,
+    positive_pass: usize,
+    out_of_scope: usize,
+    failures: Vec<String>,
+    inexpressible: BTreeMap<String, usize>,
+}
+
+impl Tally {
+    fn n(&self, v: Verdict) -> usize {
+        self.counts.get(&v).copied().unwrap_or(0)
+    }
+}
+
+/// Replays every case of the suite against renders for `target`.
+fn replay(target: Target) -> Option<Tally> {
+    let (dir, cases, base, extra) = suite()?;
+    let mut tally = Tally::default();
     // A test that changes the cluster between requests (deletes a
     // ReferenceGrant, say) sends the same request twice expecting different
     // answers; a static render can only be held to the first.
@@ -371,7 +507,7 @@ fn conformance_cases() {
         let repeated = first_seen.get(&request_key).is_some_and(|e| e != &expected);
         first_seen.entry(request_key).or_insert(expected);
         if !in_scope || repeated {
-            out_of_scope += 1;
+            tally.out_of_scope += 1;
             continue;
         }
         let manifests: Vec<String> = case["manifests"]
@@ -402,6 +538,7 @@ fn conformance_cases() {
                                 .map(|(a, b)| (a.to_string(), b.to_string()))
                         })
                         .collect(),
+                    target,
                     ..Options::default()
                 };
                 (render(&sources, &opts), pods_of_services(&sources))
@@ -413,48 +550,89 @@ fn conformance_cases() {
             .map_or(host, |(h, _)| h);
         let raw_path = case["request"]["path"].as_str().unwrap_or("/");
         let Some(req) = Request::parse(&format!("http://{host}{raw_path}")) else {
-            failures.push(format!("{}: cannot parse the request", case["id"]));
+            tally
+                .failures
+                .push(format!("{}: cannot parse the request", case["id"]));
             continue;
         };
+        let positive = statuses(&case["expect"]["status"])
+            .iter()
+            .any(|s| *s == 200 || (300..400).contains(s));
+        tally.positive += usize::from(positive);
         let test_files: BTreeSet<String> =
             manifests.iter().map(|m| format!("manifests/{m}")).collect();
         let verdict = match mismatch(r, pods, case, &req.host, &req.path) {
-            None => Verdict::Pass,
+            None => {
+                tally.positive_pass += usize::from(positive);
+                Verdict::Pass
+            }
             Some(why) => {
-                if explained(r, &test_files, &req.host, &req.path) {
+                if explained(r, &test_files, &req.host, &probe(case, &req.path)) {
                     if std::env::var_os("SYNROUTE_CONFORMANCE_VERBOSE").is_some() {
-                        eprintln!("inexpressible {}: {why}", case["id"]);
+                        eprintln!("{target} inexpressible {}: {why}", case["id"]);
                     }
-                    *inexpressible
+                    *tally
+                        .inexpressible
                         .entry(case["test"].as_str().unwrap_or("").to_string())
                         .or_default() += 1;
                     Verdict::Inexpressible
                 } else {
-                    failures.push(format!(
-                        "{} ({} {}{}): {why}",
+                    tally.failures.push(format!(
+                        "{target} {} ({} {}{}): {why}",
                         case["id"], case["request"]["method"], req.host, req.path
                     ));
                     Verdict::Fail
                 }
             }
         };
-        *counts.entry(verdict).or_default() += 1;
+        *tally.counts.entry(verdict).or_default() += 1;
     }
-    let n = |v| counts.get(&v).copied().unwrap_or(0);
-    eprintln!(
-        "conformance: {} pass, {} inexpressible, {} fail ({} out of scope)",
-        n(Verdict::Pass),
-        n(Verdict::Inexpressible),
-        n(Verdict::Fail),
-        out_of_scope
-    );
-    for (test, k) in &inexpressible {
-        eprintln!("  inexpressible: {test} ×{k}");
+    Some(tally)
+}
+
+/// Every in-scope case under each target: none may go to a wrong or
+/// missing backend without a diagnostic that says why (silent), and v2,
+/// which can say exact and regex paths, methods, wildcard hosts, fixed
+/// redirects and header removal, must reach at least 150 of the cases
+/// that expect a backend or a redirect.
+#[test]
+fn conformance_cases() {
+    let mut failures = Vec::new();
+    let mut table = Vec::new();
+    for target in Target::ALL {
+        let Some(t) = replay(target) else {
+            return;
+        };
+        eprintln!(
+            "conformance {target}: {} pass, {} inexpressible, {} fail ({} out of scope); {} of {} positive cases pass",
+            t.n(Verdict::Pass),
+            t.n(Verdict::Inexpressible),
+            t.n(Verdict::Fail),
+            t.out_of_scope,
+            t.positive_pass,
+            t.positive
+        );
+        for (test, k) in &t.inexpressible {
+            eprintln!("  {target} inexpressible: {test} ×{k}");
+        }
+        assert!(
+            t.n(Verdict::Pass) > 0,
+            "{target}: nothing passed: the harness is broken"
+        );
+        if target == Target::V2 {
+            assert!(
+                t.positive_pass >= 150,
+                "v2 reaches only {} of {} positive cases",
+                t.positive_pass,
+                t.positive
+            );
+        }
+        table.push((target, t.positive_pass, t.positive));
+        failures.extend(t.failures);
     }
-    assert!(
-        n(Verdict::Pass) > 0,
-        "nothing passed: the harness is broken"
-    );
+    // v2 says everything v1 does and more.
+    let pass = |x: Target| table.iter().find(|(t, ..)| *t == x).map_or(0, |r| r.1);
+    assert!(pass(Target::V2) > pass(Target::V1), "{table:?}");
     assert!(
         failures.is_empty(),
         "{} failing cases:\n{}",

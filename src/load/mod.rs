@@ -19,9 +19,9 @@ use std::sync::Arc;
 
 use crate::diag::{Code, Diagnostic, Location, SUBSTITUTION_HINT, Severity};
 use crate::model::{
-    Anchored, DocSpan, FieldPath, Gateway, GatewayClass, HttpRoute, Ingress, IngressClass, Key,
-    Kind, ListenerSet, Meta, Namespace, Obj, Origin, ReferenceGrant, Secret, Service, Snapshot,
-    diag_at,
+    Anchored, BackendTlsPolicy, DocSpan, FieldPath, Gateway, GatewayClass, HttpRoute, Ingress,
+    IngressClass, Key, Kind, ListenerSet, Meta, Namespace, Obj, Origin, ReferenceGrant, Secret,
+    Service, Snapshot, diag_at,
 };
 use crate::{Options, Source};
 use parse::{Class, Object};
@@ -1453,6 +1453,7 @@ pub(crate) struct Kinds {
     http_routes: Vec<(Arc<Origin>, Meta, ())>,
     reference_grants: Vec<(Arc<Origin>, ReferenceGrant, ())>,
     listener_sets: Vec<(Arc<Origin>, ListenerSet, ())>,
+    backend_tls_policies: Vec<(Arc<Origin>, BackendTlsPolicy, ())>,
 }
 
 impl Kinds {
@@ -1471,6 +1472,7 @@ impl Kinds {
                 Object::HttpRoute(v) => self.http_routes.push((origin, v.metadata, ())),
                 Object::ReferenceGrant(v) => self.reference_grants.push((origin, v, ())),
                 Object::ListenerSet(v) => self.listener_sets.push((origin, *v, ())),
+                Object::BackendTlsPolicy(v) => self.backend_tls_policies.push((origin, v, ())),
             }
         }
     }
@@ -1494,6 +1496,7 @@ impl Kinds {
             http_routes,
             reference_grants,
             listener_sets,
+            backend_tls_policies,
         } = self;
         let (snap, diags) = (&mut loaded.snapshot, &mut loaded.diagnostics);
         let mut service_diags = Vec::new();
@@ -1509,6 +1512,7 @@ impl Kinds {
             fill(&mut snap.http_routes, diags, http_routes);
             fill(&mut snap.reference_grants, diags, reference_grants);
             fill(&mut snap.listener_sets, diags, listener_sets);
+            fill(&mut snap.backend_tls_policies, diags, backend_tls_policies);
             also();
         };
         beside(jobs, services, rest);

@@ -5,8 +5,8 @@
 use serde::Deserialize;
 
 use crate::model::{
-    Gateway, GatewayClass, HttpRoute, Ingress, IngressClass, Kind, ListenerSet, Meta, Namespace,
-    ReferenceGrant, Secret, Service,
+    BackendTlsPolicy, Gateway, GatewayClass, HttpRoute, Ingress, IngressClass, Kind, ListenerSet,
+    Meta, Namespace, ReferenceGrant, Secret, Service,
 };
 
 /// A typed object of a kind synroute uses. Large variants are boxed.
@@ -22,6 +22,7 @@ pub enum Object {
     HttpRoute(Box<HttpRoute>),
     ReferenceGrant(ReferenceGrant),
     ListenerSet(Box<ListenerSet>),
+    BackendTlsPolicy(BackendTlsPolicy),
 }
 
 impl Object {
@@ -37,6 +38,7 @@ impl Object {
             Object::HttpRoute(o) => &o.metadata,
             Object::ReferenceGrant(o) => &o.metadata,
             Object::ListenerSet(o) => &o.metadata,
+            Object::BackendTlsPolicy(o) => &o.metadata,
         }
     }
 }
@@ -79,6 +81,9 @@ pub fn classify(api_version: &str, kind: &str) -> Class {
         (GATEWAY_GROUP, "ReferenceGrant") => versioned(Kind::ReferenceGrant, &["v1", "v1beta1"]),
         (GATEWAY_GROUP, "ListenerSet") => versioned(Kind::ListenerSet, &["v1"]),
         (X_GATEWAY_GROUP, "XListenerSet") => versioned(Kind::ListenerSet, &["v1alpha1"]),
+        (GATEWAY_GROUP, "BackendTLSPolicy") => {
+            versioned(Kind::BackendTlsPolicy, &["v1", "v1alpha3"])
+        }
         (_, k) if k == "List" || (k.ends_with("List") && k.len() > 4) => Class::List,
         _ => Class::Foreign,
     }
@@ -95,6 +100,7 @@ pub fn supported_versions(kind: Kind) -> &'static str {
         Kind::ListenerSet => {
             "gateway.networking.k8s.io/v1 (XListenerSet: gateway.networking.x-k8s.io/v1alpha1)"
         }
+        Kind::BackendTlsPolicy => "gateway.networking.k8s.io/v1 or v1alpha3",
     }
 }
 
@@ -443,6 +449,7 @@ where
         Kind::HttpRoute => Object::HttpRoute(Box::new(HttpRoute::deserialize(d)?)),
         Kind::ReferenceGrant => Object::ReferenceGrant(ReferenceGrant::deserialize(d)?),
         Kind::ListenerSet => Object::ListenerSet(Box::new(ListenerSet::deserialize(d)?)),
+        Kind::BackendTlsPolicy => Object::BackendTlsPolicy(BackendTlsPolicy::deserialize(d)?),
     })
 }
 

@@ -5,7 +5,7 @@
 //! intersection, allowedListeners). Listener TLS certificateRefs are
 //! projected here too. What a rule renders to lives in `httproute.rs`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use super::{Ctx, HostName, Op, classify_host, httproute, tls};
@@ -72,6 +72,9 @@ pub struct Listener {
     /// `tls.certificateRefs`; empty for `mode: Passthrough`.
     pub certs: Vec<CertRef>,
     pub field: FieldPath,
+    /// The listeners of one Gateway (its own and its ListenerSets') on one
+    /// port: among them, the most specific hostname takes a request.
+    pub group: usize,
 }
 
 /// A listener's `tls.certificateRefs` entry.
@@ -155,6 +158,7 @@ macro_rules! listener_of {
                     .collect()
             },
             field: FieldPath::of(&["spec", "listeners"]).idx($i),
+            group: 0,
         }
     }};
 }
@@ -183,6 +187,8 @@ pub struct Scope {
     ours: BTreeSet<Key>,
     admitted: BTreeSet<Key>,
     listeners: Vec<Listener>,
+    /// The hostnames of each group of listeners (`Listener::group`).
+    hostnames: Vec<HashSet<String>>,
     diags: Vec<Anchored>,
 }
 
@@ -237,10 +243,23 @@ pub fn scope(snap: &Snapshot, opts: &Options) -> Scope {
         listeners.extend(gateway_listeners(gw));
     }
     let admitted = admit_listener_sets(ctx, &ours, &mut listeners);
+    let mut groups: HashMap<(Key, i32), usize> = HashMap::new();
+    let mut hostnames: Vec<HashSet<String>> = Vec::new();
+    for l in &mut listeners {
+        let next = groups.len();
+        l.group = *groups.entry((l.gateway.clone(), l.port)).or_insert(next);
+        if l.group == hostnames.len() {
+            hostnames.push(HashSet::new());
+        }
+        if let (Some(h), Some(set)) = (&l.hostname, hostnames.get_mut(l.group)) {
+            set.insert(h.clone());
+        }
+    }
     Scope {
         ours: ours.into_keys().collect(),
         admitted,
         listeners,
+        hostnames,
         diags: own.diags,
     }
 }
@@ -271,14 +290,7 @@ pub fn translate_alone<'a>(
     let mut ctx = Ctx::recording(snap, opts, lookup);
     let mut listener_hosts = Vec::new();
     let mut pending = httproute::Pending::default();
-    let targets = attach(
-        &mut ctx,
-        route,
-        &scope.ours,
-        &scope.admitted,
-        &scope.listeners,
-        &mut listener_hosts,
-    );
+    let targets = attach(&mut ctx, route, scope, &mut listener_hosts);
     if targets.is_some() {
         // Every status so far is this route's.
         let resolved = httproute::resolved_refs(&ctx, route);
@@ -553,11 +565,10 @@ fn condition(
 fn attach(
     ctx: &mut Ctx<'_>,
     route: &Obj<HttpRoute>,
-    ours: &BTreeSet<Key>,
-    admitted: &BTreeSet<Key>,
-    listeners: &[Listener],
+    scope: &Scope,
     listener_hosts: &mut Vec<(usize, String)>,
 ) -> Option<Vec<Reached>> {
+    let (ours, admitted, listeners) = (&scope.ours, &scope.admitted, &scope.listeners);
     let origin = &route.origin;
     let spec = route.value.spec.as_ref()?;
     let hostnames: Vec<String> = spec.hostnames.clone().unwrap_or_default();
@@ -683,16 +694,38 @@ fn attach(
             continue;
         }
         let mut found: Vec<Reached> = Vec::new();
+        let mut isolated: Vec<(RouteHost, &Listener, String)> = Vec::new();
         for (i, l) in allowed {
             let via = (l.protocol == "HTTPS", l.port);
             for t in intersect(l.hostname.as_deref(), &hostnames) {
                 if let RouteHost::Host(h) = &t {
+                    if let Some(by) = more_specific(scope, l, h) {
+                        isolated.push((t.clone(), l, by));
+                        continue;
+                    }
                     listener_hosts.push((i, h.clone()));
                 }
                 add_reached(&mut found, t, via);
             }
         }
-        if found.is_empty() {
+        let isolated_any = isolated.len();
+        for (t, l, by) in isolated {
+            if let RouteHost::Host(h) = t {
+                ctx.push(diag_at(
+                    Code::ListenerIsolated,
+                    format!(
+                        "host {h} reached through listener {} is taken by the more specific listener hostname {by} of the same Gateway and port; this route is not rendered there",
+                        l.name
+                    ),
+                    origin,
+                    &field,
+                ));
+            }
+        }
+
+        // A route whose hosts are all taken by more specific listeners is
+        // still accepted: it is only never reached there.
+        if found.is_empty() && isolated_any == 0 {
             report_parent(
                 ctx,
                 route,
@@ -725,6 +758,39 @@ fn attach(
         return None;
     }
     Some(targets)
+}
+
+/// The hostname of a listener of `l`'s group (same Gateway, same port)
+/// more specific than `l`'s own that covers all of `host`: requests for
+/// `host` are matched against that listener's routes, never `l`'s
+/// (listener isolation). Found by looking up the names that could cover
+/// `host`, most specific first: the host itself, then `*.` and each of its
+/// suffixes.
+fn more_specific(scope: &Scope, l: &Listener, host: &str) -> Option<String> {
+    let names = scope.hostnames.get(l.group)?;
+    let own = l.hostname.as_deref();
+    let mut candidates = vec![host.to_string()];
+    // `a.b.c` (or `*.b.c`) → `*.b.c`, `*.c`.
+    let mut rest = host.strip_prefix("*.").unwrap_or(host);
+    if host.starts_with("*.") {
+        rest = rest.split_once('.').map_or("", |(_, r)| r);
+        if !rest.is_empty() {
+            candidates.push(format!("*.{rest}"));
+        }
+    }
+    while let Some((_, suffix)) = rest.split_once('.') {
+        candidates.push(format!("*.{suffix}"));
+        rest = suffix;
+    }
+    for c in candidates {
+        if Some(c.as_str()) == own {
+            return None;
+        }
+        if names.contains(&c) {
+            return Some(c);
+        }
+    }
+    None
 }
 
 /// Adds `host`, reached through a listener `via`, to `found`.

@@ -452,6 +452,7 @@ fn backends(
             ));
             continue;
         }
+        tls_policy(ctx, origin, &ns, &b.name, &bfield);
         let port = match b.port {
             Some(p) => PortRef::Number(p),
             None => PortRef::Missing,
@@ -484,6 +485,39 @@ fn backends(
         servers.push(Server { address, weight });
     }
     servers
+}
+
+/// Reports a BackendTLSPolicy that targets the Service `ns/name`: synroute
+/// does not apply it.
+fn tls_policy(ctx: &mut Ctx<'_>, origin: &Arc<Origin>, ns: &str, name: &str, field: &FieldPath) {
+    let policies = &ctx.snap.backend_tls_policies;
+    let start = (ns.to_string(), String::new());
+    let applying = policies
+        .range(start..)
+        .take_while(|((pns, _), _)| pns == ns)
+        .find(|(_, p)| {
+            p.value.spec.as_ref().is_some_and(|s| {
+                s.target_refs.iter().any(|t| {
+                    (t.group.is_empty() || t.group == "core")
+                        && t.kind == "Service"
+                        && t.name == name
+                })
+            })
+        });
+    if let Some((_, p)) = applying {
+        ctx.push(
+            diag_at(
+                Code::BackendTlsPolicyIgnored,
+                format!(
+                    "Service {ns}/{name} is the target of BackendTLSPolicy {ns}/{}, which synroute does not apply: Synapse reaches it as ssl_enabled says, without the policy's CA and hostname check",
+                    p.origin.name
+                ),
+                origin,
+                field,
+            )
+            .related("the BackendTLSPolicy", &p.origin, &FieldPath::of(&["spec", "targetRefs"])),
+        );
+    }
 }
 
 /// The rule's matches as (match, conditional, field), as the target can
