@@ -18,7 +18,7 @@ use crate::diag::{Code, Severity};
 use crate::diff::Side;
 use crate::emit::certs::{CertFile, OWNED_LIST};
 use crate::report::{self, Format, Ignore, Policy, Report};
-use crate::route::{Request, Table, lookup};
+use crate::route::{Probe, Request, Table, lookup_request};
 use crate::target::Target;
 use crate::{Options, Rendered, Source, render};
 
@@ -122,6 +122,10 @@ struct DiffArgs {
     /// Also print the text diff of the rendered files.
     #[arg(long)]
     unified: bool,
+    /// Render the old side for this format (default: --target): a
+    /// migration's review, v1 → v2 say, compares the routing, not the bytes.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_target)]
+    old_target: Option<Target>,
 }
 
 #[derive(Args, Debug)]
@@ -269,6 +273,9 @@ struct CheckArgs {
 struct ExplainArgs {
     /// The request, as `https://host/path` (port and query are ignored).
     url: String,
+    /// The request's method (v2 routes can match on it).
+    #[arg(long, short = 'X', default_value = "GET", value_name = "METHOD")]
+    method: String,
     #[command(flatten)]
     input: InputArgs,
 }
@@ -302,6 +309,18 @@ where
             return code;
         }
     };
+    let select = match &cli.command {
+        Command::Render(a) => Some(&a.input.select),
+        Command::Explain(a) => Some(&a.input.select),
+        Command::Check(a) => Some(&a.input.select),
+        Command::Diff(a) => Some(&a.select),
+        #[cfg(feature = "watch")]
+        Command::Watch(a) => Some(&a.input.select),
+    };
+    if let Some(why) = select.and_then(target_usage) {
+        let _ = writeln!(stderr, "synroute: error: {why}");
+        return EXIT_ERROR;
+    }
     let result = match cli.command {
         Command::Render(a) => cmd_render(a, stdin, stdout, stderr),
         Command::Explain(a) => cmd_explain(a, stdin, stdout, stderr),
@@ -317,6 +336,25 @@ where
             let _ = writeln!(stderr, "synroute: error: {e}");
             EXIT_ERROR
         }
+    }
+}
+
+/// Flags that the chosen target cannot take, as a usage error.
+fn target_usage(a: &SelectArgs) -> Option<String> {
+    let target = a.target.unwrap_or_default();
+    let host = a.catch_all_host.as_deref()?;
+    match (target, host) {
+        // v1's default host: it serves every name no other host has.
+        (Target::V1, "*") => None,
+        (Target::V02 | Target::V2, "*") => Some(format!(
+            "--catch-all-host '*': `*` is v1's default host; {} has none (give the proxy's public name)",
+            target.describe()
+        )),
+        (Target::V2, h) if !crate::emit::schema::v2_host_key(h) => Some(format!(
+            "--catch-all-host {h:?} is not a host name {} can key a host by",
+            target.describe()
+        )),
+        _ => None,
     }
 }
 
@@ -1210,6 +1248,7 @@ fn check_routing_file(name: &str, text: &str, target: Target, opts: &Options) ->
 fn diff_side(
     path: &str,
     a: &DiffArgs,
+    old_target: Option<Target>,
     stdin: &mut dyn Read,
     stderr: &mut dyn Write,
 ) -> io::Result<Option<Side>> {
@@ -1220,19 +1259,22 @@ fn diff_side(
     } else {
         collect_sources(&[path.to_string()], &a.select.exclude)?
     };
-    if let [only] = sources.as_slice()
-        && let Ok(text) = std::str::from_utf8(&only.content)
-        && crate::emit::upstreams::is_upstreams_file(text)
-    {
-        return match crate::emit::upstreams::parse(text) {
-            Ok(f) => Ok(Some(Side::from_file(&f, text))),
+    if let Some((name, text, _)) = routing_file(&sources) {
+        // A file is read as the format given for its side, else its own.
+        let format = old_target.or(a.select.target);
+        return match Side::from_routing_file(text, format) {
+            Ok(side) => Ok(Some(side)),
             Err(e) => {
-                writeln!(stderr, "synroute: error: {}: {e}", only.name)?;
+                writeln!(stderr, "synroute: error: {name}: {e}")?;
                 Ok(None)
             }
         };
     }
-    let rendered = render(&sources, &options(&a.select, false));
+    let mut opts = options(&a.select, false);
+    if let Some(t) = old_target {
+        opts.target = t;
+    }
+    let rendered = render(&sources, &opts);
     if rendered.malformed {
         print_diagnostics(&rendered, Severity::Error, stderr)?;
         writeln!(stderr, "synroute: {path}: the input is malformed")?;
@@ -1255,8 +1297,8 @@ fn cmd_diff(
         return Ok(EXIT_ERROR);
     }
     let (Some(old), Some(new)) = (
-        diff_side(&a.old, &a, stdin, stderr)?,
-        diff_side(&a.new, &a, stdin, stderr)?,
+        diff_side(&a.old, &a, a.old_target, stdin, stderr)?,
+        diff_side(&a.new, &a, None, stdin, stderr)?,
     ) else {
         return Ok(EXIT_ERROR);
     };
@@ -1295,13 +1337,19 @@ fn cmd_explain(
         writeln!(stderr, "synroute: the input is malformed")?;
         return Ok(EXIT_ERROR);
     }
-    let text = explain_text(&rendered, &req, &sources);
+    let probe = Probe {
+        path: req.path.clone(),
+        method: a.method.to_ascii_uppercase(),
+    };
+    let text = explain_request(&rendered, &req, &probe, &sources);
     stdout.write_all(text.as_bytes())?;
-    Ok(if lookup(&rendered.table, &req.host, &req.path).is_some() {
-        EXIT_OK
-    } else {
-        EXIT_FOUND
-    })
+    Ok(
+        if lookup_request(&rendered.table, &req.host, &probe).is_some() {
+            EXIT_OK
+        } else {
+            EXIT_FOUND
+        },
+    )
 }
 
 /// True when `message` names `host` as a whole name, not inside another.
@@ -1322,12 +1370,41 @@ fn mentions_host(message: &str, host: &str) -> bool {
     })
 }
 
-/// The human-readable answer of `explain`.
+/// The human-readable answer of `explain` for a GET.
 pub fn explain_text(rendered: &Rendered, req: &Request, sources: &[Source]) -> String {
+    explain_request(rendered, req, &Probe::get(&req.path), sources)
+}
+
+/// The human-readable answer of `explain`: the entry the target's Synapse
+/// picks for the request, how it got there, and where it came from.
+pub fn explain_request(
+    rendered: &Rendered,
+    req: &Request,
+    probe: &Probe,
+    sources: &[Source],
+) -> String {
     let scheme = if req.https { "https" } else { "http" };
     let mut out = format!("{scheme}://{}{}\n", req.host, req.path);
-    let Some(m) = lookup(&rendered.table, &req.host, &req.path) else {
-        if rendered.table.host(&req.host).is_some() {
+    let target = rendered.table.target;
+    if target.v2() || probe.method != "GET" {
+        out.push_str(&format!(
+            "  request  {} (as {} reads its file)\n",
+            probe.method,
+            target.describe()
+        ));
+    }
+    let Some(m) = lookup_request(&rendered.table, &req.host, probe) else {
+        let served = if target.v2() {
+            crate::route::v2_host(&rendered.table, &req.host).map(|(h, _)| h.to_string())
+        } else {
+            rendered.table.host(&req.host).map(|_| req.host.clone())
+        };
+        if let Some(h) = served {
+            out.push_str(&format!(
+                "  no entry: host {h} has no route that {} {} matches; Synapse answers 404\n",
+                probe.method, req.path
+            ));
+        } else if rendered.table.host(&req.host).is_some() {
             out.push_str(&format!(
                 "  no entry: host {} has no path that {} falls under; Synapse answers 404\n",
                 req.host, req.path
@@ -1368,6 +1445,12 @@ pub fn explain_text(rendered: &Rendered, req: &Request, sources: &[Source]) -> S
         }
     }
     out.push_str(&format!("  entry    {}\n", m.key));
+    if let Some(e) = &m.expr {
+        out.push_str(&format!("  matches  {e}\n"));
+    }
+    if let Some(to) = &m.entry.settings.redirect {
+        out.push_str(&format!("  redirect {} {}\n", to.status, to.location));
+    }
     for (i, s) in m.entry.servers.iter().enumerate() {
         let label = if i == 0 { "  servers  " } else { "           " };
         match s.weight {

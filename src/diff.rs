@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::diag::Diagnostic;
 use crate::emit::upstreams::ParsedFile;
 use crate::ir::{PathSettings, Server};
+use crate::target::Target;
 use crate::{Rendered, Source};
 
 /// One (host, path) entry as seen by diff.
@@ -47,6 +48,9 @@ pub struct Side {
 /// The key under which internal (ACME) paths are kept.
 pub const INTERNAL: &str = "";
 
+/// The path key of a host passed through as TLS (v2): its one server.
+pub const PASSTHROUGH: &str = "(passthrough)";
+
 /// SHA-256 of the first certificate's DER, or of the bytes when they are
 /// not PEM.
 pub fn fingerprint(pem: &[u8]) -> String {
@@ -59,6 +63,60 @@ pub fn fingerprint(pem: &[u8]) -> String {
     format!("sha256:{hex}")
 }
 
+/// A pool's weights reduced by their greatest common divisor: the same
+/// shares compare equal whatever the file's numbers (v1's 90/10, 0.2's
+/// nine and one repetitions).
+fn normalized(mut servers: Vec<Server>) -> Vec<Server> {
+    fn gcd(a: u32, b: u32) -> u32 {
+        if b == 0 { a } else { gcd(b, a % b) }
+    }
+    let g = servers.iter().filter_map(|s| s.weight).fold(0, gcd);
+    if g > 1 {
+        for s in &mut servers {
+            s.weight = s.weight.map(|w| w / g);
+        }
+    }
+    servers
+}
+
+/// A list of servers in which repetition stands for weight (0.2) as a pool.
+fn counted(list: &[String]) -> Vec<Server> {
+    let mut out: Vec<Server> = Vec::new();
+    for a in list {
+        match out.iter_mut().find(|s| &s.address == a) {
+            Some(s) => s.weight = Some(s.weight.unwrap_or(1) + 1),
+            None => out.push(Server {
+                address: a.clone(),
+                weight: None,
+            }),
+        }
+    }
+    if out.iter().any(|s| s.weight.is_some()) {
+        for s in &mut out {
+            s.weight.get_or_insert(1);
+        }
+    }
+    out
+}
+
+/// A v1 pool: a plain server listed twice is round-robined twice as often,
+/// as a weighted one is.
+fn repeated(servers: Vec<Server>) -> Vec<Server> {
+    if servers.iter().any(|s| s.weight.is_some()) {
+        return servers;
+    }
+    let list: Vec<String> = servers.into_iter().map(|s| s.address).collect();
+    counted(&list)
+}
+
+/// `Name: value` (v2) as synroute's `Name:value`.
+fn header_entry(h: &str) -> String {
+    match h.split_once(':') {
+        Some((n, v)) => format!("{}:{}", n.trim(), v.trim()),
+        None => h.to_string(),
+    }
+}
+
 impl Side {
     fn insert(
         &mut self,
@@ -68,6 +126,7 @@ impl Side {
         settings: PathSettings,
         source: Option<String>,
     ) {
+        let servers = normalized(servers);
         self.entries.entry(host.to_string()).or_default().insert(
             path.to_string(),
             Entry {
@@ -107,10 +166,186 @@ impl Side {
                 );
             }
         }
+        // v2's routes by other matches, keyed as they read (`/a (exact)`),
+        // and passthrough hosts.
+        for (host, h) in &r.table.hosts {
+            for (m, e) in h.routes() {
+                side.insert(
+                    host,
+                    &m.to_string(),
+                    e.servers.to_vec(),
+                    (*e.settings).clone(),
+                    Some(describe(&e.provenance)),
+                );
+            }
+            if let Some(p) = h.passthrough() {
+                side.insert(
+                    host,
+                    PASSTHROUGH,
+                    vec![Server {
+                        address: p.upstream.clone(),
+                        weight: None,
+                    }],
+                    PathSettings::default(),
+                    Some(describe(&p.provenance)),
+                );
+            }
+        }
         for (stem, b) in &r.table.certs {
             side.fingerprints
                 .insert(stem.clone(), fingerprint(&b.cert_pem));
             side.cert_sources.insert(stem.clone(), describe(&b.secret));
+        }
+        side
+    }
+
+    /// A routing file of `format` (None: `emit::schema::sniff` tells which),
+    /// as the routing it stands for.
+    pub fn from_routing_file(text: &str, format: Option<Target>) -> Result<Side, String> {
+        let located = |e: serde_yaml::Error| match e.location() {
+            Some(l) => format!("line {} column {}: {e}", l.line(), l.column()),
+            None => e.to_string(),
+        };
+        match format.or_else(|| crate::emit::schema::sniff(text)) {
+            Some(Target::V2) => serde_yaml::from_str::<crate::emit::v2::File>(text)
+                .map(|f| Side::from_v2_file(&f, text))
+                .map_err(located),
+            Some(Target::V02) => serde_yaml::from_str::<crate::emit::v02::File>(text)
+                .map(|f| Side::from_v02_file(&f, text))
+                .map_err(located),
+            _ => crate::emit::upstreams::parse(text).map(|f| Side::from_file(&f, text)),
+        }
+    }
+
+    /// A 0.2 file: repeated servers are a weighted pool, and the one
+    /// header list goes both ways.
+    pub fn from_v02_file(f: &crate::emit::v02::File, text: &str) -> Side {
+        let mut side = Side {
+            sticky: f.sticky_sessions,
+            text: text.to_string(),
+            ..Side::default()
+        };
+        let settings = |p: &crate::emit::v02::Path| PathSettings {
+            ssl_enabled: p.ssl_enabled,
+            http2_enabled: p.http2_enabled,
+            https_proxy_enabled: p.https_proxy_enabled,
+            healthcheck: p.healthcheck,
+            disable_access_log: p.disable_access_log,
+            request_headers: p.headers.clone(),
+            response_headers: p.headers.clone(),
+            ..PathSettings::default()
+        };
+        for (host, h) in &f.upstreams {
+            if let Some(c) = &h.certificate {
+                side.certificates.insert(host.clone(), c.clone());
+            }
+            for (path, p) in &h.paths {
+                side.insert(host, path, counted(&p.servers), settings(p), None);
+            }
+        }
+        for (path, p) in &f.arxignis_paths {
+            side.insert(INTERNAL, path, counted(&p.servers), settings(p), None);
+        }
+        side
+    }
+
+    /// A v2 file: expression routes keyed by the match they stand for.
+    pub fn from_v2_file(f: &crate::emit::v2::File, text: &str) -> Side {
+        use crate::emit::v2::Upstream;
+        let mut side = Side {
+            sticky: f.proxy.sticky_sessions.as_ref().is_some_and(|s| s.enabled),
+            text: text.to_string(),
+            ..Side::default()
+        };
+        for (host, h) in &f.hosts {
+            if let Some(c) = h.tls.terminate.as_ref().and_then(|t| t.cert.clone()) {
+                side.certificates.insert(host.clone(), c);
+            }
+            if let Some(u) = &h.upstream {
+                let servers = vec![Server {
+                    address: u.clone(),
+                    weight: None,
+                }];
+                side.insert(host, PASSTHROUGH, servers, PathSettings::default(), None);
+            }
+            for (key, r) in &h.paths {
+                let key = match &r.match_expr {
+                    Some(e) => crate::route::expr::parse(e)
+                        .ok()
+                        .and_then(|x| x.route_match())
+                        .map_or_else(|| format!("match_expr {e}"), |m| m.to_string()),
+                    None => key.clone(),
+                };
+                let servers: Vec<Server> = match (&r.upstream, &r.upstreams) {
+                    (Some(u), _) => vec![Server {
+                        address: u.clone(),
+                        weight: None,
+                    }],
+                    (None, Some(list)) => list
+                        .iter()
+                        .map(|u| match u {
+                            Upstream::Plain(a) => Server {
+                                address: a.clone(),
+                                weight: None,
+                            },
+                            Upstream::Weighted { addr, weight } => Server {
+                                address: addr.clone(),
+                                weight: Some(*weight),
+                            },
+                        })
+                        .collect(),
+                    (None, None) => Vec::new(),
+                };
+                let t = r.timeouts.clone().unwrap_or_default();
+                let headers = r.headers.clone().unwrap_or_default();
+                let transforms = r.transforms.clone().unwrap_or_default();
+                let flatten = |rules: &[crate::emit::v2::HeaderRule]| {
+                    let mut add = Vec::new();
+                    let mut remove = Vec::new();
+                    for rule in rules {
+                        remove.extend(rule.remove.iter().cloned());
+                        for (n, vs) in &rule.add {
+                            add.extend(vs.iter().map(|v| format!("{n}:{v}")));
+                        }
+                    }
+                    (add, remove)
+                };
+                let (request_add, request_remove) = flatten(&transforms.request_headers);
+                let (response_add, response_remove) = flatten(&transforms.response_headers);
+                let tr = crate::ir::Transforms {
+                    request_add,
+                    request_remove,
+                    response_add,
+                    response_remove,
+                };
+                let unprobed = r
+                    .health_check
+                    .as_ref()
+                    .is_some_and(|h| h.kind == crate::emit::v2::HealthCheckType::None);
+                let settings = PathSettings {
+                    // Unsaid beside `type: none`: false is what synroute
+                    // means there (the port decides, as in v1).
+                    ssl_enabled: r.ssl_enabled.unwrap_or(false),
+                    http2_enabled: r.http2_enabled,
+                    https_proxy_enabled: r.force_https,
+                    connect_timeout: t.connect,
+                    read_timeout: t.read,
+                    write_timeout: t.write,
+                    idle_timeout: t.idle,
+                    healthcheck: unprobed.then_some(false),
+                    disable_access_log: r.disable_access_log,
+                    request_headers: headers.request.iter().map(|h| header_entry(h)).collect(),
+                    response_headers: headers.response.iter().map(|h| header_entry(h)).collect(),
+                    redirect: r.redirect.as_ref().map(|x| {
+                        Box::new(crate::ir::Redirect {
+                            status: x.status,
+                            location: x.location.clone(),
+                        })
+                    }),
+                    transforms: (!tr.is_empty()).then(|| Box::new(tr)),
+                };
+                side.insert(host, &key, servers, settings, None);
+            }
         }
         side
     }
@@ -126,11 +361,11 @@ impl Side {
                 side.certificates.insert(host.clone(), c.clone());
             }
             for (path, e) in &h.paths {
-                side.insert(host, path, e.servers(), e.settings(), None);
+                side.insert(host, path, repeated(e.servers()), e.settings(), None);
             }
         }
         for (path, e) in &f.internal_paths {
-            side.insert(INTERNAL, path, e.servers(), e.settings(), None);
+            side.insert(INTERNAL, path, repeated(e.servers()), e.settings(), None);
         }
         side
     }
@@ -227,6 +462,28 @@ fn settings_fields(s: &PathSettings) -> Vec<(&'static str, Option<String>)> {
         ("disable_access_log", b(s.disable_access_log)),
         ("request_headers", l(&s.request_headers)),
         ("response_headers", l(&s.response_headers)),
+        (
+            "redirect",
+            s.redirect
+                .as_ref()
+                .map(|r| format!("{} {}", r.status, r.location)),
+        ),
+        (
+            "request_headers_added",
+            s.transforms.as_ref().and_then(|t| l(&t.request_add)),
+        ),
+        (
+            "request_headers_removed",
+            s.transforms.as_ref().and_then(|t| l(&t.request_remove)),
+        ),
+        (
+            "response_headers_added",
+            s.transforms.as_ref().and_then(|t| l(&t.response_add)),
+        ),
+        (
+            "response_headers_removed",
+            s.transforms.as_ref().and_then(|t| l(&t.response_remove)),
+        ),
     ]
 }
 
@@ -422,7 +679,9 @@ pub fn diff(old: &Side, new: &Side) -> Diff {
 fn target(c: &Change) -> String {
     match &c.path {
         Some(p) if c.subject == "internal_paths" => format!("internal_paths {p}"),
-        Some(p) => format!("{}{p}", c.subject),
+        // A path reads after its host; a regex or a passthrough beside it.
+        Some(p) if p.starts_with('/') => format!("{}{p}", c.subject),
+        Some(p) => format!("{} {p}", c.subject),
         None => c.subject.clone(),
     }
 }

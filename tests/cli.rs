@@ -446,6 +446,46 @@ fn explain_names_the_entry_and_its_source() {
     assert!(stdout(&o).contains("internal_paths"));
 }
 
+/// `explain --target v2` picks the route v2's Synapse would: an expression
+/// route in key order (with the method), a wildcard host by its longest
+/// suffix, and 404 where v2 has no fallback from the host it chose.
+#[test]
+fn explain_v2_picks_expression_routes_and_wildcard_hosts() {
+    let case = "fixtures/target-v2-expression-routes";
+    let explain = |url: &str, method: &str| {
+        synroute(
+            &["explain", url, case, "--target", "v2", "-X", method],
+            None,
+        )
+    };
+    let o = explain("https://app.example.com/api/orders", "POST");
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    assert!(out.contains("writer.infra.svc.cluster.local:80"), "{out}");
+    assert!(
+        out.contains("matches  (http.request.path eq \"/api\"") && out.contains("\"POST\""),
+        "{out}"
+    );
+    // The same path as a GET: the method route does not hold.
+    let out = stdout(&explain("https://app.example.com/api/orders", "GET"));
+    assert!(out.contains("web.infra.svc.cluster.local:80"), "{out}");
+    // Exact: only the path itself.
+    let out = stdout(&explain("https://app.example.com/login", "GET"));
+    assert!(out.contains("auth.infra.svc.cluster.local:80"), "{out}");
+    let out = stdout(&explain("https://app.example.com/login/x", "GET"));
+    assert!(out.contains("web.infra.svc.cluster.local:80"), "{out}");
+    // A wildcard host serves every name under it, one label or more.
+    let o = explain("https://a.b.example.com/x", "GET");
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    assert!(out.contains("host     *.example.com"), "{out}");
+    assert!(out.contains("tenants.infra.svc.cluster.local:80"), "{out}");
+    // Never the suffix itself; v1 has no wildcard host at all.
+    assert_eq!(code(&explain("https://example.com/", "GET")), 1);
+    let o = synroute(&["explain", "https://a.example.com/", case], None);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+}
+
 #[test]
 fn excluded_folders_are_skipped() {
     let o = synroute(
@@ -581,5 +621,24 @@ fn output_compared_while_streamed() {
         );
         assert_eq!(code(&render()), 0);
         assert_eq!(fs::read(&out).expect("rewritten"), want);
+    }
+}
+
+/// `--catch-all-host '*'` is v1's default host (it serves every name no
+/// other host has); 0.2 and v2 have none, so it is a usage error there.
+#[test]
+fn the_default_host_is_v1s_alone() {
+    let case = "fixtures/host-less-rule-with-catch-all-host";
+    let o = synroute(&["render", case, "--catch-all-host", "*"], None);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("\n  '*':\n"), "{}", stdout(&o));
+    for target in ["0.2", "v2"] {
+        let o = synroute(
+            &["render", case, "--catch-all-host", "*", "--target", target],
+            None,
+        );
+        assert_eq!(code(&o), 2, "{target}");
+        assert!(stderr(&o).contains("default host"), "{}", stderr(&o));
+        assert!(stdout(&o).is_empty());
     }
 }

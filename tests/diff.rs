@@ -224,3 +224,65 @@ fn real_world_checkouts_with_three_edits_give_three_changes() {
     same.extend(flags);
     assert_eq!(code(&synroute(&same)), 0);
 }
+
+/// A migration's review: the same manifests rendered for v1 and for v2
+/// differ in routing where v2 says more (an Exact path, a method, a
+/// wildcard host); a rendered file of each format reads back as the
+/// routing it stands for, so a file compared with its own manifests shows
+/// only what its format could not say (and was reported).
+#[test]
+fn diff_across_targets_compares_the_routing() {
+    let case = "fixtures/target-v2-expression-routes";
+    let o = synroute(&["diff", case, case, "--old-target", "v1", "--target", "v2"]);
+    assert_eq!(code(&o), 1);
+    let text = out(&o);
+    for want in [
+        "+ host added *.example.com",
+        "- path removed app.example.com/login:",
+        "+ path added app.example.com/login (exact)",
+        "+ path added app.example.com/api [POST]",
+        "+ path added app.example.com ^(?:/v[0-9]+/items|/items) (regex)",
+    ] {
+        assert!(text.contains(want), "{want:?} in\n{text}");
+    }
+    // The same target on both sides: nothing.
+    let o = synroute(&["diff", case, case, "--old-target", "v2", "--target", "v2"]);
+    assert_eq!(code(&o), 0, "{}", out(&o));
+
+    let dir = tempfile::tempdir().unwrap();
+    for (target, fixture, left) in [
+        // Every route of v2's expression host reads back as its match.
+        (
+            "v2",
+            case,
+            "healthcheck changed app.example.com/status (exact)",
+        ),
+        // 0.2's repeated servers read back as weights: the capped pool is
+        // the one change (and SR1602 said so).
+        (
+            "0.2",
+            "fixtures/target-0.2-weights-by-repetition",
+            "servers changed app.example.com/skewed",
+        ),
+    ] {
+        let file = dir.path().join(format!("{target}.yaml"));
+        let o = synroute(&[
+            "render",
+            fixture,
+            "--target",
+            target,
+            "-o",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(code(&o), 0);
+        let o = synroute(&["diff", fixture, file.to_str().unwrap(), "--target", target]);
+        let text = out(&o);
+        assert!(text.contains(left), "{target}: {text}");
+        let changes = text
+            .lines()
+            .filter(|l| l.starts_with(['+', '-', '~']))
+            .count();
+        let expected = if target == "0.2" { 2 } else { 1 };
+        assert_eq!(changes, expected, "{target}: {text}");
+    }
+}

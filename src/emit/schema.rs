@@ -160,7 +160,7 @@ fn remove_key(value: &mut serde_yaml::Value, key: &str) -> bool {
 
 /// A v2 host key: a DNS name, or one leading `*.` label and a DNS name;
 /// never `*` alone.
-fn v2_host_key(h: &str) -> bool {
+pub fn v2_host_key(h: &str) -> bool {
     let name = h.strip_prefix("*.").unwrap_or(h);
     !name.is_empty()
         && !name.contains('*')

@@ -28,6 +28,46 @@ pub struct Request<'a> {
 }
 
 impl Expr {
+    /// The match an expression of the forms synroute writes stands for
+    /// (`emit::v2::match_expr`), or None for any other expression.
+    pub fn route_match(&self) -> Option<crate::ir::RouteMatch> {
+        use crate::ir::{PathMatch, RouteMatch};
+        let path = |e: &Expr| -> Option<PathMatch> {
+            match e {
+                Expr::Eq(Field::Path, p) => {
+                    Some(PathMatch::Exact(String::from_utf8(p.clone()).ok()?))
+                }
+                Expr::Matches(Field::Path, re) if re.as_str() == "^/" => {
+                    Some(PathMatch::Prefix("/".to_string()))
+                }
+                Expr::Or(a, b) => match (a.as_ref(), b.as_ref()) {
+                    (Expr::Eq(Field::Path, p), Expr::Matches(Field::Path, re)) => {
+                        let p = String::from_utf8(p.clone()).ok()?;
+                        let below = format!("^{}/", crate::translate::regex::escape(&p));
+                        let below = crate::translate::regex::for_synapse(&below).unwrap_or(below);
+                        (re.as_str() == below).then_some(PathMatch::Prefix(p))
+                    }
+                    _ => None,
+                },
+                Expr::Matches(Field::Path, re) => Some(PathMatch::Regex(re.as_str().to_string())),
+                _ => None,
+            }
+        };
+        match self {
+            Expr::And(a, b) => match b.as_ref() {
+                Expr::Eq(Field::Method, m) => Some(RouteMatch {
+                    path: path(a)?,
+                    method: Some(String::from_utf8(m.clone()).ok()?),
+                }),
+                _ => None,
+            },
+            e => Some(RouteMatch {
+                path: path(e)?,
+                method: None,
+            }),
+        }
+    }
+
     pub fn eval(&self, r: &Request<'_>) -> bool {
         let value = |f: Field| match f {
             Field::Path => r.path.as_bytes(),
@@ -266,6 +306,40 @@ mod tests {
             "GET"
         ));
         assert!(eval(r#"not http.request.path eq "/a""#, "/b", "GET"));
+    }
+
+    /// What synroute writes reads back as the match it was written from.
+    #[test]
+    fn written_matches_read_back() {
+        use crate::ir::{PathMatch, RouteMatch};
+        for m in [
+            RouteMatch::prefix("/"),
+            RouteMatch::prefix("/a.b/c\"d"),
+            RouteMatch {
+                path: PathMatch::Exact("/x y".into()),
+                method: Some("POST".into()),
+            },
+            RouteMatch {
+                path: PathMatch::Regex(r"^(?:/v[0-9]+\x22)".into()),
+                method: None,
+            },
+            RouteMatch {
+                path: PathMatch::Prefix("/api".into()),
+                method: Some("GET".into()),
+            },
+        ] {
+            let e = crate::emit::v2::match_expr(&m);
+            let back = parse(&e)
+                .unwrap_or_else(|err| panic!("{e}: {err}"))
+                .route_match();
+            assert_eq!(back.as_ref(), Some(&m), "{e}");
+        }
+        assert!(
+            parse(r#"not http.request.path eq "/""#)
+                .unwrap()
+                .route_match()
+                .is_none()
+        );
     }
 
     #[test]
