@@ -38,6 +38,7 @@ pub enum Kind {
     ReferenceGrant,
     ListenerSet,
     BackendTlsPolicy,
+    TlsRoute,
 }
 
 impl Kind {
@@ -54,6 +55,7 @@ impl Kind {
             Kind::ReferenceGrant => "ReferenceGrant",
             Kind::ListenerSet => "ListenerSet",
             Kind::BackendTlsPolicy => "BackendTLSPolicy",
+            Kind::TlsRoute => "TLSRoute",
         }
     }
 
@@ -380,6 +382,53 @@ pub type HttpRoute = Resource<HttpRouteSpec>;
 pub type ReferenceGrant = Resource<ReferenceGrantSpec>;
 pub type ListenerSet = Resource<ListenerSetSpec>;
 pub type BackendTlsPolicy = Resource<BackendTlsPolicySpec>;
+pub type TlsRoute = Resource<TlsRouteSpec>;
+
+/// A TLSRoute as synroute reads it (v1, v1alpha3, v1alpha2 alike): every
+/// field optional, so that the alpha versions, which do not require
+/// hostnames, load.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsRouteSpec {
+    #[serde(default)]
+    pub hostnames: Vec<String>,
+    #[serde(default)]
+    pub parent_refs: Vec<ParentRef>,
+    #[serde(default)]
+    pub rules: Vec<TlsRouteRule>,
+}
+
+/// A route's parentRef, in one shape for every route kind.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParentRef {
+    pub group: Option<String>,
+    pub kind: Option<String>,
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub name: String,
+    pub section_name: Option<String>,
+    pub port: Option<i32>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsRouteRule {
+    #[serde(default)]
+    pub backend_refs: Vec<TlsBackendRef>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsBackendRef {
+    pub group: Option<String>,
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub name: String,
+    pub namespace: Option<String>,
+    pub port: Option<i32>,
+    pub weight: Option<i32>,
+}
 
 /// What synroute reads of a BackendTLSPolicy: the Services it applies to
 /// (it does not apply the policy, and says so where a route uses one).
@@ -510,6 +559,7 @@ pub struct Snapshot {
     pub reference_grants: BTreeMap<Key, Obj<ReferenceGrant>>,
     pub listener_sets: BTreeMap<Key, Obj<ListenerSet>>,
     pub backend_tls_policies: BTreeMap<Key, Obj<BackendTlsPolicy>>,
+    pub tls_routes: BTreeMap<Key, Obj<TlsRoute>>,
 }
 
 impl Snapshot {
@@ -526,6 +576,7 @@ impl Snapshot {
             + self.reference_grants.len()
             + self.listener_sets.len()
             + self.backend_tls_policies.len()
+            + self.tls_routes.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -552,6 +603,7 @@ impl Snapshot {
         v.extend(of(&self.reference_grants, |o| &o.metadata));
         v.extend(of(&self.listener_sets, |o| &o.metadata));
         v.extend(of(&self.backend_tls_policies, |o| &o.metadata));
+        v.extend(of(&self.tls_routes, |o| &o.metadata));
         v
     }
 }

@@ -406,6 +406,39 @@ fn mismatch(r: &Rendered, pods: &PodsOf, case: &Value, host: &str, path: &str) -
     None
 }
 
+/// Why a TLS connection for `sni` does not reach the expected backend, or
+/// None when it does (v2's passthrough hosts).
+fn mismatch_tls(r: &Rendered, pods: &PodsOf, case: &Value, sni: &str) -> Option<String> {
+    let Some((host, p)) = synroute::route::sni(&r.table, sni) else {
+        return Some(format!(
+            "Synapse passes no TLS connection for {sni} through"
+        ));
+    };
+    let (svc, ns) = service_of(&p.upstream);
+    let pod = match pods.get(&(ns.clone(), svc.clone())) {
+        Some(Some(app)) => app.clone(),
+        _ => svc.clone(),
+    };
+    match case["expect"]["backend"].as_str() {
+        Some(b) if !pod.starts_with(b) => Some(format!(
+            "expected backend {b}, {host} passes {sni} to {}",
+            p.upstream
+        )),
+        _ => None,
+    }
+}
+
+/// A warning or error about an object of the test's own files.
+fn said_about_test_files(r: &Rendered, test_files: &BTreeSet<String>) -> bool {
+    r.diagnostics.iter().any(|d| {
+        d.severity >= Severity::Warning
+            && d.location
+                .as_ref()
+                .is_some_and(|l| test_files.contains(&l.file))
+            && d.object.as_ref().is_some_and(|o| o.kind != "Service")
+    })
+}
+
 /// Whether synroute said why: a warning or error about the route that
 /// answered, or (nothing answered) about an object of the test's own files.
 fn explained(r: &Rendered, test_files: &BTreeSet<String>, host: &str, req: &Probe) -> bool {
@@ -497,8 +530,12 @@ fn replay(target: Target) -> Option<Tally> {
             // 421 Misdirected Request is TLS connection semantics (SNI vs
             // Host), not routing: Synapse has no such check to configure.
             && !statuses(&case["expect"]["status"]).contains(&421)
-            && (features.contains(&"HTTPRoute") || features.contains(&"ListenerSet"))
-            && !features.iter().any(|f| f.contains("TLSRoute") || f.contains("GRPC"));
+            && (features.contains(&"HTTPRoute")
+                || features.contains(&"ListenerSet")
+                || features.contains(&"TLSRoute"))
+            && !features.iter().any(|f| f.contains("GRPC"));
+        // A TLS connection passed through by SNI, not an HTTP request.
+        let tls_case = features.contains(&"TLSRoute") && !features.contains(&"HTTPRoute");
         let request_key = format!(
             "{} {} {} {} {}",
             case["test"], case["request"], case["gateway"], case["sni"], case["port"]
@@ -561,13 +598,24 @@ fn replay(target: Target) -> Option<Tally> {
         tally.positive += usize::from(positive);
         let test_files: BTreeSet<String> =
             manifests.iter().map(|m| format!("manifests/{m}")).collect();
-        let verdict = match mismatch(r, pods, case, &req.host, &req.path) {
+        let answer = if tls_case {
+            let name = case["sni"].as_str().unwrap_or(&req.host);
+            mismatch_tls(r, pods, case, name)
+        } else {
+            mismatch(r, pods, case, &req.host, &req.path)
+        };
+        let verdict = match answer {
             None => {
                 tally.positive_pass += usize::from(positive);
                 Verdict::Pass
             }
             Some(why) => {
-                if explained(r, &test_files, &req.host, &probe(case, &req.path)) {
+                let said = if tls_case {
+                    said_about_test_files(r, &test_files)
+                } else {
+                    explained(r, &test_files, &req.host, &probe(case, &req.path))
+                };
+                if said {
                     if std::env::var_os("SYNROUTE_CONFORMANCE_VERBOSE").is_some() {
                         eprintln!("{target} inexpressible {}: {why}", case["id"]);
                     }

@@ -5,6 +5,7 @@
 //! - `expect.txt`: what must hold, checked through the Synapse lookup:
 //!   `[METHOD] URL -> server server…` (the servers Synapse picks, in
 //!   order), `URL -> redirect STATUS LOCATION`, `URL -> none` (404),
+//!   `tls://NAME -> server` (a TLS connection passed through by SNI),
 //!   `! SRnnnn` (this code is raised), `!! malformed` (the input must be
 //!   refused);
 //! - `expect.0.2.txt`, `expect.v2.txt` (optional): the same for the render
@@ -144,8 +145,15 @@ fn expectations(case: &str, target: Target) -> Option<String> {
     fs::read_to_string(Path::new("fixtures").join(case).join(name)).ok()
 }
 
-/// What Synapse answers for a request line's left side (`[METHOD] URL`).
+/// What Synapse answers for a request line's left side (`[METHOD] URL`,
+/// or `tls://NAME` for a TLS connection by SNI: its passthrough server).
 fn answer(r: &Rendered, request: &str) -> Option<String> {
+    if let Some(name) = request.trim().strip_prefix("tls://") {
+        return Some(
+            synroute::route::sni(&r.table, name)
+                .map_or_else(|| "none".to_string(), |(_, p)| p.upstream.clone()),
+        );
+    }
     let (method, url) = match request.trim().split_once(' ') {
         Some((m, u)) => (m.to_string(), u.trim()),
         None => ("GET".to_string(), request.trim()),

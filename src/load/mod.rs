@@ -21,7 +21,7 @@ use crate::diag::{Code, Diagnostic, Location, SUBSTITUTION_HINT, Severity};
 use crate::model::{
     Anchored, BackendTlsPolicy, DocSpan, FieldPath, Gateway, GatewayClass, HttpRoute, Ingress,
     IngressClass, Key, Kind, ListenerSet, Meta, Namespace, Obj, Origin, ReferenceGrant, Secret,
-    Service, Snapshot, diag_at,
+    Service, Snapshot, TlsRoute, diag_at,
 };
 use crate::{Options, Source};
 use parse::{Class, Object};
@@ -1454,6 +1454,7 @@ pub(crate) struct Kinds {
     reference_grants: Vec<(Arc<Origin>, ReferenceGrant, ())>,
     listener_sets: Vec<(Arc<Origin>, ListenerSet, ())>,
     backend_tls_policies: Vec<(Arc<Origin>, BackendTlsPolicy, ())>,
+    tls_routes: Vec<(Arc<Origin>, TlsRoute, ())>,
 }
 
 impl Kinds {
@@ -1473,6 +1474,7 @@ impl Kinds {
                 Object::ReferenceGrant(v) => self.reference_grants.push((origin, v, ())),
                 Object::ListenerSet(v) => self.listener_sets.push((origin, *v, ())),
                 Object::BackendTlsPolicy(v) => self.backend_tls_policies.push((origin, v, ())),
+                Object::TlsRoute(v) => self.tls_routes.push((origin, *v, ())),
             }
         }
     }
@@ -1497,6 +1499,7 @@ impl Kinds {
             reference_grants,
             listener_sets,
             backend_tls_policies,
+            tls_routes,
         } = self;
         let (snap, diags) = (&mut loaded.snapshot, &mut loaded.diagnostics);
         let mut service_diags = Vec::new();
@@ -1513,6 +1516,7 @@ impl Kinds {
             fill(&mut snap.reference_grants, diags, reference_grants);
             fill(&mut snap.listener_sets, diags, listener_sets);
             fill(&mut snap.backend_tls_policies, diags, backend_tls_policies);
+            fill(&mut snap.tls_routes, diags, tls_routes);
             also();
         };
         beside(jobs, services, rest);

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::model::{
     BackendTlsPolicy, Gateway, GatewayClass, HttpRoute, Ingress, IngressClass, Kind, ListenerSet,
-    Meta, Namespace, ReferenceGrant, Secret, Service,
+    Meta, Namespace, ReferenceGrant, Secret, Service, TlsRoute,
 };
 
 /// A typed object of a kind synroute uses. Large variants are boxed.
@@ -23,6 +23,7 @@ pub enum Object {
     ReferenceGrant(ReferenceGrant),
     ListenerSet(Box<ListenerSet>),
     BackendTlsPolicy(BackendTlsPolicy),
+    TlsRoute(Box<TlsRoute>),
 }
 
 impl Object {
@@ -39,6 +40,7 @@ impl Object {
             Object::ReferenceGrant(o) => &o.metadata,
             Object::ListenerSet(o) => &o.metadata,
             Object::BackendTlsPolicy(o) => &o.metadata,
+            Object::TlsRoute(o) => &o.metadata,
         }
     }
 }
@@ -81,6 +83,7 @@ pub fn classify(api_version: &str, kind: &str) -> Class {
         (GATEWAY_GROUP, "ReferenceGrant") => versioned(Kind::ReferenceGrant, &["v1", "v1beta1"]),
         (GATEWAY_GROUP, "ListenerSet") => versioned(Kind::ListenerSet, &["v1"]),
         (X_GATEWAY_GROUP, "XListenerSet") => versioned(Kind::ListenerSet, &["v1alpha1"]),
+        (GATEWAY_GROUP, "TLSRoute") => versioned(Kind::TlsRoute, &["v1", "v1alpha3", "v1alpha2"]),
         (GATEWAY_GROUP, "BackendTLSPolicy") => {
             versioned(Kind::BackendTlsPolicy, &["v1", "v1alpha3"])
         }
@@ -101,6 +104,7 @@ pub fn supported_versions(kind: Kind) -> &'static str {
             "gateway.networking.k8s.io/v1 (XListenerSet: gateway.networking.x-k8s.io/v1alpha1)"
         }
         Kind::BackendTlsPolicy => "gateway.networking.k8s.io/v1 or v1alpha3",
+        Kind::TlsRoute => "gateway.networking.k8s.io/v1, v1alpha3 or v1alpha2",
     }
 }
 
@@ -450,6 +454,7 @@ where
         Kind::ReferenceGrant => Object::ReferenceGrant(ReferenceGrant::deserialize(d)?),
         Kind::ListenerSet => Object::ListenerSet(Box::new(ListenerSet::deserialize(d)?)),
         Kind::BackendTlsPolicy => Object::BackendTlsPolicy(BackendTlsPolicy::deserialize(d)?),
+        Kind::TlsRoute => Object::TlsRoute(Box::new(TlsRoute::deserialize(d)?)),
     })
 }
 

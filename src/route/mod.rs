@@ -151,6 +151,28 @@ pub fn v2_host<'a>(table: &'a RouteTable, name: &str) -> Option<(&'a str, &'a Ho
     None
 }
 
+/// The passthrough host v2 hands a TLS connection for `sni` to, if any.
+/// The host is chosen as for a request (the exact name, else the wildcard
+/// with the longest suffix covering it); a connection to a host that is
+/// not passed through is terminated by Synapse: None.
+pub fn sni<'a>(table: &'a RouteTable, sni: &str) -> Option<(&'a str, &'a crate::ir::Passthrough)> {
+    if !table.target.v2() {
+        return None;
+    }
+    let name = sni.trim_end_matches('.').to_ascii_lowercase();
+    let host = |key: &str| table.hosts.get_key_value(&crate::ir::HostKey::new(key));
+    let mut found = host(&name);
+    let mut rest = name.as_str();
+    while found.is_none()
+        && let Some((_, suffix)) = rest.split_once('.')
+    {
+        found = host(&format!("*.{suffix}"));
+        rest = suffix;
+    }
+    let (key, h) = found?;
+    h.passthrough().map(|p| (key.as_str(), p))
+}
+
 fn lookup_v2<'a>(table: &'a RouteTable, host: &str, probe: &Probe) -> Option<Match<'a>> {
     let (name, h) = v2_host(table, host)?;
     let laid = crate::emit::v2::layout(h);

@@ -13,8 +13,8 @@ use crate::Options;
 use crate::diag::Code;
 use crate::ir::{Condition, RouteStatus};
 use crate::model::{
-    Anchored, FieldPath, Gateway, HttpRoute, Key, Kind, Lookup, Obj, Origin, Snapshot, by_key,
-    diag_at,
+    Anchored, FieldPath, Gateway, HttpRoute, Key, Kind, Lookup, Obj, Origin, ParentRef, Snapshot,
+    by_key, diag_at,
 };
 use crate::smallmap::SmallMap;
 
@@ -71,6 +71,8 @@ pub struct Listener {
     pub kinds: Option<Vec<(String, String)>>,
     /// `tls.certificateRefs`; empty for `mode: Passthrough`.
     pub certs: Vec<CertRef>,
+    /// `tls.mode: Passthrough`.
+    pub passthrough: bool,
     pub field: FieldPath,
     /// The listeners of one Gateway (its own and its ListenerSets') on one
     /// port: among them, the most specific hostname takes a request.
@@ -158,6 +160,7 @@ macro_rules! listener_of {
                     .collect()
             },
             field: FieldPath::of(&["spec", "listeners"]).idx($i),
+            passthrough,
             group: 0,
         }
     }};
@@ -169,6 +172,73 @@ pub enum RouteHost {
     Host(String),
     /// Neither listener nor route names a host.
     CatchAll,
+}
+
+/// Which kind of route attaches: it decides the listeners that take it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteKind {
+    /// HTTPRoute: HTTP and HTTPS listeners.
+    Http,
+    /// TLSRoute: TLS listeners in Passthrough mode.
+    Tls,
+}
+
+impl RouteKind {
+    fn name(self) -> &'static str {
+        match self {
+            RouteKind::Http => "HTTPRoute",
+            RouteKind::Tls => "TLSRoute",
+        }
+    }
+
+    fn takes(self, l: &Listener) -> bool {
+        match self {
+            RouteKind::Http => l.protocol == "HTTP" || l.protocol == "HTTPS",
+            RouteKind::Tls => l.protocol == "TLS" && l.passthrough,
+        }
+    }
+}
+
+/// What attachment reads of a route, whatever its kind.
+pub struct RouteView<'a> {
+    pub origin: &'a Arc<Origin>,
+    pub kind: RouteKind,
+    pub hostnames: Vec<String>,
+    pub parents: Vec<ParentRef>,
+}
+
+impl<'a> RouteView<'a> {
+    pub fn of_http(route: &'a Obj<HttpRoute>) -> Option<RouteView<'a>> {
+        let spec = route.value.spec.as_ref()?;
+        Some(RouteView {
+            origin: &route.origin,
+            kind: RouteKind::Http,
+            hostnames: spec.hostnames.clone().unwrap_or_default(),
+            parents: spec
+                .parent_refs
+                .iter()
+                .flatten()
+                .map(|p| ParentRef {
+                    group: p.group.clone(),
+                    kind: p.kind.clone(),
+                    namespace: p.namespace.clone(),
+                    name: p.name.clone(),
+                    section_name: p.section_name.clone(),
+                    port: p.port,
+                })
+                .collect(),
+        })
+    }
+
+    pub fn of_tls(route: &'a Obj<crate::model::TlsRoute>) -> Option<RouteView<'a>> {
+        let spec = route.value.spec.as_ref()?;
+        Some(RouteView {
+            origin: &route.origin,
+            kind: RouteKind::Tls,
+            hostnames: spec.hostnames.clone(),
+            parents: spec.parent_refs.clone(),
+        })
+    }
 }
 
 /// A host a route reached, and the listeners it reached it through.
@@ -290,7 +360,8 @@ pub fn translate_alone<'a>(
     let mut ctx = Ctx::recording(snap, opts, lookup);
     let mut listener_hosts = Vec::new();
     let mut pending = httproute::Pending::default();
-    let targets = attach(&mut ctx, route, scope, &mut listener_hosts);
+    let targets = RouteView::of_http(route)
+        .and_then(|view| attach(&mut ctx, &view, scope, &mut listener_hosts));
     if targets.is_some() {
         // Every status so far is this route's.
         let resolved = httproute::resolved_refs(&ctx, route);
@@ -319,8 +390,8 @@ pub fn translate_alone<'a>(
 /// Applies the routes' own translations in the SPEC's order (the first
 /// writer wins), then merges https redirects and projects listener
 /// certificates.
-pub fn translate(ctx: &mut Ctx<'_>, scope: Scope, routes: Vec<RouteAlone>) {
-    ctx.diags.extend(scope.diags);
+pub fn translate(ctx: &mut Ctx<'_>, mut scope: Scope, routes: Vec<RouteAlone>) {
+    ctx.diags.extend(std::mem::take(&mut scope.diags));
     let mut pending = httproute::Pending::default();
     // Each listener's hosts gathered in a list, then sorted into its set
     // at once: inserted one by one, every route's host entered a set of
@@ -356,6 +427,7 @@ pub fn translate(ctx: &mut Ctx<'_>, scope: Scope, routes: Vec<RouteAlone>) {
         }
     }
     httproute::finish(ctx, pending);
+    super::tlsroute::translate(ctx, &scope);
     project_listener_certs(ctx, &scope.listeners, &listener_hosts);
 }
 
@@ -538,10 +610,10 @@ fn intersect_one(l: &str, h: &str) -> Option<String> {
     }
 }
 
-fn allows_kind(l: &Listener) -> bool {
+fn allows_kind(l: &Listener, kind: RouteKind) -> bool {
     match &l.kinds {
         None => true,
-        Some(kinds) => kinds.iter().any(|(g, k)| g == GROUP && k == "HTTPRoute"),
+        Some(kinds) => kinds.iter().any(|(g, k)| g == GROUP && k == kind.name()),
     }
 }
 
@@ -562,19 +634,18 @@ fn condition(
 /// Attaches a route to its parents. Returns the hosts it renders under
 /// (empty vec: attached nowhere renderable), or None when no parentRef
 /// names a parent of ours at all.
-fn attach(
+pub(super) fn attach(
     ctx: &mut Ctx<'_>,
-    route: &Obj<HttpRoute>,
+    route: &RouteView<'_>,
     scope: &Scope,
     listener_hosts: &mut Vec<(usize, String)>,
 ) -> Option<Vec<Reached>> {
     let (ours, admitted, listeners) = (&scope.ours, &scope.admitted, &scope.listeners);
-    let origin = &route.origin;
-    let spec = route.value.spec.as_ref()?;
-    let hostnames: Vec<String> = spec.hostnames.clone().unwrap_or_default();
+    let origin = route.origin;
+    let hostnames = &route.hostnames;
     let mut targets: Vec<Reached> = Vec::new();
     let mut any_ours = false;
-    for (pi, pr) in spec.parent_refs.iter().flatten().enumerate() {
+    for (pi, pr) in route.parents.iter().enumerate() {
         let field = FieldPath::of(&["spec", "parentRefs"]).idx(pi);
         let group = pr.group.as_deref().unwrap_or(GROUP);
         let kind = pr.kind.as_deref().unwrap_or("Gateway");
@@ -667,9 +738,8 @@ fn attach(
         }
         let mut allowed: Vec<(usize, &Listener)> = Vec::new();
         for (i, l) in named {
-            let proto_ok = l.protocol == "HTTP" || l.protocol == "HTTPS";
-            if proto_ok
-                && allows_kind(l)
+            if route.kind.takes(l)
+                && allows_kind(l, route.kind)
                 && admits(
                     ctx,
                     &l.from,
@@ -697,7 +767,7 @@ fn attach(
         let mut isolated: Vec<(RouteHost, &Listener, String)> = Vec::new();
         for (i, l) in allowed {
             let via = (l.protocol == "HTTPS", l.port);
-            for t in intersect(l.hostname.as_deref(), &hostnames) {
+            for t in intersect(l.hostname.as_deref(), hostnames) {
                 if let RouteHost::Host(h) = &t {
                     if let Some(by) = more_specific(scope, l, h) {
                         isolated.push((t.clone(), l, by));
@@ -750,8 +820,10 @@ fn attach(
     if !any_ours {
         ctx.push(diag_at(
             Code::RouteNotAttached,
-            "no parentRef names a Gateway or ListenerSet of ours; the HTTPRoute is not rendered"
-                .to_string(),
+            format!(
+                "no parentRef names a Gateway or ListenerSet of ours; the {} is not rendered",
+                route.kind.name()
+            ),
             origin,
             &FieldPath::of(&["spec", "parentRefs"]),
         ));
@@ -809,13 +881,8 @@ fn add_reached(found: &mut Vec<Reached>, host: RouteHost, via: (bool, i32)) {
 }
 
 /// ` (hosts a, b)` of an HTTPRoute, for messages (see `explain`).
-fn route_hosts_note(route: &Obj<HttpRoute>) -> String {
-    let hosts = route
-        .value
-        .spec
-        .as_ref()
-        .and_then(|s| s.hostnames.as_deref())
-        .unwrap_or_default();
+fn route_hosts_note(route: &RouteView<'_>) -> String {
+    let hosts = &route.hostnames;
     if hosts.is_empty() {
         String::new()
     } else {
@@ -826,7 +893,7 @@ fn route_hosts_note(route: &Obj<HttpRoute>) -> String {
 /// A parentRef naming an object that is not in the input.
 fn report_missing_parent(
     ctx: &mut Ctx<'_>,
-    route: &Obj<HttpRoute>,
+    route: &RouteView<'_>,
     field: &FieldPath,
     parent: &str,
 ) {
@@ -842,13 +909,13 @@ fn report_missing_parent(
 
 fn report_parent(
     ctx: &mut Ctx<'_>,
-    route: &Obj<HttpRoute>,
+    route: &RouteView<'_>,
     field: &FieldPath,
     parent: &str,
     code: Code,
     why: &str,
 ) {
-    let origin = &route.origin;
+    let origin = route.origin;
     // The three Accepted=False reasons are the titles of their codes.
     let reason = code.title();
     ctx.push(diag_at(

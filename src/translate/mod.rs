@@ -13,6 +13,7 @@ pub mod httproute;
 pub mod ingress;
 pub mod regex;
 pub mod tls;
+pub mod tlsroute;
 
 use crate::Options;
 use crate::diag::{Code, SUBSTITUTION_HINT, has_unsubstituted_variable};
