@@ -156,6 +156,35 @@ fn output_follows_the_folder_and_each_change_signals_once() {
     wait_for(|| hups(&count) == 5, "the fifth SIGHUP");
 }
 
+/// `watch --target v2` keeps the v2 file, and follows an edit in it.
+#[test]
+fn watch_writes_the_target_format() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let manifests = tmp.path().join("manifests");
+    std::fs::create_dir(&manifests).expect("mkdir");
+    std::fs::write(manifests.join("svc.yaml"), SERVICE).expect("write");
+    std::fs::write(manifests.join("ing.yaml"), ingress("a.example.com")).expect("write");
+    let out = tmp.path().join("upstreams.yaml");
+    let _watcher = watch(&[
+        "--target".as_ref(),
+        "v2".as_ref(),
+        "--no-reload".as_ref(),
+        "-o".as_ref(),
+        out.as_ref(),
+        manifests.as_ref(),
+    ]);
+    wait_for(|| read(&out).contains("a.example.com"), "the first render");
+    let text = read(&out);
+    assert!(text.contains("version: 2\n"), "{text}");
+    assert!(
+        synroute::emit::schema::validate(synroute::target::Target::V2, &text).is_empty(),
+        "{text}"
+    );
+    std::fs::write(manifests.join("ing.yaml"), ingress("b.example.com")).expect("write");
+    wait_for(|| read(&out).contains("b.example.com"), "the edit");
+    assert!(read(&out).contains("upstream: web.shop.svc.cluster.local:80"));
+}
+
 #[test]
 fn watch_refuses_stdin_and_needs_an_output() {
     let out = Command::new(env!("CARGO_BIN_EXE_synroute"))

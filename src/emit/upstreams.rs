@@ -72,27 +72,32 @@ struct Lists {
 /// The header lists a path must write, in v1's reading of them: its own
 /// lists when it has any; `response_headers` beside `request_headers`
 /// always (a lone request list is read as the older single list, whose
-/// headers are also sent back to clients); and both, empty where it has
-/// none, when a parent path of the same host has headers (a path without
-/// lists inherits the nearest parent's).
-fn header_lists(e: &PathEntry, guarded: bool) -> Lists {
+/// headers are also sent back to clients); and, empty, each list that a
+/// parent path of the same host has and it has not (a path without a list
+/// inherits the nearest parent's). `above`: the lists its parents have.
+fn header_lists(e: &PathEntry, above: Lists) -> Lists {
     let s = &e.settings;
-    let request = !s.request_headers.is_empty() || guarded;
+    let request = !s.request_headers.is_empty() || above.request;
     Lists {
         request,
-        response: request || !s.response_headers.is_empty(),
+        response: request || !s.response_headers.is_empty() || above.response,
     }
 }
 
-/// True when a path above `path` on the same host (`/a` for `/a/b`, and
-/// `/`) has a header list: `path` would inherit it if it wrote none.
-fn parent_has_headers(paths: &crate::smallmap::SmallMap<String, PathEntry>, path: &str) -> bool {
-    crate::route::cut_backs(path).iter().skip(1).any(|p| {
-        p != path
-            && paths.get(p.as_str()).is_some_and(|e| {
-                !e.settings.request_headers.is_empty() || !e.settings.response_headers.is_empty()
-            })
-    })
+/// The header lists the paths above `path` on the same host (`/a` for
+/// `/a/b`, and `/`) have: what `path` would inherit if it wrote none.
+fn parent_lists(paths: &crate::smallmap::SmallMap<String, PathEntry>, path: &str) -> Lists {
+    let mut above = Lists::default();
+    for p in crate::route::cut_backs(path).iter().skip(1) {
+        if p == path {
+            continue;
+        }
+        if let Some(e) = paths.get(p.as_str()) {
+            above.request |= !e.settings.request_headers.is_empty();
+            above.response |= !e.settings.response_headers.is_empty();
+        }
+    }
+    above
 }
 
 /// True when any path of the host has a header list: only then is the
@@ -170,7 +175,7 @@ pub fn write(table: &RouteTable, jobs: usize, out: &mut dyn std::io::Write) -> s
             head.push_str("  ");
             push_scalar(&mut head, key);
             head.push_str(":\n");
-            push_entry(&mut head, e, "    ", header_lists(e, false));
+            push_entry(&mut head, e, "    ", header_lists(e, Lists::default()));
         }
     }
     if table.hosts.is_empty() {
@@ -246,8 +251,12 @@ fn push_host(out: &mut String, host: &str, h: &HostEntry) {
         out.push_str("      ");
         push_scalar(out, path);
         out.push_str(":\n");
-        let guarded = headers && parent_has_headers(&h.paths, path);
-        push_entry(out, e, "        ", header_lists(e, guarded));
+        let above = if headers {
+            parent_lists(&h.paths, path)
+        } else {
+            Lists::default()
+        };
+        push_entry(out, e, "        ", header_lists(e, above));
     }
 }
 
@@ -417,7 +426,7 @@ pub fn emit_reference(table: &RouteTable) -> Vec<u8> {
         internal_paths: table
             .internal_paths
             .iter()
-            .map(|(k, e)| (k.as_str(), path_out(e, header_lists(e, false))))
+            .map(|(k, e)| (k.as_str(), path_out(e, header_lists(e, Lists::default()))))
             .collect(),
         upstreams: table
             .hosts
@@ -431,9 +440,8 @@ pub fn emit_reference(table: &RouteTable) -> Vec<u8> {
                             .paths
                             .iter()
                             .map(|(p, e)| {
-                                let guarded = any_headers(&entry.paths)
-                                    && parent_has_headers(&entry.paths, p);
-                                (p.as_str(), path_out(e, header_lists(e, guarded)))
+                                let above = parent_lists(&entry.paths, p);
+                                (p.as_str(), path_out(e, header_lists(e, above)))
                             })
                             .collect(),
                     },

@@ -841,6 +841,11 @@ pub(super) fn attach(
 fn more_specific(scope: &Scope, l: &Listener, host: &str) -> Option<String> {
     let names = scope.hostnames.get(l.group)?;
     let own = l.hostname.as_deref();
+    // The common case, one hostname (or none) on the port: nothing else
+    // can take the host, and nothing is built to find that out.
+    if names.len() <= usize::from(own.is_some_and(|o| names.contains(o))) {
+        return None;
+    }
     let mut candidates = vec![host.to_string()];
     // `a.b.c` (or `*.b.c`) → `*.b.c`, `*.c`.
     let mut rest = host.strip_prefix("*.").unwrap_or(host);

@@ -54,7 +54,8 @@ pub enum Op {
     /// A claim by a match that is not a plain prefix (v2).
     ClaimMatch {
         host: String,
-        m: RouteMatch,
+        /// Boxed: every recorded operation is as large as the largest.
+        m: Box<RouteMatch>,
         entry: PathEntry,
     },
     /// A host passed through as TLS (v2).
@@ -138,7 +139,7 @@ impl<'a> Ctx<'a> {
                     rendered |= self.report_claim(outcome, host_path);
                 }
                 Op::ClaimMatch { host, m, entry } => {
-                    rendered |= self.claim_match(&host, m, entry);
+                    rendered |= self.claim_match(&host, *m, entry);
                 }
                 Op::Passthrough { host, p } => {
                     rendered |= self.claim_passthrough(&host, p);
@@ -233,7 +234,7 @@ impl Ctx<'_> {
         if let Some(ops) = &mut self.ops {
             ops.push(Op::ClaimMatch {
                 host: host.to_string(),
-                m,
+                m: Box::new(m),
                 entry,
             });
             return true;
