@@ -104,6 +104,27 @@ pub struct Origin {
 }
 
 impl Origin {
+    /// An origin at line 1 of `t.yaml`, for tables built by hand (tests,
+    /// examples): no document to locate fields in.
+    #[doc(hidden)]
+    pub fn stand_in(kind: Kind, namespace: &str, name: &str) -> Origin {
+        Origin {
+            file: "t.yaml".into(),
+            line: 1,
+            kind,
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            doc: DocSpan {
+                source: 0,
+                start: 0,
+                end: 0,
+                first_line: 1,
+                list_item: None,
+            },
+            source: None,
+        }
+    }
+
     pub fn object_ref(&self) -> ObjectRef {
         ObjectRef {
             kind: self.kind.as_str().to_string(),

@@ -336,15 +336,18 @@ fn mismatch(r: &Rendered, pods: &PodsOf, case: &Value, host: &str, path: &str) -
     let settings = &m.entry.settings;
     let transforms = settings.transforms.as_deref().cloned().unwrap_or_default();
     let request_in = header_map(&case["request"]["headers"]);
-    for (name, v) in rewrite["Headers"].as_object().into_iter().flatten() {
-        let value = v.as_str().unwrap_or("");
-        let got = header_after(
+    let request = |name: &str| {
+        header_after(
             &request_in,
             &settings.request_headers,
             &transforms.request_add,
             &transforms.request_remove,
             name,
-        );
+        )
+    };
+    for (name, v) in rewrite["Headers"].as_object().into_iter().flatten() {
+        let value = v.as_str().unwrap_or("");
+        let got = request(name);
         if got.as_deref() != Some(value) {
             return Some(format!(
                 "expected request header {name}: {value}, the backend sees {got:?}"
@@ -357,14 +360,7 @@ fn mismatch(r: &Rendered, pods: &PodsOf, case: &Value, host: &str, path: &str) -
         .flatten()
         .filter_map(Value::as_str)
     {
-        let got = header_after(
-            &request_in,
-            &settings.request_headers,
-            &transforms.request_add,
-            &transforms.request_remove,
-            name,
-        );
-        if got.is_some() {
+        if request(name).is_some() {
             return Some(format!("expected request header {name} to be removed"));
         }
     }

@@ -9,21 +9,11 @@ use synroute::emit::upstreams::{emit, emit_reference, parse};
 use synroute::ir::{HostEntry, PathEntry, PathSettings, Provenance, RouteTable, Server};
 
 fn table_with(strings: &[String], weighted: bool) -> RouteTable {
-    let origin = std::sync::Arc::new(synroute::model::Origin {
-        file: "t.yaml".into(),
-        line: 1,
-        kind: synroute::model::Kind::Ingress,
-        namespace: "ns".into(),
-        name: "n".into(),
-        doc: synroute::model::DocSpan {
-            source: 0,
-            start: 0,
-            end: 0,
-            first_line: 1,
-            list_item: None,
-        },
-        source: None,
-    });
+    let origin = std::sync::Arc::new(synroute::model::Origin::stand_in(
+        synroute::model::Kind::Ingress,
+        "ns",
+        "n",
+    ));
     let mut t = RouteTable::default();
     for (i, s) in strings.iter().enumerate() {
         let entry = PathEntry {

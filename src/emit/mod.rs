@@ -14,6 +14,18 @@ use crate::ir::RouteTable;
 use crate::model::Anchored;
 use crate::target::Target;
 
+/// The bytes of a file built whole: the header comment, then its YAML.
+pub fn serialized<T: serde::Serialize>(file: &T) -> Vec<u8> {
+    let mut out = upstreams::HEADER.as_bytes().to_vec();
+    // Plain structs of strings, bools, numbers and maps cannot fail to
+    // serialise; should one, the file still says so instead of being empty.
+    match serde_yaml::to_string(file) {
+        Ok(s) => out.extend_from_slice(s.as_bytes()),
+        Err(e) => out.extend_from_slice(format!("# serialisation failed: {e}\n").as_bytes()),
+    }
+    out
+}
+
 /// The file of `table` for the formats built whole (0.2, v2), with what
 /// they could not say. v1 is written from the table when it is written
 /// (`upstreams::write`), never held: None.
@@ -22,11 +34,11 @@ pub fn lower(table: &RouteTable) -> (Option<Vec<u8>>, Vec<Anchored>) {
         Target::V1 => (None, Vec::new()),
         Target::V02 => {
             let (file, diags) = v02::build(table);
-            (Some(v02::emit(&file)), diags)
+            (Some(serialized(&file)), diags)
         }
         Target::V2 => {
             let (file, diags) = v2::build(table);
-            (Some(v2::emit(&file)), diags)
+            (Some(serialized(&file)), diags)
         }
     }
 }

@@ -213,15 +213,6 @@ pub fn build(table: &RouteTable) -> (File, Vec<Anchored>) {
     (file, diags)
 }
 
-pub fn emit(file: &File) -> Vec<u8> {
-    let mut out = super::upstreams::HEADER.as_bytes().to_vec();
-    match serde_yaml::to_string(file) {
-        Ok(s) => out.extend_from_slice(s.as_bytes()),
-        Err(e) => out.extend_from_slice(format!("# serialisation failed: {e}\n").as_bytes()),
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -465,37 +465,17 @@ fn dedup(diags: &mut Vec<Anchored>) {
     });
 }
 
-/// The bytes of the file: the header comment, then the YAML.
-pub fn emit(file: &File) -> Vec<u8> {
-    let mut out = super::upstreams::HEADER.as_bytes().to_vec();
-    match serde_yaml::to_string(file) {
-        Ok(s) => out.extend_from_slice(s.as_bytes()),
-        Err(e) => out.extend_from_slice(format!("# serialisation failed: {e}\n").as_bytes()),
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ir::{PathSettings, Provenance, Server};
 
     fn entry(seq: u32) -> PathEntry {
-        let origin = Arc::new(crate::model::Origin {
-            file: "t.yaml".into(),
-            line: 1,
-            kind: crate::model::Kind::HttpRoute,
-            namespace: "ns".into(),
-            name: "r".into(),
-            doc: crate::model::DocSpan {
-                source: 0,
-                start: 0,
-                end: 0,
-                first_line: 1,
-                list_item: None,
-            },
-            source: None,
-        });
+        let origin = Arc::new(crate::model::Origin::stand_in(
+            crate::model::Kind::HttpRoute,
+            "ns",
+            "r",
+        ));
         let mut e = PathEntry::new(
             Arc::from([Server {
                 address: format!("s{seq}:80"),

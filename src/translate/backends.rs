@@ -34,6 +34,37 @@ pub struct BackendRef<'a> {
     pub missing: Code,
 }
 
+/// Whether a route of `route_kind` in `origin`'s namespace may reach the
+/// Service `ns/name`: in its own namespace always, elsewhere when a
+/// ReferenceGrant there allows it; otherwise reported at `field`
+/// (RefNotPermitted) for the backend to be dropped.
+pub fn reference_allowed(
+    ctx: &mut Ctx<'_>,
+    route_kind: &str,
+    origin: &Arc<Origin>,
+    (ns, name): (&str, &str),
+    field: &FieldPath,
+) -> bool {
+    if ns == origin.namespace
+        || super::gateway::grant_allows(
+            ctx,
+            (super::gateway::GROUP, route_kind, &origin.namespace),
+            ("", "Service", ns, name),
+        )
+    {
+        return true;
+    }
+    ctx.push(diag_at(
+        Code::RefNotPermitted,
+        format!(
+            "backendRef to Service {ns}/{name} crosses namespaces and no ReferenceGrant in {ns:?} allows it; it is dropped"
+        ),
+        origin,
+        field,
+    ));
+    false
+}
+
 /// Resolves a Service backend to an address, or reports why it cannot be.
 pub fn service_address(ctx: &mut Ctx<'_>, b: BackendRef<'_>) -> Option<String> {
     let BackendRef {

@@ -14,7 +14,7 @@ use gateway_api::experimental::httproutes::{
 };
 use std::sync::Arc;
 
-use super::backends::{BackendRef, PortRef, service_address};
+use super::backends::{BackendRef, PortRef, reference_allowed, service_address};
 use super::gateway::{GROUP, Reached, RouteHost, grant_allows};
 use super::{Ctx, acme, annotations, prefix_key, regex, report_path, routable_host};
 use crate::diag::{Code, Severity};
@@ -434,22 +434,7 @@ fn backends(
             .namespace
             .clone()
             .unwrap_or_else(|| origin.namespace.clone());
-        if ns != origin.namespace
-            && !grant_allows(
-                ctx,
-                (GROUP, "HTTPRoute", &origin.namespace),
-                ("", "Service", &ns, &b.name),
-            )
-        {
-            ctx.push(diag_at(
-                Code::RefNotPermitted,
-                format!(
-                    "backendRef to Service {ns}/{} crosses namespaces and no ReferenceGrant in {ns:?} allows it; it is dropped",
-                    b.name
-                ),
-                origin,
-                &bfield,
-            ));
+        if !reference_allowed(ctx, "HTTPRoute", origin, (&ns, &b.name), &bfield) {
             continue;
         }
         tls_policy(ctx, origin, &ns, &b.name, &bfield);

@@ -11,8 +11,8 @@
 
 use std::sync::Arc;
 
-use super::backends::{BackendRef, PortRef, service_address};
-use super::gateway::{GROUP, RouteHost, RouteView, Scope, attach, grant_allows};
+use super::backends::{BackendRef, PortRef, reference_allowed, service_address};
+use super::gateway::{RouteHost, RouteView, Scope, attach};
 use super::{Ctx, routable_host};
 use crate::diag::Code;
 use crate::ir::{Passthrough, Provenance};
@@ -107,22 +107,7 @@ fn upstream(ctx: &mut Ctx<'_>, route: &Obj<TlsRoute>) -> Option<(String, FieldPa
                 continue;
             }
             let ns = b.namespace.as_deref().unwrap_or(&origin.namespace);
-            if ns != origin.namespace
-                && !grant_allows(
-                    ctx,
-                    (GROUP, "TLSRoute", &origin.namespace),
-                    ("", "Service", ns, &b.name),
-                )
-            {
-                ctx.push(diag_at(
-                    Code::RefNotPermitted,
-                    format!(
-                        "backendRef to Service {ns}/{} crosses namespaces and no ReferenceGrant in {ns:?} allows it; it is dropped",
-                        b.name
-                    ),
-                    origin,
-                    &field,
-                ));
+            if !reference_allowed(ctx, "TLSRoute", origin, (ns, &b.name), &field) {
                 continue;
             }
             if let Some((kept, _)) = &chosen {
