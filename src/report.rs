@@ -289,7 +289,7 @@ fn json_value(report: &Report<'_>) -> Value {
             "objects": st.used,
             "documentsSkipped": st.foreign + st.not_objects + st.empty,
             "hosts": report.rendered.table.hosts.len(),
-            "paths": report.rendered.table.hosts.values().map(|h| h.paths.len()).sum::<usize>(),
+            "paths": report.rendered.paths,
         },
     })
 }
