@@ -84,3 +84,50 @@ fn every_prefix_of_the_demo_renders() {
         }
     }
 }
+
+/// Hostile YAML is answered, not chewed on: a 100,000-deep flow nesting is
+/// refused at its line and column before the parser sees it (serde_yaml's
+/// scanner takes time quadratic in the depth to refuse it itself); an
+/// Ingress with 200,000 annotations renders (duplicate keys are found
+/// through a set); a billion-laughs alias expansion is refused. No timing
+/// is asserted: a quadratic step shows as a test that does not finish.
+#[test]
+fn hostile_yaml_is_answered() {
+    let opts = synroute::Options::default();
+    let deep = format!(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  labels:\n    x: {}{}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let r = synroute::render(&[Source::new("deep.yaml", deep)], &opts);
+    assert!(r.malformed);
+    let d = r.diagnostics.first().expect("a diagnostic");
+    assert_eq!(d.code.id(), "SR1001");
+    let at = d.location.as_ref().expect("located");
+    assert_eq!((at.line, at.column), (6, Some(8 + 128)), "{}", d.concise());
+
+    let mut ing = String::from(
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: big\n  namespace: shop\n  annotations:\n",
+    );
+    for i in 0..200_000 {
+        ing.push_str(&format!("    example.com/a{i}: \"v{i}\"\n"));
+    }
+    ing.push_str("spec:\n  ingressClassName: synapse\n  rules:\n  - host: a.example.com\n    http:\n      paths:\n      - path: /\n        pathType: Prefix\n        backend:\n          service:\n            name: web\n            port:\n              number: 80\n");
+    let r = synroute::render(&[Source::new("big.yaml", ing)], &opts);
+    assert!(!r.malformed);
+    assert!(r.table.host("a.example.com").is_some());
+
+    let mut laughs = String::from(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: lol\n  labels:\n    a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for (name, prev) in ["b", "c", "d", "e", "f", "g", "h", "i"]
+        .iter()
+        .zip(["a", "b", "c", "d", "e", "f", "g", "h"])
+    {
+        laughs.push_str(&format!(
+            "    {name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+        ));
+    }
+    let r = synroute::render(&[Source::new("lol.yaml", laughs)], &opts);
+    assert!(r.malformed, "the alias expansion was read");
+}

@@ -16,6 +16,10 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 
+/// A mapping's keys up to this many are checked for duplicates by a scan;
+/// past it, through a set.
+const SCAN_KEYS: usize = 16;
+
 /// The reader gave up; the document goes to the general parser.
 #[derive(Debug)]
 pub struct Bail;
@@ -210,6 +214,10 @@ impl<'a, 'b> Parser<'a, 'b> {
 
     fn map(&mut self, indent: usize) -> Result<Node<'a, 'b>, Bail> {
         let mut entries: BVec<'b, (Cow<'a, str>, Node<'a, 'b>)> = BVec::new_in(self.arena);
+        // Past a few keys, duplicates are found through a set: a scan of
+        // the keys before each one made a map of n keys cost n² (200,000
+        // annotations ran past a minute).
+        let mut seen: Option<std::collections::HashSet<Cow<'a, str>>> = None;
         while let Some((ind, content)) = self.peek() {
             if ind < indent {
                 break;
@@ -225,7 +233,15 @@ impl<'a, 'b> Parser<'a, 'b> {
             let Some((key, rest)) = split_key(content)? else {
                 return Err(Bail);
             };
-            if entries.iter().any(|(k, _)| *k == key) {
+            let duplicate = match &mut seen {
+                Some(set) => !set.insert(key.clone()),
+                None if entries.len() < SCAN_KEYS => entries.iter().any(|(k, _)| *k == key),
+                None => {
+                    let set = seen.insert(entries.iter().map(|(k, _)| k.clone()).collect());
+                    !set.insert(key.clone())
+                }
+            };
+            if duplicate {
                 return Err(Bail);
             }
             self.advance();
@@ -853,6 +869,23 @@ mod tests {
         let mut v = BVec::new_in(b);
         v.extend(items);
         Node::Seq(v)
+    }
+
+    /// A duplicate key anywhere in a large mapping makes the reader give
+    /// up (serde_yaml then reports it), before and after the set takes
+    /// over from the scan.
+    #[test]
+    fn duplicate_keys_in_large_mappings_bail() {
+        let b = bumpalo::Bump::new();
+        for n in [3, SCAN_KEYS - 1, SCAN_KEYS, SCAN_KEYS + 1, 500] {
+            let keys: Vec<String> = (0..n).map(|i| format!("k{i}: v{i}")).collect();
+            let text = format!("a:\n  {}\n", keys.join("\n  "));
+            assert!(parse(&text, &b).is_ok(), "{n} keys");
+            for dup in [0, n / 2, n - 1] {
+                let again = format!("{text}  k{dup}: again\n");
+                assert!(parse(&again, &b).is_err(), "{n} keys, k{dup} twice");
+            }
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! here and in `emit/` only. Every problem becomes a located diagnostic; this
 //! module never reads the disk and never panics on input.
 
+mod depth;
 mod fast;
 mod locate;
 mod parse;

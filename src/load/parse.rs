@@ -227,7 +227,26 @@ fn plain_scalar(rest: &str) -> Option<String> {
     Some(v.to_string())
 }
 
+/// Refuses a document nested deeper than serde_yaml reads before it is
+/// given to serde_yaml, whose scanner takes time quadratic in that depth
+/// to find out (`depth`).
+fn within_depth(text: &str) -> Result<(), ParseError> {
+    match super::depth::too_deep(text) {
+        None => Ok(()),
+        Some((line, column)) => Err(ParseError {
+            message: format!(
+                "collections nested deeper than {} levels, the most the YAML parser reads; refused before parsing",
+                super::depth::MAX_DEPTH
+            ),
+            line,
+            column,
+            field: None,
+        }),
+    }
+}
+
 pub fn head_yaml(text: &str) -> Result<Head, ParseError> {
+    within_depth(text)?;
     match serde_yaml::from_str::<serde_yaml::Value>(text) {
         Ok(v) => Ok(item_head_value(&v)),
         Err(e) => Err(ParseError::yaml(&e)),
@@ -418,6 +437,7 @@ struct JsonList<'a> {
 }
 
 pub fn list_items_yaml(text: &str) -> Result<Vec<Item<'_>>, ParseError> {
+    within_depth(text)?;
     let list: YamlList = serde_yaml::from_str(text).map_err(|e| ParseError::yaml(&e))?;
     Ok(list
         .items
@@ -472,6 +492,7 @@ pub fn object_yaml_fast(kind: Kind, text: &str) -> Option<Object> {
 }
 
 pub fn object_yaml_general(kind: Kind, text: &str) -> Result<Object, ParseError> {
+    within_depth(text)?;
     typed(kind, serde_yaml::Deserializer::from_str(text)).map_err(|e| ParseError::yaml(&e))
 }
 
@@ -523,6 +544,7 @@ pub fn item_node<R>(
 
 /// The one node of an item of a YAML `kind: List` read alone by serde_yaml.
 pub fn item_value(text: &str) -> Result<serde_yaml::Value, ParseError> {
+    within_depth(text)?;
     let values: Vec<serde_yaml::Value> =
         serde_yaml::from_str(text).map_err(|e| ParseError::yaml(&e))?;
     let [value]: [serde_yaml::Value; 1] = values
