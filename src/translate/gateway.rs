@@ -259,6 +259,10 @@ pub struct Scope {
     listeners: Vec<Listener>,
     /// The hostnames of each group of listeners (`Listener::group`).
     hostnames: Vec<HashSet<String>>,
+    /// The indexes in `listeners` of each Gateway's and ListenerSet's own
+    /// listeners, in order: a route finds its parent's without a scan of
+    /// every listener (thousands of ListenerSets on one Gateway).
+    by_owner: HashMap<(Kind, Key), Vec<usize>>,
     diags: Vec<Anchored>,
 }
 
@@ -325,11 +329,17 @@ pub fn scope(snap: &Snapshot, opts: &Options) -> Scope {
             set.insert(h.clone());
         }
     }
+    let mut by_owner: HashMap<(Kind, Key), Vec<usize>> = HashMap::new();
+    for (i, l) in listeners.iter().enumerate() {
+        let key = (l.owner.namespace.clone(), l.owner.name.clone());
+        by_owner.entry((l.owner.kind, key)).or_default().push(i);
+    }
     Scope {
         ours: ours.into_keys().collect(),
         admitted,
         listeners,
         hostnames,
+        by_owner,
         diags: own.diags,
     }
 }
@@ -640,7 +650,7 @@ pub(super) fn attach(
     scope: &Scope,
     listener_hosts: &mut Vec<(usize, String)>,
 ) -> Option<Vec<Reached>> {
-    let (ours, admitted, listeners) = (&scope.ours, &scope.admitted, &scope.listeners);
+    let (ours, admitted) = (&scope.ours, &scope.admitted);
     let origin = route.origin;
     let hostnames = &route.hostnames;
     let mut targets: Vec<Reached> = Vec::new();
@@ -672,11 +682,7 @@ pub(super) fn attach(
                     }
                     continue;
                 }
-                listeners
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, l)| l.owner.kind == Kind::Gateway && l.gateway == key)
-                    .collect()
+                owned(scope, Kind::Gateway, &key)
             }
             (GROUP, "ListenerSet") | (X_GROUP, "XListenerSet") => {
                 let Some(ls) = ctx.snap.listener_sets.get(&key) else {
@@ -707,15 +713,7 @@ pub(super) fn attach(
                     );
                     continue;
                 }
-                listeners
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, l)| {
-                        l.owner.kind == Kind::ListenerSet
-                            && l.owner.namespace == key.0
-                            && l.owner.name == key.1
-                    })
-                    .collect()
+                owned(scope, Kind::ListenerSet, &key)
             }
             _ => continue,
         };
@@ -870,6 +868,17 @@ fn more_specific(scope: &Scope, l: &Listener, host: &str) -> Option<String> {
     None
 }
 
+/// The listeners a Gateway or ListenerSet declares, with their indexes.
+fn owned<'s>(scope: &'s Scope, kind: Kind, key: &Key) -> Vec<(usize, &'s Listener)> {
+    scope
+        .by_owner
+        .get(&(kind, key.clone()))
+        .into_iter()
+        .flatten()
+        .filter_map(|&i| scope.listeners.get(i).map(|l| (i, l)))
+        .collect()
+}
+
 /// Adds `host`, reached through a listener `via`, to `found`.
 fn add_reached(found: &mut Vec<Reached>, host: RouteHost, via: (bool, i32)) {
     match found.iter_mut().find(|r| r.host == host) {
@@ -943,9 +952,16 @@ fn report_parent(
 pub fn grant_allows(ctx: &Ctx<'_>, from: (&str, &str, &str), to: (&str, &str, &str, &str)) -> bool {
     let (from_group, from_kind, from_ns) = from;
     let (to_group, to_kind, to_ns, to_name) = to;
-    ctx.snap.reference_grants.values().any(|g| {
-        g.origin.namespace == to_ns
-            && g.value.spec.as_ref().is_some_and(|s| {
+    // The grants of `to_ns` only, found by the map's order (namespace,
+    // then name): a scan of every grant per backendRef made a grant per
+    // tenant quadratic.
+    let start = (to_ns.to_string(), String::new());
+    ctx.snap
+        .reference_grants
+        .range(start..)
+        .take_while(|((ns, _), _)| ns == to_ns)
+        .any(|(_, g)| {
+            g.value.spec.as_ref().is_some_and(|s| {
                 s.from
                     .iter()
                     .any(|f| f.group == from_group && f.kind == from_kind && f.namespace == from_ns)
@@ -955,7 +971,7 @@ pub fn grant_allows(ctx: &Ctx<'_>, from: (&str, &str, &str), to: (&str, &str, &s
                             && t.name.as_deref().is_none_or(|n| n == to_name)
                     })
             })
-    })
+        })
 }
 
 /// HTTPS listeners' `tls.certificateRefs` (mode Terminate) → cert bundles.

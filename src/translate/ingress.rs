@@ -201,6 +201,10 @@ fn translate_one(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>) {
     // Hosts this Ingress renders under, in order, for TLS and defaultBackend.
     let mut hosts: Vec<String> = Vec::new();
     let mut tls_hosts: Vec<String> = Vec::new();
+    // Membership through sets: an Ingress with thousands of rules made
+    // the scans of these lists quadratic.
+    let mut seen_hosts: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut seen_tls: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let mut own_root: BTreeSet<String> = BTreeSet::new();
     let mut rendered = false;
     // One server list per backend address, shared by every path to it.
@@ -208,7 +212,7 @@ fn translate_one(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>) {
     for (ri, rule) in spec.rules.iter().flatten().enumerate() {
         let rfield = rules_field.idx(ri);
         if let Some(h) = rule.host.as_deref().filter(|h| !h.is_empty())
-            && !tls_hosts.iter().any(|t| t == h)
+            && seen_tls.insert(h)
         {
             tls_hosts.push(h.to_string());
         }
@@ -244,7 +248,7 @@ fn translate_one(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>) {
         else {
             continue;
         };
-        if !hosts.contains(&host) {
+        if seen_hosts.insert(host.clone()) {
             hosts.push(host.clone());
         }
         for (_, p, pfield) in host_paths {
