@@ -178,15 +178,17 @@ fn peak_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
-/// In the child: renders `path` as the CLI does and prints ms and peak KB.
+/// In the child: renders `path` as the CLI does (into a file beside it)
+/// and prints ms and peak KB.
 fn child(path: &str) {
+    let out = format!("{path}.out");
     let t = Instant::now();
     let args = [
         "synroute",
         "render",
         path,
         "-o",
-        "/dev/null",
+        &out,
         "--quiet",
         "--min-severity",
         "error",

@@ -935,6 +935,18 @@ pub type Emit<'a> = &'a dyn Fn(&mut dyn Write) -> io::Result<()>;
 /// same folder and a rename, unless the file already holds exactly those
 /// bytes.
 pub fn write_atomic_if_changed(path: &Path, emit: Emit<'_>) -> io::Result<bool> {
+    // A device, a pipe or a socket (`-o /dev/null`, `-o /dev/stdout`) is
+    // written to as it is: a rename would put a regular file in its place
+    // (as root, /dev/null itself).
+    if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let mut w =
+            io::BufWriter::new(fs::OpenOptions::new().write(true).open(path).map_err(|e| {
+                io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))
+            })?);
+        emit(&mut w)?;
+        w.flush()?;
+        return Ok(true);
+    }
     if holds(path, emit) {
         return Ok(false);
     }

@@ -642,3 +642,21 @@ fn the_default_host_is_v1s_alone() {
         assert!(stdout(&o).is_empty());
     }
 }
+
+/// `-o` naming a device writes to it, and leaves it a device: an atomic
+/// write's rename would put a regular file in its place (as root,
+/// `/dev/null` itself, for every program of the machine).
+#[cfg(unix)]
+#[test]
+fn output_to_a_device_is_written_not_replaced() {
+    use std::os::unix::fs::FileTypeExt as _;
+    let null = std::path::Path::new("/dev/null");
+    if !std::fs::metadata(null).is_ok_and(|m| m.file_type().is_char_device()) {
+        eprintln!("skipping: /dev/null is not a device here");
+        return;
+    }
+    let o = synroute(&["render", "fixtures/demo", "-o", "/dev/null", "-q"], None);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let kind = std::fs::metadata(null).expect("/dev/null").file_type();
+    assert!(kind.is_char_device(), "/dev/null was replaced");
+}
