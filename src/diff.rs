@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::diag::Diagnostic;
 use crate::emit::upstreams::ParsedFile;
-use crate::ir::{PathSettings, Server};
+use crate::ir::{PathSettings, Provenance, Server};
 use crate::target::Target;
 use crate::{Rendered, Source};
 
@@ -138,10 +138,6 @@ impl Side {
     }
 
     pub fn from_rendered(r: &Rendered, sources: &[Source]) -> Side {
-        let describe = |p: &crate::ir::Provenance| {
-            let l = crate::locate(&p.origin, &p.field, sources);
-            format!("{} at {}:{}", p.origin.describe(), l.file, l.line)
-        };
         let mut side = Side {
             sticky: r.table.sticky_sessions.is_some(),
             diagnostics: r.diagnostics.clone(),
@@ -154,47 +150,71 @@ impl Side {
                 side.certificates.insert(host.to_string(), c.clone());
             }
         }
+        // Every route with the object it came from; the objects are
+        // located together (each document read once), then inserted.
+        let mut routes: Vec<(&str, String, Vec<Server>, PathSettings, &Provenance)> = Vec::new();
         let hosts = r.table.hosts.iter().map(|(h, e)| (h.as_str(), &e.paths));
         for (host, paths) in hosts.chain(std::iter::once((INTERNAL, &r.table.internal_paths))) {
             for (path, e) in paths {
-                side.insert(
+                let settings = (*e.settings).clone();
+                routes.push((
                     host,
-                    path,
+                    path.to_string(),
                     e.servers.to_vec(),
-                    (*e.settings).clone(),
-                    Some(describe(&e.provenance)),
-                );
+                    settings,
+                    &e.provenance,
+                ));
             }
         }
         // v2's routes by other matches, keyed as they read (`/a (exact)`),
         // and passthrough hosts.
         for (host, h) in &r.table.hosts {
             for (m, e) in h.routes() {
-                side.insert(
+                let settings = (*e.settings).clone();
+                routes.push((
                     host,
-                    &m.to_string(),
+                    m.to_string(),
                     e.servers.to_vec(),
-                    (*e.settings).clone(),
-                    Some(describe(&e.provenance)),
-                );
+                    settings,
+                    &e.provenance,
+                ));
             }
             if let Some(p) = h.passthrough() {
-                side.insert(
+                let server = Server {
+                    address: p.upstream.clone(),
+                    weight: None,
+                };
+                let settings = PathSettings::default();
+                routes.push((
                     host,
-                    PASSTHROUGH,
-                    vec![Server {
-                        address: p.upstream.clone(),
-                        weight: None,
-                    }],
-                    PathSettings::default(),
-                    Some(describe(&p.provenance)),
-                );
+                    PASSTHROUGH.to_string(),
+                    vec![server],
+                    settings,
+                    &p.provenance,
+                ));
             }
         }
-        for (stem, b) in &r.table.certs {
+        let certs: Vec<_> = r.table.certs.iter().collect();
+        let wanted: Vec<(&crate::model::Origin, &crate::model::FieldPath)> = routes
+            .iter()
+            .map(|(.., p)| *p)
+            .chain(certs.iter().map(|(_, b)| &b.secret))
+            .map(|p| (&*p.origin, &p.field))
+            .collect();
+        let places = crate::locate_all(&wanted, sources, 1);
+        let mut described = wanted
+            .iter()
+            .zip(places)
+            .map(|((origin, _), l)| format!("{} at {}:{}", origin.describe(), l.file, l.line));
+        for (host, path, servers, settings, _) in routes {
+            side.insert(host, &path, servers, settings, described.next());
+        }
+        for (stem, b) in certs {
             side.fingerprints
                 .insert(stem.clone(), fingerprint(&b.cert_pem));
-            side.cert_sources.insert(stem.clone(), describe(&b.secret));
+            if let Some(d) = described.next() {
+                side.cert_sources.insert(stem.clone(), d);
+            }
         }
         side
     }

@@ -25,7 +25,7 @@ pub mod translate;
 #[cfg(feature = "watch")]
 pub mod watch;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use diag::{Code, Diagnostic, Location, Severity};
@@ -246,27 +246,22 @@ fn translated(mut input: Input<'_>, opts: &Options) -> Rendered {
     };
     // Located on every core; the diagnostics are then moved out, not
     // copied (and the copies' originals freed one by one on this thread).
-    let places = load::parallel_map(&anchored, opts.jobs, |_| 1, |a| places(a, &at));
-    let diagnostics: Vec<Diagnostic> = anchored
+    let diagnostics = resolve_all(anchored, &at, opts.jobs);
+    let (mut diagnostics, mut suppressed) = suppress(diagnostics, &loaded.snapshot, &at, opts.jobs);
+    let metas = loaded.snapshot.metas();
+    let root = FieldPath::root();
+    let wanted: Vec<_> = metas.iter().map(|(o, _)| (&***o, &root)).collect();
+    let objects = at
+        .place_all(&wanted, opts.jobs)
         .into_iter()
-        .zip(places)
-        .map(|(a, p)| located(a.diag, p))
+        .zip(&metas)
+        .map(|((file, line, column), (o, _))| UsedObject {
+            origin: Arc::clone(o),
+            file,
+            line,
+            column,
+        })
         .collect();
-    let (mut diagnostics, mut suppressed) = suppress(diagnostics, &loaded.snapshot, &at);
-    let objects = load::parallel_map(
-        &loaded.snapshot.metas(),
-        opts.jobs,
-        |_| 1,
-        |(o, _)| {
-            let (file, line, column) = at.place(o, &FieldPath::root());
-            UsedObject {
-                origin: Arc::clone(o),
-                file,
-                line,
-                column,
-            }
-        },
-    );
     diagnostics.sort();
     diagnostics.dedup();
     suppressed.sort();
@@ -295,14 +290,14 @@ fn suppress(
     diagnostics: Vec<Diagnostic>,
     snap: &model::Snapshot,
     at: &Locator<'_>,
+    jobs: usize,
 ) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
-    /// One word of an ignore annotation, and whether it silenced anything.
+    /// One word of an ignore annotation.
     struct Rule<'a> {
         object: diag::ObjectRef,
         origin: &'a Arc<model::Origin>,
         word: String,
         code: Option<Code>,
-        used: bool,
     }
     let mut rules: Vec<Rule<'_>> = Vec::new();
     for (origin, meta) in snap.metas() {
@@ -323,30 +318,39 @@ fn suppress(
                 origin,
                 word: word.to_string(),
                 code: Code::parse(word),
-                used: false,
             });
         }
     }
+    // The rules by what they silence: each diagnostic looks up its own.
+    let by_target: HashMap<(&diag::ObjectRef, Code), usize> = rules
+        .iter()
+        .enumerate()
+        .rev()
+        .filter_map(|(i, r)| Some(((&r.object, r.code?), i)))
+        .collect();
+    let mut used = vec![false; rules.len()];
     let (mut kept, mut gone) = (Vec::new(), Vec::new());
     for d in diagnostics {
-        let hit = rules
-            .iter_mut()
-            .find(|r| Some(d.code) == r.code && d.object.as_ref() == Some(&r.object));
+        let hit = d
+            .object
+            .as_ref()
+            .and_then(|o| by_target.get(&(o, d.code)))
+            .and_then(|&i| used.get_mut(i));
         match hit {
-            Some(rule) => {
-                rule.used = true;
+            Some(used) => {
+                *used = true;
                 gone.push(d);
             }
             None => kept.push(d),
         }
     }
-    for Rule {
-        origin,
-        word,
-        code,
+    let mut unused = Vec::new();
+    for (
+        Rule {
+            origin, word, code, ..
+        },
         used,
-        ..
-    } in rules
+    ) in rules.into_iter().zip(used)
     {
         if used {
             continue;
@@ -357,48 +361,39 @@ fn suppress(
             format!("{IGNORE_ANNOTATION}: {word:?} is not a synroute code")
         };
         let field = FieldPath::of(&["metadata", "annotations"]).key(IGNORE_ANNOTATION);
-        kept.push(resolve(
-            model::diag_at(Code::UnusedSuppression, why, origin, &field),
-            at,
-        ));
+        unused.push(model::diag_at(Code::UnusedSuppression, why, origin, &field));
     }
+    kept.extend(resolve_all(unused, at, jobs));
     (kept, gone)
 }
 
-/// Turns an anchored diagnostic into a located one, finding the field's
-/// own line in the source text.
-fn resolve(a: Anchored, at: &Locator<'_>) -> Diagnostic {
-    let p = places(&a, at);
-    located(a.diag, p)
-}
-
-/// Where an anchored diagnostic and each of its related notes are.
-type Places = (Option<Location>, Vec<Option<Location>>);
-
-fn places(a: &Anchored, at: &Locator<'_>) -> Places {
-    let place = |anchor: &Option<(Arc<model::Origin>, FieldPath)>| {
-        anchor
-            .as_ref()
-            .map(|(origin, field)| location(at.place(origin, field)))
-    };
-    (
-        place(&a.anchor),
-        a.related_anchors.iter().map(place).collect(),
-    )
-}
-
-/// The diagnostic with the places found for it (`places`); a diagnostic
-/// or note without an anchor keeps its own location.
-fn located(mut d: Diagnostic, (at, related): Places) -> Diagnostic {
-    if at.is_some() {
-        d.location = at;
-    }
-    for (r, at) in d.related.iter_mut().zip(related) {
-        if at.is_some() {
-            r.location = at;
-        }
-    }
-    d
+/// Turns anchored diagnostics into located ones, finding each field's own
+/// line in the source text (a diagnostic or note without an anchor keeps
+/// its own location).
+fn resolve_all(anchored: Vec<Anchored>, at: &Locator<'_>, jobs: usize) -> Vec<Diagnostic> {
+    // Every anchor, the diagnostic's first and then its notes'.
+    let wanted: Vec<(&model::Origin, &FieldPath)> = anchored
+        .iter()
+        .flat_map(|a| std::iter::once(&a.anchor).chain(&a.related_anchors))
+        .filter_map(|anchor| anchor.as_ref().map(|(o, f)| (&**o, f)))
+        .collect();
+    let mut places = at.place_all(&wanted, jobs).into_iter().map(location);
+    anchored
+        .into_iter()
+        .map(|a| {
+            let mut d = a.diag;
+            if a.anchor.is_some() {
+                d.location = places.next();
+            }
+            for (i, anchor) in a.related_anchors.iter().enumerate() {
+                let at = anchor.as_ref().and_then(|_| places.next());
+                if let Some(r) = d.related.get_mut(i).filter(|_| at.is_some()) {
+                    r.location = at;
+                }
+            }
+            d
+        })
+        .collect()
 }
 
 /// Where fields are located: in the sources' text while it is held, else
@@ -410,21 +405,63 @@ enum Locator<'a> {
 }
 
 impl Locator<'_> {
-    /// The file, line and column of `field` of the object at `origin`.
-    fn place(&self, origin: &model::Origin, field: &FieldPath) -> (Arc<str>, u32, u32) {
-        let doc = origin.doc;
+    /// The file, line and column of each `field` of the object at its
+    /// origin, in order: grouped by document, so each document is read
+    /// and indexed once however many fields are located in it (and the
+    /// documents spread over `jobs` cores).
+    fn place_all(
+        &self,
+        wanted: &[(&model::Origin, &FieldPath)],
+        jobs: usize,
+    ) -> Vec<(Arc<str>, u32, u32)> {
+        let key = |i: &usize| wanted.get(*i).map(|(o, _)| (o.doc.source, o.doc.start));
+        let mut order: Vec<usize> = (0..wanted.len()).collect();
+        order.sort_by_key(key);
+        let groups: Vec<&[usize]> = order.chunk_by(|a, b| key(a) == key(b)).collect();
+        let placed = load::parallel_map(
+            &groups,
+            jobs,
+            |g| g.len(),
+            |group| {
+                let mut doc: Option<load::DocIndex<'_>> = None;
+                let mut out = Vec::with_capacity(group.len());
+                for &i in *group {
+                    let Some(&(origin, field)) = wanted.get(i) else {
+                        continue;
+                    };
+                    let found = place(origin, field, |p| {
+                        doc.get_or_insert_with(|| self.doc(&origin.doc)).locate(p)
+                    });
+                    out.push((i, found));
+                }
+                out
+            },
+        );
+        let mut all: Vec<Option<(Arc<str>, u32, u32)>> = vec![None; wanted.len()];
+        for (i, found) in placed.into_iter().flatten() {
+            if let Some(slot) = all.get_mut(i) {
+                *slot = Some(found);
+            }
+        }
+        all.into_iter()
+            .zip(wanted)
+            .map(|(found, (origin, _))| {
+                found.unwrap_or_else(|| (Arc::clone(&origin.file), origin.line, 1))
+            })
+            .collect()
+    }
+
+    /// The document at `doc`, ready to locate fields in.
+    fn doc(&self, doc: &model::DocSpan) -> load::DocIndex<'_> {
         match self {
-            Locator::Text(sources) => {
-                let text = sources
+            Locator::Text(sources) => load::DocIndex::of(
+                sources
                     .get(doc.source)
                     .and_then(|s| s.content.get(doc.start..doc.end))
                     .and_then(|b| std::str::from_utf8(b).ok())
-                    .unwrap_or("");
-                place(origin, field, |p| load::locate(text, p))
-            }
-            Locator::Shapes(shapes) => place(origin, field, |p| {
-                shapes.get(&doc).map_or((0, 1), |s| s.locate(p))
-            }),
+                    .unwrap_or(""),
+            ),
+            Locator::Shapes(shapes) => shapes.get(doc).map(load::Shape::doc).unwrap_or_default(),
         }
     }
 }
@@ -455,7 +492,22 @@ impl UsedObject {
 
 /// The file:line:column of `field` of the object at `origin`.
 pub fn locate(origin: &model::Origin, field: &FieldPath, sources: &[Source]) -> Location {
-    location(Locator::Text(sources).place(origin, field))
+    locate_all(&[(origin, field)], sources, 1)
+        .pop()
+        .unwrap_or_else(|| location((Arc::clone(&origin.file), origin.line, 1)))
+}
+
+/// `locate` for many fields at once: each document read once.
+pub fn locate_all(
+    wanted: &[(&model::Origin, &FieldPath)],
+    sources: &[Source],
+    jobs: usize,
+) -> Vec<Location> {
+    Locator::Text(sources)
+        .place_all(wanted, jobs)
+        .into_iter()
+        .map(location)
+        .collect()
 }
 
 fn location((file, line, column): (Arc<str>, u32, u32)) -> Location {

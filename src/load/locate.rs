@@ -14,6 +14,7 @@
 
 use super::fast::{find_either, find_newline};
 use crate::model::{FieldPath, Seg};
+use std::collections::HashMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Line<'a> {
@@ -88,8 +89,7 @@ fn mapping_key(s: &str) -> Option<&str> {
 /// Returns the 0-based line (within `text`) and 1-based column of the
 /// deepest element of `path` that could be found.
 pub fn locate(text: &str, path: &FieldPath) -> (u32, u32) {
-    let lines: Vec<Line<'_>> = lines(text).map(scan).collect();
-    walk(&lines, path)
+    DocIndex::of(text).locate(path)
 }
 
 /// The lines of one document as `locate` reads them, without the text:
@@ -258,7 +258,12 @@ impl Shape {
 
     /// `locate` on the text this shape was made of.
     pub fn locate(&self, path: &FieldPath) -> (u32, u32) {
-        walk(&self.lines(), path)
+        self.doc().locate(path)
+    }
+
+    /// The document this shape was made of, to locate many fields in.
+    pub fn doc(&self) -> DocIndex<'_> {
+        DocIndex::new(self.lines())
     }
 
     fn lines(&self) -> Vec<Line<'_>> {
@@ -391,73 +396,175 @@ pub fn list_items(text: &str) -> Vec<(usize, usize, u32)> {
     items
 }
 
-/// The walk of `locate` over a document's lines.
-fn walk(lines: &[Line<'_>], path: &FieldPath) -> (u32, u32) {
-    let first = lines
-        .iter()
-        .position(|l| !l.empty && !is_marker(l))
-        .unwrap_or(0);
-    let mut best = (first, 1usize);
-    // The current block: line range and whether its first line is the node
-    // itself (an item's first line carries its first key).
-    let mut lo = first;
-    let mut hi = lines.len();
-    let mut map_col: Option<usize> = None;
-    for seg in path.segs() {
-        match seg {
-            Seg::Key(k) => {
-                let Some(col) = map_col.or_else(|| block_col(lines, lo, hi)) else {
-                    break;
-                };
-                let found = (lo..hi).find(|&j| {
-                    let l = &lines[j];
-                    !l.empty && l.key_col == col && l.key == Some(k)
-                });
-                let Some(j) = found else { break };
-                best = (j, col + 1);
-                let end = (j + 1..hi)
-                    .find(|&m| {
-                        let l = &lines[m];
-                        !l.empty && (l.indent < col || (l.indent == col && !l.dash))
-                    })
-                    .unwrap_or(hi);
-                lo = j + 1;
-                hi = end;
-                map_col = None;
-            }
-            Seg::Index(i) => {
-                let Some(d) = (lo..hi).find(|&j| !lines[j].empty).map(|j| lines[j].indent) else {
-                    break;
-                };
-                let items: Vec<usize> = (lo..hi)
-                    .filter(|&j| lines[j].dash && lines[j].indent == d)
-                    .collect();
-                let Some(&start) = items.get(i) else { break };
-                let end = items.get(i + 1).copied().unwrap_or(hi);
-                best = (start, d + 1);
-                map_col = Some(lines[start].key_col);
-                lo = start;
-                hi = end;
-            }
+/// A document's lines, and an index of each block a walk went through:
+/// built once per document, so locating n fields in it costs each block's
+/// lines once, not the whole document n times (an Ingress with n TLS
+/// entries, each reported, was n²).
+pub struct DocIndex<'a> {
+    lines: Vec<Line<'a>>,
+    /// The first line that is neither blank nor a marker.
+    first: usize,
+    /// The column of a block's mappings, by its line range.
+    cols: HashMap<(usize, usize), Option<usize>>,
+    /// The keys of a block at a column, by line range and column.
+    keys: HashMap<(usize, usize, usize), Keys<'a>>,
+    /// The items of a block sequence, by line range.
+    items: HashMap<(usize, usize), Items>,
+}
+
+impl Default for DocIndex<'_> {
+    fn default() -> Self {
+        DocIndex::new(Vec::new())
+    }
+}
+
+/// The keys at one column of a block.
+struct Keys<'a> {
+    /// Each key's first line.
+    first: HashMap<&'a str, usize>,
+    /// The lines that end a key's block (less indented, or a sibling that
+    /// is not an item), ascending.
+    stops: Vec<usize>,
+}
+
+/// The items of a block sequence: its indent and each item's first line.
+struct Items {
+    indent: Option<usize>,
+    starts: Vec<usize>,
+}
+
+impl<'a> DocIndex<'a> {
+    fn new(lines: Vec<Line<'a>>) -> DocIndex<'a> {
+        let first = lines
+            .iter()
+            .position(|l| !l.empty && !is_marker(l))
+            .unwrap_or(0);
+        DocIndex {
+            lines,
+            first,
+            cols: HashMap::new(),
+            keys: HashMap::new(),
+            items: HashMap::new(),
         }
     }
-    (best.0 as u32, best.1 as u32)
+
+    /// The document `text`.
+    pub fn of(text: &'a str) -> DocIndex<'a> {
+        DocIndex::new(lines(text).map(scan).collect())
+    }
+
+    /// The 0-based line and 1-based column of the deepest element of
+    /// `path` that could be found.
+    pub fn locate(&mut self, path: &FieldPath) -> (u32, u32) {
+        let mut best = (self.first, 1usize);
+        // The current block: its line range, and the column of its
+        // mapping when its first line is the node itself (an item's first
+        // line carries its first key).
+        let (mut lo, mut hi) = (self.first, self.lines.len());
+        let mut map_col: Option<usize> = None;
+        for seg in path.segs() {
+            match seg {
+                Seg::Key(k) => {
+                    let Some(col) = map_col.or_else(|| self.col(lo, hi)) else {
+                        break;
+                    };
+                    let keys = self.keys(lo, hi, col);
+                    let Some(&j) = keys.first.get(k) else {
+                        break;
+                    };
+                    let after = keys.stops.partition_point(|&m| m <= j);
+                    best = (j, col + 1);
+                    (lo, hi) = (j + 1, keys.stops.get(after).copied().unwrap_or(hi));
+                    map_col = None;
+                }
+                Seg::Index(i) => {
+                    let items = self.items(lo, hi);
+                    let (Some(d), Some(&start)) = (items.indent, items.starts.get(i)) else {
+                        break;
+                    };
+                    let end = items.starts.get(i + 1).copied().unwrap_or(hi);
+                    best = (start, d + 1);
+                    map_col = self.lines.get(start).map(|l| l.key_col);
+                    (lo, hi) = (start, end);
+                }
+            }
+        }
+        (best.0 as u32, best.1 as u32)
+    }
+
+    fn range(&self, lo: usize, hi: usize) -> impl Iterator<Item = (usize, &Line<'a>)> {
+        self.lines
+            .get(lo..hi)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(move |(j, l)| (lo + j, l))
+            .filter(|(_, l)| !l.empty)
+    }
+
+    fn col(&mut self, lo: usize, hi: usize) -> Option<usize> {
+        if let Some(&c) = self.cols.get(&(lo, hi)) {
+            return c;
+        }
+        let c = self
+            .range(lo, hi)
+            .find(|(_, l)| l.key.is_some())
+            .map(|(_, l)| l.key_col);
+        self.cols.insert((lo, hi), c);
+        c
+    }
+
+    fn keys(&mut self, lo: usize, hi: usize, col: usize) -> &Keys<'a> {
+        let lines = &self.lines;
+        self.keys.entry((lo, hi, col)).or_insert_with(|| {
+            let mut keys = Keys {
+                first: HashMap::new(),
+                stops: Vec::new(),
+            };
+            for (j, l) in lines.get(lo..hi).unwrap_or_default().iter().enumerate() {
+                if l.empty {
+                    continue;
+                }
+                if let Some(k) = l.key.filter(|_| l.key_col == col) {
+                    keys.first.entry(k).or_insert(lo + j);
+                }
+                if l.indent < col || (l.indent == col && !l.dash) {
+                    keys.stops.push(lo + j);
+                }
+            }
+            keys
+        })
+    }
+
+    fn items(&mut self, lo: usize, hi: usize) -> &Items {
+        let lines = &self.lines;
+        self.items.entry((lo, hi)).or_insert_with(|| {
+            let mut non_empty = lines
+                .get(lo..hi)
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| !l.empty);
+            let indent = non_empty.clone().next().map(|(_, l)| l.indent);
+            let starts = non_empty
+                .by_ref()
+                .filter(|(_, l)| l.dash && Some(l.indent) == indent)
+                .map(|(j, _)| lo + j)
+                .collect();
+            Items { indent, starts }
+        })
+    }
 }
 
 fn is_marker(l: &Line<'_>) -> bool {
     l.key.is_none() && l.indent == 0 && !l.dash
 }
 
-fn block_col(lines: &[Line<'_>], lo: usize, hi: usize) -> Option<usize> {
-    (lo..hi)
-        .find(|&j| !lines[j].empty && lines[j].key.is_some())
-        .map(|j| lines[j].key_col)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::FieldPath;
+    use proptest::strategy::Strategy as _;
 
     const DOC: &str = "\
 apiVersion: networking.k8s.io/v1
@@ -478,9 +585,66 @@ spec:
   - host: b.example.com
 ";
 
+    /// The walk `DocIndex::locate` indexes, as a plain scan of the lines per
+    /// path: what every located field is compared with.
+    fn walk(lines: &[Line<'_>], path: &FieldPath) -> (u32, u32) {
+        let first = lines
+            .iter()
+            .position(|l| !l.empty && !is_marker(l))
+            .unwrap_or(0);
+        let mut best = (first, 1usize);
+        let (mut lo, mut hi) = (first, lines.len());
+        let mut map_col: Option<usize> = None;
+        for seg in path.segs() {
+            match seg {
+                Seg::Key(k) => {
+                    let col = map_col.or_else(|| {
+                        (lo..hi)
+                            .find(|&j| !lines[j].empty && lines[j].key.is_some())
+                            .map(|j| lines[j].key_col)
+                    });
+                    let Some(col) = col else { break };
+                    let found = (lo..hi).find(|&j| {
+                        let l = &lines[j];
+                        !l.empty && l.key_col == col && l.key == Some(k)
+                    });
+                    let Some(j) = found else { break };
+                    best = (j, col + 1);
+                    let end = (j + 1..hi)
+                        .find(|&m| {
+                            let l = &lines[m];
+                            !l.empty && (l.indent < col || (l.indent == col && !l.dash))
+                        })
+                        .unwrap_or(hi);
+                    lo = j + 1;
+                    hi = end;
+                    map_col = None;
+                }
+                Seg::Index(i) => {
+                    let Some(d) = (lo..hi).find(|&j| !lines[j].empty).map(|j| lines[j].indent)
+                    else {
+                        break;
+                    };
+                    let items: Vec<usize> = (lo..hi)
+                        .filter(|&j| lines[j].dash && lines[j].indent == d)
+                        .collect();
+                    let Some(&start) = items.get(i) else { break };
+                    let end = items.get(i + 1).copied().unwrap_or(hi);
+                    best = (start, d + 1);
+                    map_col = Some(lines[start].key_col);
+                    lo = start;
+                    hi = end;
+                }
+            }
+        }
+        (best.0 as u32, best.1 as u32)
+    }
+
     fn at(p: FieldPath) -> (u32, u32) {
         let here = locate(DOC, &p);
         assert_eq!(Shape::of(DOC).locate(&p), here, "{p}");
+        let lines: Vec<Line<'_>> = DOC.lines().map(scan).collect();
+        assert_eq!(walk(&lines, &p), here, "{p}");
         here
     }
 
@@ -590,6 +754,45 @@ spec:
         #[test]
         fn mapping_keys_as_by_bytes(s in "[a-z #:\t\"'é]{0,40}") {
             proptest::prop_assert_eq!(mapping_key(&s), mapping_key_by_bytes(&s));
+        }
+
+        /// One `DocIndex` locating many paths, in any order, finds what the
+        /// plain walk finds for each: the blocks it indexed on the way
+        /// are the blocks the walk scans.
+        #[test]
+        fn an_indexed_doc_locates_as_the_walk(
+            lines in proptest::collection::vec(
+                "( {0,4}|- | {2}- |- - )(#|[ab]|items|\"a\")(: ?| #)?([ab:# -]{0,3})?",
+                0..24,
+            ),
+            paths in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::prop_oneof![
+                        proptest::sample::select(vec!["a", "b", "items"]).prop_map(Ok),
+                        (0usize..4).prop_map(Err),
+                    ],
+                    0..5,
+                ),
+                1..8,
+            ),
+        ) {
+            let text = lines.join("\n");
+            let scanned: Vec<Line<'_>> = text.lines().map(scan).collect();
+            let mut doc = DocIndex::of(&text);
+            let shape = Shape::of(&text);
+            let mut from_shape = shape.doc();
+            for segs in paths {
+                let mut p = FieldPath::root();
+                for seg in segs {
+                    p = match seg {
+                        Ok(k) => p.key(k),
+                        Err(i) => p.idx(i),
+                    };
+                }
+                let want = walk(&scanned, &p);
+                proptest::prop_assert_eq!(doc.locate(&p), want, "{} in {:?}", p, text);
+                proptest::prop_assert_eq!(from_shape.locate(&p), want, "{} in {:?}", p, text);
+            }
         }
 
         /// `lines` splits any text as `str::lines` does.

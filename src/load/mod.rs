@@ -13,7 +13,7 @@ mod locate;
 mod parse;
 mod split;
 
-pub use locate::{Shape, locate};
+pub use locate::{DocIndex, Shape, locate};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
