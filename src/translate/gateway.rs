@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
+use super::owned::Owned;
 use super::{Ctx, HostName, Op, classify_host, httproute, tls};
 use crate::Options;
 use crate::diag::Code;
@@ -22,7 +23,7 @@ pub const GROUP: &str = "gateway.networking.k8s.io";
 pub const X_GROUP: &str = "gateway.networking.x-k8s.io";
 
 /// Which namespaces a listener accepts routes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum From {
     Same,
     All,
@@ -32,7 +33,7 @@ pub enum From {
 }
 
 /// A label selector: matchLabels and matchExpressions.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Selector {
     pub labels: BTreeMap<String, String>,
     /// (key, operator, values)
@@ -167,7 +168,7 @@ macro_rules! listener_of {
 }
 
 /// A host a route is rendered under.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RouteHost {
     Host(String),
     /// Neither listener nor route names a host.
@@ -259,10 +260,11 @@ pub struct Scope {
     listeners: Vec<Listener>,
     /// The hostnames of each group of listeners (`Listener::group`).
     hostnames: Vec<HashSet<String>>,
-    /// The indexes in `listeners` of each Gateway's and ListenerSet's own
-    /// listeners, in order: a route finds its parent's without a scan of
-    /// every listener (thousands of ListenerSets on one Gateway).
-    by_owner: HashMap<(Kind, Key), Vec<usize>>,
+    /// Each Gateway's and ListenerSet's own listeners, indexed: a route
+    /// finds its parent's without a scan of every listener (thousands of
+    /// ListenerSets on one Gateway), and among them those its hostnames
+    /// reach (thousands of listeners on one Gateway).
+    by_owner: HashMap<(Kind, Key), Owned>,
     diags: Vec<Anchored>,
 }
 
@@ -329,11 +331,15 @@ pub fn scope(snap: &Snapshot, opts: &Options) -> Scope {
             set.insert(h.clone());
         }
     }
-    let mut by_owner: HashMap<(Kind, Key), Vec<usize>> = HashMap::new();
+    let mut indexes: HashMap<(Kind, Key), Vec<usize>> = HashMap::new();
     for (i, l) in listeners.iter().enumerate() {
         let key = (l.owner.namespace.clone(), l.owner.name.clone());
-        by_owner.entry((l.owner.kind, key)).or_default().push(i);
+        indexes.entry((l.owner.kind, key)).or_default().push(i);
     }
+    let by_owner = indexes
+        .into_iter()
+        .map(|(k, v)| (k, Owned::new(v, &listeners)))
+        .collect();
     Scope {
         ours: ours.into_keys().collect(),
         admitted,
@@ -487,22 +493,25 @@ fn admits(
     origin: &Arc<Origin>,
     field: &FieldPath,
 ) -> bool {
+    admission(ctx, from, owner_ns, ns).unwrap_or_else(|| {
+        ctx.push(diag_at(
+            Code::NamespaceSelectorUnmatchable,
+            format!("the namespace selector cannot be evaluated for namespace {ns:?}: its Namespace object is not in the input"),
+            origin,
+            field,
+        ));
+        false
+    })
+}
+
+/// `admits` without a report: None when a selector cannot be evaluated
+/// (the namespace's labels are not in the input).
+fn admission(ctx: &Ctx<'_>, from: &From, owner_ns: &str, ns: &str) -> Option<bool> {
     match from {
-        From::All => true,
-        From::Same => owner_ns == ns,
-        From::None => false,
-        From::Selector(sel) => match namespace_labels(ctx, ns) {
-            Some(labels) => sel.matches(&labels),
-            None => {
-                ctx.push(diag_at(
-                    Code::NamespaceSelectorUnmatchable,
-                    format!("the namespace selector cannot be evaluated for namespace {ns:?}: its Namespace object is not in the input"),
-                    origin,
-                    field,
-                ));
-                false
-            }
-        },
+        From::All => Some(true),
+        From::Same => Some(owner_ns == ns),
+        From::None => Some(false),
+        From::Selector(sel) => namespace_labels(ctx, ns).map(|labels| sel.matches(&labels)),
     }
 }
 
@@ -653,7 +662,7 @@ pub(super) fn attach(
     let (ours, admitted) = (&scope.ours, &scope.admitted);
     let origin = route.origin;
     let hostnames = &route.hostnames;
-    let mut targets: Vec<Reached> = Vec::new();
+    let mut targets = ReachedSet::default();
     let mut any_ours = false;
     for (pi, pr) in route.parents.iter().enumerate() {
         let field = FieldPath::of(&["spec", "parentRefs"]).idx(pi);
@@ -672,9 +681,7 @@ pub(super) fn attach(
         if let Some(p) = pr.port {
             parent.push_str(&format!(":{p}"));
         }
-        // Listeners with their index in `listeners` (which names them in
-        // `listener_hosts`).
-        let candidates: Vec<(usize, &Listener)> = match (group, kind) {
+        let owner_kind = match (group, kind) {
             (GROUP, "Gateway") => {
                 if !ours.contains(&key) {
                     if !ctx.snap.gateways.contains_key(&key) {
@@ -682,7 +689,7 @@ pub(super) fn attach(
                     }
                     continue;
                 }
-                owned(scope, Kind::Gateway, &key)
+                Kind::Gateway
             }
             (GROUP, "ListenerSet") | (X_GROUP, "XListenerSet") => {
                 let Some(ls) = ctx.snap.listener_sets.get(&key) else {
@@ -713,17 +720,47 @@ pub(super) fn attach(
                     );
                     continue;
                 }
-                owned(scope, Kind::ListenerSet, &key)
+                Kind::ListenerSet
             }
             _ => continue,
         };
         any_ours = true;
-        let named: Vec<(usize, &Listener)> = candidates
-            .into_iter()
-            .filter(|(_, l)| pr.section_name.as_ref().is_none_or(|s| &l.name == s))
-            .filter(|(_, l)| pr.port.is_none_or(|p| l.port == p))
-            .collect();
-        if named.is_empty() {
+        let no_listeners = Owned::default();
+        let owned = scope
+            .by_owner
+            .get(&(owner_kind, key))
+            .unwrap_or(&no_listeners);
+        let on_port = |i: &usize| {
+            scope
+                .listeners
+                .get(*i)
+                .is_some_and(|l| pr.port.is_none_or(|p| l.port == p))
+        };
+        // The listeners the parentRef names, each with the route hostnames
+        // it may intersect (None: all of them). Without a sectionName,
+        // only the listeners the route's hostnames can reach are looked at.
+        let (named, exists): (Vec<Named>, bool) = match &pr.section_name {
+            Some(s) => {
+                let named: Vec<_> = owned
+                    .named(s)
+                    .iter()
+                    .filter(|i| on_port(i))
+                    .map(|&i| (i, None))
+                    .collect();
+                let exists = !named.is_empty();
+                (named, exists)
+            }
+            None => (
+                owned
+                    .reached(hostnames, &scope.listeners)
+                    .into_iter()
+                    .filter(|(i, _)| on_port(i))
+                    .map(|(i, hs)| (i, Some(hs)))
+                    .collect(),
+                owned.has_port(pr.port),
+            ),
+        };
+        if !exists {
             report_parent(
                 ctx,
                 route,
@@ -734,8 +771,11 @@ pub(super) fn attach(
             );
             continue;
         }
-        let mut allowed: Vec<(usize, &Listener)> = Vec::new();
-        for (i, l) in named {
+        let mut allowed: Vec<(usize, &Listener, Option<Vec<usize>>)> = Vec::new();
+        for (i, hs) in named {
+            let Some(l) = scope.listeners.get(i) else {
+                continue;
+            };
             if route.kind.takes(l)
                 && allows_kind(l, route.kind)
                 && admits(
@@ -747,10 +787,23 @@ pub(super) fn attach(
                     &l.field.key("allowedRoutes"),
                 )
             {
-                allowed.push((i, l));
+                allowed.push((i, l, hs));
             }
         }
-        if allowed.is_empty() {
+        // Whether any listener of the parentRef's accepts the route's kind
+        // and namespace at all: only the listeners looked at above when it
+        // names a section, else one of each policy.
+        let accepts_any = !allowed.is_empty()
+            || (pr.section_name.is_none()
+                && owned.policies().iter().filter(|i| on_port(i)).any(|&i| {
+                    scope.listeners.get(i).is_some_and(|l| {
+                        route.kind.takes(l)
+                            && allows_kind(l, route.kind)
+                            && admission(ctx, &l.from, &l.owner.namespace, &origin.namespace)
+                                == Some(true)
+                    })
+                }));
+        if !accepts_any {
             report_parent(
                 ctx,
                 route,
@@ -761,11 +814,22 @@ pub(super) fn attach(
             );
             continue;
         }
-        let mut found: Vec<Reached> = Vec::new();
+        let mut found = ReachedSet::default();
         let mut isolated: Vec<(RouteHost, &Listener, String)> = Vec::new();
-        for (i, l) in allowed {
+        for (i, l, hs) in allowed {
             let via = (l.protocol == "HTTPS", l.port);
-            for t in intersect(l.hostname.as_deref(), hostnames) {
+            let some: Vec<String>;
+            let route_hosts = match hs {
+                None => hostnames.as_slice(),
+                Some(hs) => {
+                    some = hs
+                        .iter()
+                        .filter_map(|&h| hostnames.get(h).cloned())
+                        .collect();
+                    some.as_slice()
+                }
+            };
+            for t in intersect(l.hostname.as_deref(), route_hosts) {
                 if let RouteHost::Host(h) = &t {
                     if let Some(by) = more_specific(scope, l, h) {
                         isolated.push((t.clone(), l, by));
@@ -773,7 +837,7 @@ pub(super) fn attach(
                     }
                     listener_hosts.push((i, h.clone()));
                 }
-                add_reached(&mut found, t, via);
+                found.add(t, via);
             }
         }
         let isolated_any = isolated.len();
@@ -793,7 +857,7 @@ pub(super) fn attach(
 
         // A route whose hosts are all taken by more specific listeners is
         // still accepted: it is only never reached there.
-        if found.is_empty() && isolated_any == 0 {
+        if found.list.is_empty() && isolated_any == 0 {
             report_parent(
                 ctx,
                 route,
@@ -809,9 +873,9 @@ pub(super) fn attach(
             parent,
             conditions: vec![condition("Accepted", true, "Accepted", "")],
         });
-        for r in found {
+        for r in found.list {
             for via in r.via {
-                add_reached(&mut targets, r.host.clone(), via);
+                targets.add(r.host.clone(), via);
             }
         }
     }
@@ -827,7 +891,7 @@ pub(super) fn attach(
         ));
         return None;
     }
-    Some(targets)
+    Some(targets.list)
 }
 
 /// The hostname of a listener of `l`'s group (same Gateway, same port)
@@ -868,29 +932,36 @@ fn more_specific(scope: &Scope, l: &Listener, host: &str) -> Option<String> {
     None
 }
 
-/// The listeners a Gateway or ListenerSet declares, with their indexes.
-fn owned<'s>(scope: &'s Scope, kind: Kind, key: &Key) -> Vec<(usize, &'s Listener)> {
-    scope
-        .by_owner
-        .get(&(kind, key.clone()))
-        .into_iter()
-        .flatten()
-        .filter_map(|&i| scope.listeners.get(i).map(|l| (i, l)))
-        .collect()
+/// A listener a parentRef names, by index, with the indexes of the route
+/// hostnames it may intersect (None: all of them).
+type Named = (usize, Option<Vec<usize>>);
+
+/// The hosts a route reached, in the order first reached, each with the
+/// listeners it was reached through (looked up by host: a route with
+/// thousands of hostnames adds each once).
+#[derive(Default)]
+struct ReachedSet {
+    list: Vec<Reached>,
+    at: HashMap<RouteHost, usize>,
 }
 
-/// Adds `host`, reached through a listener `via`, to `found`.
-fn add_reached(found: &mut Vec<Reached>, host: RouteHost, via: (bool, i32)) {
-    match found.iter_mut().find(|r| r.host == host) {
-        Some(r) => {
-            if !r.via.contains(&via) {
-                r.via.push(via);
+impl ReachedSet {
+    /// Adds `host`, reached through a listener `via`.
+    fn add(&mut self, host: RouteHost, via: (bool, i32)) {
+        match self.at.get(&host).and_then(|&i| self.list.get_mut(i)) {
+            Some(r) => {
+                if !r.via.contains(&via) {
+                    r.via.push(via);
+                }
+            }
+            None => {
+                self.at.insert(host.clone(), self.list.len());
+                self.list.push(Reached {
+                    host,
+                    via: vec![via],
+                });
             }
         }
-        None => found.push(Reached {
-            host,
-            via: vec![via],
-        }),
     }
 }
 

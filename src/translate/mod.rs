@@ -11,6 +11,7 @@ pub mod certcheck;
 pub mod gateway;
 pub mod httproute;
 pub mod ingress;
+mod owned;
 pub mod regex;
 pub mod tls;
 pub mod tlsroute;
