@@ -133,7 +133,62 @@ mod generated {
             Just("@x".into()),
             Just("x\t".into()),
         ];
-        prop_oneof![12 => taken, 1 => traps]
+        prop_oneof![12 => taken, 1 => traps, 3 => flow(2)]
+    }
+
+    /// A one-line flow collection, or a string that looks like one.
+    fn flow(depth: u32) -> BoxedStrategy<String> {
+        let entry = prop_oneof![
+            "[a-z][a-z0-9 ./-]{0,6}",
+            "[1-9][0-9]{0,3}",
+            Just("\"q, ] }\"".to_string()),
+            Just("'s '' q'".into()),
+            Just("true".into()),
+            Just("~".into()),
+            Just("-1".into()),
+            Just("007".into()),
+        ];
+        let traps = prop_oneof![
+            Just("[a, ]".to_string()),
+            Just("{a: }".into()),
+            Just("{a : b}".into()),
+            Just("{a:b}".into()),
+            Just("[a: b]".into()),
+            Just("{a, b}".into()),
+            Just("[a #c]".into()),
+            Just("{\"a\" : 1}".into()),
+            Just("{\"a\":1}".into()),
+            Just("[&x a]".into()),
+            Just("[*x]".into()),
+            Just("{? a : b}".into()),
+            Just("[a]x".into()),
+            Just("[a] # c".into()),
+            Just("{a: 1, a: 2}".into()),
+            Just("[- a]".into()),
+            Just("[http://x]".into()),
+            Just("[ ]".into()),
+            Just("{ }".into()),
+            Just("[,]".into()),
+            Just("[a,,b]".into()),
+            Just("{a: b}}".into()),
+            Just("[a".into()),
+            Just("[!!str 1]".into()),
+            Just("{a: [b, {c: d}]}".into()),
+        ];
+        let leaf = prop_oneof![4 => entry, 1 => traps].boxed();
+        if depth == 0 {
+            return leaf;
+        }
+        let inner = prop_oneof![3 => leaf.clone(), 1 => flow(depth - 1)];
+        prop_oneof![
+            1 => leaf,
+            2 => prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(", "))),
+            2 => prop::collection::vec(("[a-z]{1,3}|\"k[a-z ]{0,2}\"", inner), 0..4).prop_map(|v| {
+                let pairs: Vec<String> = v.into_iter().map(|(k, x)| format!("{k}: {x}")).collect();
+                format!("{{{}}}", pairs.join(", "))
+            }),
+        ]
+        .boxed()
     }
 
     /// A node: a one-line scalar (`Leaf`) or lines of a block
@@ -245,6 +300,181 @@ mod generated {
                 match general {
                     Ok(g) => prop_assert_eq!(fast, g, "document:\n{}", text),
                     Err(e) => prop_assert!(false, "fast reader accepted what serde_yaml refuses ({}):\n{}", e, text),
+                }
+            }
+        }
+    }
+}
+
+mod mutated {
+    //! Real documents (every one of fixtures/ and the corpus), mutated a
+    //! few bytes or lines at a time: wherever the fast reader still
+    //! answers, its answer — the YAML value and the typed object — is
+    //! serde_yaml's; where it gives up, serde_yaml alone decides (so the
+    //! two never disagree). `SYNROUTE_DIFF_CASES` sets how many cases run
+    //! (1,500 by default; the README's longer run uses 200,000).
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+    use synroute::load::{fast_path_readings, fast_yaml_value};
+
+    fn seeds() -> &'static [String] {
+        static SEEDS: OnceLock<Vec<String>> = OnceLock::new();
+        SEEDS.get_or_init(|| {
+            let mut roots = vec![std::path::PathBuf::from("fixtures")];
+            roots.extend(super::common::corpus_root());
+            let mut docs = Vec::new();
+            for root in roots {
+                for file in super::yaml_files(&root) {
+                    let Ok(text) = std::fs::read_to_string(&file) else {
+                        continue;
+                    };
+                    let mut doc = String::new();
+                    for line in text.lines().chain(std::iter::once("---")) {
+                        if line == "---" {
+                            if !doc.trim().is_empty() {
+                                docs.push(std::mem::take(&mut doc));
+                            }
+                            doc.clear();
+                        } else {
+                            doc.push_str(line);
+                            doc.push('\n');
+                        }
+                    }
+                }
+            }
+            docs
+        })
+    }
+
+    fn cases() -> u32 {
+        std::env::var("SYNROUTE_DIFF_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1500)
+    }
+
+    /// What is inserted: YAML's indicators and the scalars whose type is
+    /// in doubt.
+    const TOKENS: &[&str] = &[
+        ":", ": ", "- ", "-", "#", " #", "[", "]", "{", "}", ",", ", ", "'", "\"", "\\", "&a ",
+        "*a", "!!str ", "|", "|-", ">", "? ", "---\n", "...\n", "\n", " ", "  ", "\t", "~", "null",
+        "0x1F", "1e3", "yes", "-1", ".5", "007", "é", "\r", "%", "@", "`", "{}", "[]",
+    ];
+
+    /// The byte index at or below `i` that starts a char of `s`.
+    fn boundary(s: &str, i: usize) -> usize {
+        let mut i = i % (s.len() + 1);
+        while !s.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    }
+
+    fn mutate(text: &str, ops: &[(u8, usize, u8)]) -> String {
+        let mut s = text.to_string();
+        for &(op, at, arg) in ops {
+            let mut lines: Vec<String> = s.lines().map(str::to_string).collect();
+            let line = if lines.is_empty() {
+                0
+            } else {
+                at % lines.len()
+            };
+            match op % 8 {
+                // A token inserted anywhere.
+                0 | 1 => {
+                    let i = boundary(&s, at);
+                    s.insert_str(i, TOKENS[usize::from(arg) % TOKENS.len()]);
+                    continue;
+                }
+                // A few bytes removed.
+                2 => {
+                    let i = boundary(&s, at);
+                    let j = boundary(&s, i + usize::from(arg % 4) + 1).max(i);
+                    s.replace_range(i..j, "");
+                    continue;
+                }
+                // A line repeated, removed, or swapped with the next.
+                3 if !lines.is_empty() => {
+                    let l = lines[line].clone();
+                    lines.insert(line, l);
+                }
+                4 if !lines.is_empty() => {
+                    lines.remove(line);
+                }
+                5 if line + 1 < lines.len() => lines.swap(line, line + 1),
+                // A line's indentation changed.
+                6 if !lines.is_empty() => {
+                    let l = &mut lines[line];
+                    if arg % 2 == 0 {
+                        l.insert_str(0, &" ".repeat(usize::from(arg % 3) + 1));
+                    } else if let Some(rest) = l.strip_prefix("  ") {
+                        *l = rest.to_string();
+                    }
+                }
+                // A block value rewritten in flow style: `k: v` → `k: [v]`
+                // or `k: {x: v}`.
+                7 if !lines.is_empty() => {
+                    let l = &mut lines[line];
+                    if let Some(i) = l.find(": ") {
+                        let (head, value) = l.split_at(i + 2);
+                        *l = if arg % 2 == 0 {
+                            format!("{head}[{value}]")
+                        } else {
+                            format!("{head}{{x: {value}}}")
+                        };
+                    }
+                }
+                _ => {}
+            }
+            s = lines.join("\n");
+            s.push('\n');
+        }
+        s
+    }
+
+    /// The mutations must leave many documents in the fast reader's
+    /// subset, or the property below would hold vacuously.
+    #[test]
+    fn mutated_documents_are_often_still_read_fast() {
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::TestRunner;
+        assert!(seeds().len() > 100, "{} seed documents", seeds().len());
+        let strategy = (
+            any::<usize>(),
+            prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>()), 1..4),
+        );
+        let mut runner = TestRunner::deterministic();
+        let (mut taken, total) = (0, 1000);
+        for _ in 0..total {
+            let (seed, ops) = strategy.new_tree(&mut runner).expect("generate").current();
+            let text = mutate(&seeds()[seed % seeds().len()], &ops);
+            if fast_yaml_value(&text).is_some() {
+                taken += 1;
+            }
+        }
+        eprintln!("fast reader took {taken} of {total} mutated documents");
+        assert!(taken * 4 > total, "only {taken} of {total}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(cases()))]
+        #[test]
+        fn mutated_documents_read_alike(
+            seed in any::<usize>(),
+            ops in prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>()), 1..4),
+        ) {
+            let seeds = seeds();
+            prop_assume!(!seeds.is_empty());
+            let text = mutate(&seeds[seed % seeds.len()], &ops);
+            if let Some(fast) = fast_yaml_value(&text) {
+                match serde_yaml::from_str::<serde_yaml::Value>(&text) {
+                    Ok(general) => prop_assert_eq!(fast, general, "document:\n{}", text),
+                    Err(e) => prop_assert!(false, "the fast reader read what serde_yaml refuses ({}):\n{}", e, text),
+                }
+            }
+            for (line, fast, general) in fast_path_readings(&text) {
+                if let Some(fast) = fast {
+                    prop_assert_eq!(fast, general, "document at line {}:\n{}", line, text);
                 }
             }
         }

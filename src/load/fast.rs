@@ -4,9 +4,11 @@
 //! or simply quoted one-line scalars. This reader parses exactly that
 //! subset into a small tree borrowed from the text and deserializes typed
 //! objects from it, several times faster than the general YAML parser.
-//! Anything outside the subset — anchors, aliases, tags, flow collections,
-//! folded or multi-line scalars, tabs, duplicate keys, a scalar whose type
-//! is in doubt — and every error at all makes it give up (`Bail`), and the
+//! One-line flow collections of such scalars (`{name: a, port: 80}`,
+//! `hosts: [a.example.com]`) are read too. Anything outside the subset —
+//! anchors, aliases, tags, flow collections over several lines, folded or
+//! multi-line scalars, tabs, duplicate keys, a scalar or key whose type is
+//! in doubt — and every error at all makes it give up (`Bail`), and the
 //! caller parses the document with serde_yaml instead. So it never decides
 //! what a document means differently from serde_yaml and never produces an
 //! error message of its own; `tests/fast_yaml.rs` holds it to that.
@@ -199,6 +201,12 @@ impl<'a, 'b> Parser<'a, 'b> {
             if trimmed == "-" || trimmed.starts_with("- ") {
                 return Err(Bail);
             }
+            if trimmed.starts_with(['{', '[']) {
+                // `- {name: a, port: 80}`: a flow collection as the item.
+                self.advance();
+                items.push(self.inline(trimmed, indent)?);
+                continue;
+            }
             if split_key(trimmed)?.is_some() {
                 // `- key: value`: a mapping whose keys sit at `column`.
                 self.advance();
@@ -217,7 +225,7 @@ impl<'a, 'b> Parser<'a, 'b> {
         // Past a few keys, duplicates are found through a set: a scan of
         // the keys before each one made a map of n keys cost n² (200,000
         // annotations ran past a minute).
-        let mut seen: Option<std::collections::HashSet<Cow<'a, str>>> = None;
+        let mut keys = Keys::default();
         while let Some((ind, content)) = self.peek() {
             if ind < indent {
                 break;
@@ -233,17 +241,7 @@ impl<'a, 'b> Parser<'a, 'b> {
             let Some((key, rest)) = split_key(content)? else {
                 return Err(Bail);
             };
-            let duplicate = match &mut seen {
-                Some(set) => !set.insert(key.clone()),
-                None if entries.len() < SCAN_KEYS => entries.iter().any(|(k, _)| *k == key),
-                None => {
-                    let set = seen.insert(entries.iter().map(|(k, _)| k.clone()).collect());
-                    !set.insert(key.clone())
-                }
-            };
-            if duplicate {
-                return Err(Bail);
-            }
+            keys.insert(key.clone(), &entries)?;
             self.advance();
             let value = if rest.is_empty() || rest.starts_with('#') {
                 self.block_value(indent, false)?
@@ -283,11 +281,11 @@ impl<'a, 'b> Parser<'a, 'b> {
                 Node::Quoted(s)
             }
             Some(b'|') => return self.literal(text, parent),
-            Some(b'{' | b'[') => match strip_comment(text) {
-                "{}" => Node::Map(BVec::new_in(self.arena)),
-                "[]" => Node::Seq(BVec::new_in(self.arena)),
-                _ => return Err(Bail),
-            },
+            Some(b'{' | b'[') => {
+                let (node, rest) = self.flow(text, 0)?;
+                end_of_line(rest)?;
+                node
+            }
             _ => Node::Plain(plain(text)?),
         };
         // A more indented line after a one-line value would continue it
@@ -295,6 +293,74 @@ impl<'a, 'b> Parser<'a, 'b> {
         match self.peek() {
             Some((ind, _)) if ind > parent => Err(Bail),
             _ => Ok(node),
+        }
+    }
+
+    /// A flow collection (`[a, b]`, `{k: v, k2: [x]}`) that opens `text`
+    /// and closes on the same line: the node and what follows it. Only
+    /// what reads one way is taken — entries of plain scalars without `:`
+    /// or `#`, quoted scalars and nested collections, `k: v` pairs with a
+    /// space after the colon, no empty entry, no trailing comma, unique
+    /// keys; anything else, and a collection continued on the next line,
+    /// goes to the general parser.
+    fn flow(&self, text: &'a str, depth: usize) -> Result<(Node<'a, 'b>, &'a str), Bail> {
+        const MAX_DEPTH: usize = 32;
+        let (is_map, close) = match text.as_bytes().first() {
+            Some(b'{') if depth < MAX_DEPTH => (true, b'}'),
+            Some(b'[') if depth < MAX_DEPTH => (false, b']'),
+            _ => return Err(Bail),
+        };
+        let mut rest = after_spaces(text.get(1..).ok_or(Bail)?);
+        let mut entries: BVec<'b, (Cow<'a, str>, Node<'a, 'b>)> = BVec::new_in(self.arena);
+        let mut items: BVec<'b, Node<'a, 'b>> = BVec::new_in(self.arena);
+        let mut keys = Keys::default();
+        if rest.as_bytes().first() == Some(&close) {
+            rest = rest.get(1..).ok_or(Bail)?;
+        } else {
+            loop {
+                if is_map {
+                    let (key, after) = flow_scalar(rest, true)?;
+                    let key = match key {
+                        Node::Plain(k) if !maybe_not_string(k) => Cow::Borrowed(k),
+                        Node::Quoted(k) => k,
+                        _ => return Err(Bail),
+                    };
+                    let (value, after) = self.flow_value(after, depth)?;
+                    keys.insert(key.clone(), &entries)?;
+                    entries.push((key, value));
+                    rest = after;
+                } else {
+                    let (item, after) = match rest.as_bytes().first() {
+                        Some(b'{' | b'[') => self.flow(rest, depth + 1)?,
+                        _ => flow_scalar(rest, false)?,
+                    };
+                    items.push(item);
+                    rest = after;
+                }
+                match next_entry(rest, close)? {
+                    Some(after) => rest = after,
+                    None => {
+                        rest = after_spaces(rest).get(1..).ok_or(Bail)?;
+                        break;
+                    }
+                }
+            }
+        }
+        let node = if is_map {
+            Node::Map(entries)
+        } else {
+            Node::Seq(items)
+        };
+        Ok((node, rest))
+    }
+
+    /// `: value` after a flow mapping's key: the value and what follows.
+    fn flow_value(&self, text: &'a str, depth: usize) -> Result<(Node<'a, 'b>, &'a str), Bail> {
+        let value = text.strip_prefix(": ").ok_or(Bail)?;
+        let value = after_spaces(value);
+        match value.as_bytes().first() {
+            Some(b'{' | b'[') => self.flow(value, depth + 1),
+            _ => flow_scalar(value, false),
         }
     }
 
@@ -346,6 +412,90 @@ impl<'a, 'b> Parser<'a, 'b> {
     }
 }
 
+/// The keys of a mapping so far, to refuse a duplicate: compared one by
+/// one while few, then through a set (a scan of the keys before each one
+/// made a mapping of n keys cost n²).
+#[derive(Default)]
+struct Keys<'a>(Option<std::collections::HashSet<Cow<'a, str>>>);
+
+impl<'a> Keys<'a> {
+    /// Records `key` after `entries`; Bail when it is among them.
+    fn insert<T>(&mut self, key: Cow<'a, str>, entries: &[(Cow<'a, str>, T)]) -> Result<(), Bail> {
+        let duplicate = match &mut self.0 {
+            Some(set) => !set.insert(key),
+            None if entries.len() < SCAN_KEYS => entries.iter().any(|(k, _)| *k == key),
+            None => {
+                let set = self
+                    .0
+                    .insert(entries.iter().map(|(k, _)| k.clone()).collect());
+                !set.insert(key)
+            }
+        };
+        if duplicate { Err(Bail) } else { Ok(()) }
+    }
+}
+
+/// After a flow entry: `Some(rest)` past a `,` when another entry
+/// follows, None when `close` is next (not consumed); Bail otherwise (a
+/// trailing comma, the line ending inside the collection).
+fn next_entry(text: &str, close: u8) -> Result<Option<&str>, Bail> {
+    let t = after_spaces(text);
+    match t.as_bytes().first() {
+        Some(b',') => {
+            let next = after_spaces(t.get(1..).ok_or(Bail)?);
+            match next.as_bytes().first() {
+                None | Some(b',' | b']' | b'}') => Err(Bail),
+                Some(_) => Ok(Some(next)),
+            }
+        }
+        Some(&c) if c == close => Ok(None),
+        _ => Err(Bail),
+    }
+}
+
+/// A scalar entry of a flow collection at the start of `text` (a key of a
+/// mapping when `key`): quoted, or plain up to the next `,`, `]`, `}`
+/// (and `:` for a key). A plain scalar with a `:` or `#` inside, one that
+/// starts with an indicator, or an empty one is not read here.
+fn flow_scalar(text: &str, key: bool) -> Result<(Node<'_, '_>, &str), Bail> {
+    match text.as_bytes().first() {
+        Some(b'"') => {
+            let (s, rest) = double_quoted(text)?;
+            return Ok((Node::Quoted(s), rest));
+        }
+        Some(b'\'') => {
+            let (s, rest) = single_quoted(text)?;
+            return Ok((Node::Quoted(s), rest));
+        }
+        _ => {}
+    }
+    let bytes = text.as_bytes();
+    let end = bytes
+        .iter()
+        .position(|b| matches!(b, b',' | b'[' | b']' | b'{' | b'}' | b':' | b'#'))
+        .unwrap_or(bytes.len());
+    match bytes.get(end) {
+        Some(b':') if key => {}
+        Some(b',' | b']' | b'}') => {}
+        _ => return Err(Bail),
+    }
+    let (raw, rest) = text.split_at(end);
+    let s = raw.trim_end_matches(' ');
+    // `{a : 1}`: a key is read only when its colon follows it directly.
+    if key && s.len() != raw.len() && rest.starts_with(':') {
+        return Err(Bail);
+    }
+    let first = s.as_bytes().first().copied().ok_or(Bail)?;
+    if matches!(
+        first,
+        b'&' | b'*' | b'!' | b'|' | b'>' | b'%' | b'@' | b'`' | b'\'' | b'"'
+    ) || (matches!(first, b'-' | b'?') && (s.len() == 1 || s.as_bytes().get(1) == Some(&b' ')))
+    {
+        return Err(Bail);
+    }
+    Ok((Node::Plain(s), rest))
+}
+
 /// `s` after its leading spaces, counted byte by byte (`trim_start_matches`
 /// decodes a char at a time; with the last line `peek` found kept, the
 /// reader over the 50k corpus went 211 -> 189 ms).
@@ -378,7 +528,10 @@ fn split_key(content: &str) -> Result<Option<(Cow<'_, str>, &str)>, Bail> {
                 None => return Ok(None),
             }
         }
-        Some(b'?' | b'&' | b'*' | b'!' | b'%' | b'@' | b'`' | b'{' | b'[' | b'|' | b'>') => {
+        Some(
+            b'?' | b'&' | b'*' | b'!' | b'%' | b'@' | b'`' | b'{' | b'[' | b']' | b'}' | b','
+            | b'|' | b'>',
+        ) => {
             return Err(Bail);
         }
         _ => {
@@ -390,7 +543,13 @@ fn split_key(content: &str) -> Result<Option<(Cow<'_, str>, &str)>, Bail> {
                 return Ok(None);
             };
             let key = content.get(..i).ok_or(Bail)?;
-            if key.is_empty() || find_pair(key, *b" #", 1).is_some() || key.ends_with(' ') {
+            // A key YAML reads as a number, boolean or null (`404:`) is
+            // not a string to serde_yaml's Value: not ours to read.
+            if key.is_empty()
+                || find_pair(key, *b" #", 1).is_some()
+                || key.ends_with(' ')
+                || maybe_not_string(key)
+            {
                 return Err(Bail);
             }
             (Cow::Borrowed(key), content.get(i + 1..).ok_or(Bail)?)
@@ -957,11 +1116,49 @@ mod tests {
     }
 
     #[test]
+    fn reads_one_line_flow_collections() {
+        let b = bumpalo::Bump::new();
+        let n = parse("a: {x: [1, 'q, ]'], \"y z\": {}}  # c\n- {}\n", &b);
+        assert!(n.is_err(), "a sequence at a mapping's indentation");
+        let n = parse("a: {x: [1, 'q, ]'], \"y z\": {}}  # c\nb:\n- [c d]\n", &b).unwrap();
+        let seq = |items| Node::Seq(BVec::from_iter_in(items, &b));
+        assert_eq!(
+            n,
+            map(
+                &b,
+                vec![
+                    (
+                        "a",
+                        map(
+                            &b,
+                            vec![
+                                (
+                                    "x",
+                                    seq(vec![Node::Plain("1"), Node::Quoted("q, ]".into())])
+                                ),
+                                ("y z", map(&b, vec![])),
+                            ]
+                        )
+                    ),
+                    ("b", seq(vec![seq(vec![Node::Plain("c d")])])),
+                ]
+            )
+        );
+    }
+
+    #[test]
     fn gives_up_outside_the_subset() {
         for text in [
             "a: &x 1\nb: *x\n",
             "a: !!str 1\n",
-            "a: [1, 2]\n",
+            "a: [1,\n  2]\n",
+            "a: [b, ]\n",
+            "a: {b:c}\n",
+            "a: {b: 1, b: 2}\n",
+            "a: [http://x]\n",
+            "a: [b] c\n",
+            "404: x\n",
+            "]a: b\n",
             "a: >\n  folded\n",
             "a: multi\n  line\n",
             "a: 1\na: 2\n",
