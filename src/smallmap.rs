@@ -62,6 +62,22 @@ impl<K: Ord, V> SmallMap<K, V> {
         }
     }
 
+    /// The entry at `key`, key and value.
+    pub fn get_key_value<Q>(&self, key: &Q) -> Option<(&K, &V)>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        match self {
+            SmallMap::Small(v) => v
+                .binary_search_by(|(k, _)| k.borrow().cmp(key))
+                .ok()
+                .and_then(|i| v.get(i))
+                .map(|(k, val)| (k, val)),
+            SmallMap::Large(m) => m.get_key_value(key),
+        }
+    }
+
     pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
     where
         K: Borrow<Q>,
