@@ -291,3 +291,96 @@ fn to_json(yaml: &str) -> String {
     }
     out
 }
+
+/// What `mutate` inserts: YAML's indicators and the scalars whose type is
+/// in doubt.
+const TOKENS: &[&str] = &[
+    ":", ": ", "- ", "-", "#", " #", "[", "]", "{", "}", ",", ", ", "'", "\"", "\\", "&a ", "*a",
+    "!!str ", "|", "|-", ">", "? ", "---\n", "...\n", "\n", " ", "  ", "\t", "~", "null", "0x1F",
+    "1e3", "yes", "-1", ".5", "007", "é", "\r", "%", "@", "`", "{}", "[]",
+];
+
+/// The byte index at or below `i` that starts a char of `s`.
+fn boundary(s: &str, i: usize) -> usize {
+    let mut i = i % (s.len() + 1);
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// `text` with `ops` applied, each `(op, at, arg)`: a token of `TOKENS`
+/// inserted, a few bytes cut, a line repeated, dropped, swapped with the
+/// next or re-indented, or a `k: v` value rewritten in flow style
+/// (`k: [v]`, `k: {x: v}`) — the edits that reach the corners of a YAML
+/// reader. For the differential test of the fast reader and the fuzzer
+/// (`examples/fuzz.rs`); deterministic for given ops.
+pub fn mutate(text: &str, ops: &[(u8, usize, u8)]) -> String {
+    let mut s = text.to_string();
+    for &(op, at, arg) in ops {
+        let mut lines: Vec<String> = s.lines().map(str::to_string).collect();
+        let line = if lines.is_empty() {
+            0
+        } else {
+            at % lines.len()
+        };
+        match op % 8 {
+            // A token inserted anywhere.
+            0 | 1 => {
+                let i = boundary(&s, at);
+                s.insert_str(
+                    i,
+                    TOKENS.get(usize::from(arg) % TOKENS.len()).unwrap_or(&":"),
+                );
+                continue;
+            }
+            // A few bytes removed.
+            2 => {
+                let i = boundary(&s, at);
+                let j = boundary(&s, i + usize::from(arg % 4) + 1).max(i);
+                s.replace_range(i..j, "");
+                continue;
+            }
+            // A line repeated, removed, or swapped with the next.
+            3 => {
+                if let Some(l) = lines.get(line).cloned() {
+                    lines.insert(line, l);
+                }
+            }
+            4 if line < lines.len() => {
+                lines.remove(line);
+            }
+            5 if line + 1 < lines.len() => lines.swap(line, line + 1),
+            // A line's indentation changed.
+            6 => {
+                let Some(l) = lines.get_mut(line) else {
+                    continue;
+                };
+                if arg % 2 == 0 {
+                    l.insert_str(0, &" ".repeat(usize::from(arg % 3) + 1));
+                } else if let Some(rest) = l.strip_prefix("  ") {
+                    *l = rest.to_string();
+                }
+            }
+            // A block value rewritten in flow style: `k: v` → `k: [v]`
+            // or `k: {x: v}`.
+            7 => {
+                let Some(l) = lines.get_mut(line) else {
+                    continue;
+                };
+                if let Some(i) = l.find(": ") {
+                    let (head, value) = l.split_at(i + 2);
+                    *l = if arg % 2 == 0 {
+                        format!("{head}[{value}]")
+                    } else {
+                        format!("{head}{{x: {value}}}")
+                    };
+                }
+            }
+            _ => {}
+        }
+        s = lines.join("\n");
+        s.push('\n');
+    }
+    s
+}

@@ -316,6 +316,7 @@ mod mutated {
     use proptest::prelude::*;
     use std::sync::OnceLock;
     use synroute::load::{fast_path_readings, fast_yaml_value};
+    use synroute::synth::mutate;
 
     fn seeds() -> &'static [String] {
         static SEEDS: OnceLock<Vec<String>> = OnceLock::new();
@@ -351,85 +352,6 @@ mod mutated {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(1500)
-    }
-
-    /// What is inserted: YAML's indicators and the scalars whose type is
-    /// in doubt.
-    const TOKENS: &[&str] = &[
-        ":", ": ", "- ", "-", "#", " #", "[", "]", "{", "}", ",", ", ", "'", "\"", "\\", "&a ",
-        "*a", "!!str ", "|", "|-", ">", "? ", "---\n", "...\n", "\n", " ", "  ", "\t", "~", "null",
-        "0x1F", "1e3", "yes", "-1", ".5", "007", "é", "\r", "%", "@", "`", "{}", "[]",
-    ];
-
-    /// The byte index at or below `i` that starts a char of `s`.
-    fn boundary(s: &str, i: usize) -> usize {
-        let mut i = i % (s.len() + 1);
-        while !s.is_char_boundary(i) {
-            i -= 1;
-        }
-        i
-    }
-
-    fn mutate(text: &str, ops: &[(u8, usize, u8)]) -> String {
-        let mut s = text.to_string();
-        for &(op, at, arg) in ops {
-            let mut lines: Vec<String> = s.lines().map(str::to_string).collect();
-            let line = if lines.is_empty() {
-                0
-            } else {
-                at % lines.len()
-            };
-            match op % 8 {
-                // A token inserted anywhere.
-                0 | 1 => {
-                    let i = boundary(&s, at);
-                    s.insert_str(i, TOKENS[usize::from(arg) % TOKENS.len()]);
-                    continue;
-                }
-                // A few bytes removed.
-                2 => {
-                    let i = boundary(&s, at);
-                    let j = boundary(&s, i + usize::from(arg % 4) + 1).max(i);
-                    s.replace_range(i..j, "");
-                    continue;
-                }
-                // A line repeated, removed, or swapped with the next.
-                3 if !lines.is_empty() => {
-                    let l = lines[line].clone();
-                    lines.insert(line, l);
-                }
-                4 if !lines.is_empty() => {
-                    lines.remove(line);
-                }
-                5 if line + 1 < lines.len() => lines.swap(line, line + 1),
-                // A line's indentation changed.
-                6 if !lines.is_empty() => {
-                    let l = &mut lines[line];
-                    if arg % 2 == 0 {
-                        l.insert_str(0, &" ".repeat(usize::from(arg % 3) + 1));
-                    } else if let Some(rest) = l.strip_prefix("  ") {
-                        *l = rest.to_string();
-                    }
-                }
-                // A block value rewritten in flow style: `k: v` → `k: [v]`
-                // or `k: {x: v}`.
-                7 if !lines.is_empty() => {
-                    let l = &mut lines[line];
-                    if let Some(i) = l.find(": ") {
-                        let (head, value) = l.split_at(i + 2);
-                        *l = if arg % 2 == 0 {
-                            format!("{head}[{value}]")
-                        } else {
-                            format!("{head}{{x: {value}}}")
-                        };
-                    }
-                }
-                _ => {}
-            }
-            s = lines.join("\n");
-            s.push('\n');
-        }
-        s
     }
 
     /// The mutations must leave many documents in the fast reader's
