@@ -13,9 +13,11 @@ pub mod cluster;
 pub mod diag;
 pub mod diff;
 pub mod emit;
+pub mod inputs;
 pub mod ir;
 pub mod load;
 pub mod model;
+pub mod outputs;
 pub mod report;
 pub mod route;
 pub mod smallmap;
@@ -215,7 +217,7 @@ fn translated(mut input: Input<'_>, opts: &Options) -> Rendered {
         }
     });
     let snap = &loaded.snapshot;
-    let scope = translate::gateway::scope(snap, opts);
+    let scope = translate::attach::scope(snap, opts);
     let lookup = model::Lookup::new(snap);
     let late = load::load_pending(
         pending,

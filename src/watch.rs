@@ -339,7 +339,7 @@ impl Input for Files {
         vec![msg]
     }
     fn sources(&mut self) -> io::Result<Vec<crate::Source>> {
-        crate::cli::collect_sources(&self.paths, &self.exclude)
+        crate::inputs::collect_sources(&self.paths, &self.exclude)
     }
 }
 

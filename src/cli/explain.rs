@@ -1,0 +1,217 @@
+//! `explain`: which route a request takes and why, in words.
+
+use std::io::{self, Read, Write};
+
+use super::{
+    EXIT_ERROR, EXIT_FOUND, EXIT_OK, ExplainArgs, options, print_diagnostics, read_inputs,
+};
+use crate::diag::Severity;
+use crate::route::{Probe, Request, Table, lookup_request};
+use crate::{Rendered, Source, render};
+
+pub(super) fn cmd_explain(
+    a: ExplainArgs,
+    stdin: &mut dyn Read,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> io::Result<u8> {
+    let Some(req) = Request::parse(&a.url) else {
+        writeln!(stderr, "synroute: error: {:?} is not an http(s) URL", a.url)?;
+        return Ok(EXIT_ERROR);
+    };
+    let sources = read_inputs(&a.input, stdin)?;
+    let rendered = render(&sources, &options(&a.input.select, false));
+    if rendered.malformed {
+        print_diagnostics(&rendered, Severity::Error, stderr)?;
+        writeln!(stderr, "synroute: the input is malformed")?;
+        return Ok(EXIT_ERROR);
+    }
+    let probe = Probe {
+        path: req.path.clone(),
+        method: a.method.to_ascii_uppercase(),
+    };
+    let text = explain_request(&rendered, &req, &probe, &sources);
+    stdout.write_all(text.as_bytes())?;
+    Ok(
+        if lookup_request(&rendered.table, &req.host, &probe).is_some() {
+            EXIT_OK
+        } else {
+            EXIT_FOUND
+        },
+    )
+}
+
+/// True when `message` names `host` as a whole name, not inside another.
+pub(super) fn mentions_host(message: &str, host: &str) -> bool {
+    let is_name_char = |c: char| c.is_ascii_alphanumeric() || c == '-';
+    message.match_indices(host).any(|(i, _)| {
+        let before_ok = message[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !is_name_char(c) && c != '.');
+        let mut after = message[i + host.len()..].chars();
+        let after_ok = match after.next() {
+            None => true,
+            Some('.') => !after.next().is_some_and(is_name_char),
+            Some(c) => !is_name_char(c),
+        };
+        before_ok && after_ok
+    })
+}
+
+/// The human-readable answer of `explain` for a GET.
+pub fn explain_text(rendered: &Rendered, req: &Request, sources: &[Source]) -> String {
+    explain_request(rendered, req, &Probe::get(&req.path), sources)
+}
+
+/// The human-readable answer of `explain`: the entry the target's Synapse
+/// picks for the request, how it got there, and where it came from.
+pub fn explain_request(
+    rendered: &Rendered,
+    req: &Request,
+    probe: &Probe,
+    sources: &[Source],
+) -> String {
+    let scheme = if req.https { "https" } else { "http" };
+    let mut out = format!("{scheme}://{}{}\n", req.host, req.path);
+    let target = rendered.table.target;
+    if target.v2() || probe.method != "GET" {
+        out.push_str(&format!(
+            "  request  {} (as {} reads its file)\n",
+            probe.method,
+            target.describe()
+        ));
+    }
+    let Some(m) = lookup_request(&rendered.table, &req.host, probe) else {
+        let served = if target.v2() {
+            crate::route::v2_host(&rendered.table, &req.host).map(|(h, _)| h.to_string())
+        } else {
+            rendered.table.host(&req.host).map(|_| req.host.clone())
+        };
+        if let Some(h) = served {
+            out.push_str(&format!(
+                "  no entry: host {h} has no route that {} {} matches; Synapse answers 404\n",
+                probe.method, req.path
+            ));
+        } else if rendered.table.host(&req.host).is_some() {
+            out.push_str(&format!(
+                "  no entry: host {} has no path that {} falls under; Synapse answers 404\n",
+                req.host, req.path
+            ));
+        } else {
+            out.push_str(&format!(
+                "  no entry: host {} is not in upstreams.yaml; Synapse answers 404\n",
+                req.host
+            ));
+        }
+        // Whatever synroute said about this host explains its absence,
+        // infos included (an Ingress of another class, say).
+        let about: Vec<_> = rendered
+            .diagnostics
+            .iter()
+            .filter(|d| mentions_host(&d.message, &req.host))
+            .collect();
+        for d in about {
+            out.push_str(&format!("  see: {}\n", d.concise().replace('\n', "\n  ")));
+        }
+        return out;
+    };
+    match &m.table {
+        Table::Internal => out.push_str("  table    internal_paths (checked before any host)\n"),
+        Table::Host(h) => {
+            let cert = rendered
+                .table
+                .host(h)
+                .and_then(|e| e.certificate.as_deref());
+            match (req.https, cert) {
+                (true, Some(c)) => out.push_str(&format!("  host     {h} (certificate {c})\n")),
+                (true, None) => out.push_str(&format!(
+                    "  host     {h} (no certificate of its own: Synapse's default)\n"
+                )),
+                (false, _) => out.push_str(&format!("  host     {h}\n")),
+            }
+            out.push_str(&format!("  tried    {}\n", m.tried.join(" → ")));
+        }
+    }
+    out.push_str(&format!("  entry    {}\n", m.key));
+    if let Some(e) = &m.expr {
+        out.push_str(&format!("  matches  {e}\n"));
+    }
+    if let Some(to) = &m.entry.settings.redirect {
+        out.push_str(&format!("  redirect {} {}\n", to.status, to.location));
+    }
+    for (i, s) in m.entry.servers.iter().enumerate() {
+        let label = if i == 0 { "  servers  " } else { "           " };
+        match s.weight {
+            Some(w) => out.push_str(&format!("{label}{} (weight {w})\n", s.address)),
+            None if m.entry.weighted() => {
+                out.push_str(&format!("{label}{} (weight 1)\n", s.address))
+            }
+            None => out.push_str(&format!("{label}{}\n", s.address)),
+        }
+    }
+    let st = &m.entry.settings;
+    let mut flags = vec![format!("ssl_enabled: {}", st.ssl_enabled)];
+    let mut opt = |name: &str, v: Option<String>| {
+        if let Some(v) = v {
+            flags.push(format!("{name}: {v}"));
+        }
+    };
+    opt("http2_enabled", st.http2_enabled.map(|b| b.to_string()));
+    opt(
+        "https_proxy_enabled",
+        st.https_proxy_enabled.map(|b| b.to_string()),
+    );
+    opt(
+        "connection_timeout",
+        st.connect_timeout.map(|b| b.to_string()),
+    );
+    opt("read_timeout", st.read_timeout.map(|b| b.to_string()));
+    opt("write_timeout", st.write_timeout.map(|b| b.to_string()));
+    opt("idle_timeout", st.idle_timeout.map(|b| b.to_string()));
+    opt("healthcheck", st.healthcheck.map(|b| b.to_string()));
+    opt(
+        "disable_access_log",
+        st.disable_access_log.map(|b| b.to_string()),
+    );
+    out.push_str(&format!("  flags    {}\n", flags.join(", ")));
+    if !st.request_headers.is_empty() {
+        out.push_str(&format!(
+            "  request headers   {}\n",
+            st.request_headers.join(", ")
+        ));
+    }
+    if !st.response_headers.is_empty() {
+        out.push_str(&format!(
+            "  response headers  {}\n",
+            st.response_headers.join(", ")
+        ));
+    }
+    let p = &m.entry.provenance;
+    let loc = crate::locate(&p.origin, &p.field, sources);
+    out.push_str(&format!(
+        "  from     {} at {}:{}",
+        p.origin.describe(),
+        loc.file,
+        loc.line
+    ));
+    if !p.field.is_root() {
+        out.push_str(&format!(" ({})", p.field));
+    }
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_mentions_are_whole_names() {
+        assert!(mentions_host("hosts a.example.com, b", "a.example.com"));
+        assert!(mentions_host("served a.example.com/api.", "a.example.com"));
+        assert!(mentions_host("(hosts a.example.com)", "a.example.com"));
+        assert!(!mentions_host("hosts aa.example.com", "a.example.com"));
+        assert!(!mentions_host("hosts a.example.com.au", "a.example.com"));
+    }
+}
