@@ -46,9 +46,9 @@ pub fn reference_allowed(
     field: &FieldPath,
 ) -> bool {
     if ns == origin.namespace
-        || super::gateway::grant_allows(
+        || super::attach::grant_allows(
             ctx,
-            (super::gateway::GROUP, route_kind, &origin.namespace),
+            (super::listener::GROUP, route_kind, &origin.namespace),
             ("", "Service", ns, name),
         )
     {

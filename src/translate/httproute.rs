@@ -14,8 +14,9 @@ use gateway_api::experimental::httproutes::{
 };
 use std::sync::Arc;
 
+use super::attach::{Reached, RouteHost, grant_allows};
 use super::backends::{BackendRef, PortRef, reference_allowed, service_address};
-use super::gateway::{GROUP, Reached, RouteHost, grant_allows};
+use super::listener::GROUP;
 use super::{Ctx, acme, annotations, prefix_key, regex, report_path, routable_host};
 use crate::diag::{Code, Severity};
 use crate::ir::{

@@ -6,11 +6,13 @@
 
 pub mod acme;
 pub mod annotations;
+pub mod attach;
 pub mod backends;
 pub mod certcheck;
 pub mod gateway;
 pub mod httproute;
 pub mod ingress;
+pub mod listener;
 mod owned;
 pub mod regex;
 pub mod tls;
@@ -514,7 +516,7 @@ pub struct Translated {
 /// (`ingress::translate_alone`, `gateway::translate_alone` within `scope`).
 pub fn translate(
     snap: &Snapshot,
-    scope: gateway::Scope,
+    scope: attach::Scope,
     streamed: crate::load::Streamed<ingress::Alone, gateway::RouteAlone>,
     opts: &Options,
 ) -> Translated {

@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
-use super::gateway::Listener;
+use super::listener::Listener;
 
 /// The listeners one Gateway or ListenerSet declares.
 #[derive(Debug, Default)]
@@ -92,7 +92,7 @@ impl Owned {
 
     /// The listeners whose hostname may intersect one of `hosts`, each
     /// with the indexes in `hosts` of the route hostnames it may
-    /// intersect, ascending (a superset: `gateway::intersect` decides).
+    /// intersect, ascending (a superset: `attach::intersect` decides).
     /// Every listener, with no hostnames, when `hosts` is empty.
     pub fn reached(&self, hosts: &[String], listeners: &[Listener]) -> Vec<(usize, Vec<usize>)> {
         if hosts.is_empty() {
@@ -159,7 +159,7 @@ fn get<'m>(m: &'m HashMap<String, Vec<usize>>, k: &str) -> &'m [usize] {
 
 #[cfg(test)]
 mod tests {
-    use super::super::gateway::From;
+    use super::super::listener::From;
     use super::*;
     use crate::model::FieldPath;
     use proptest::prelude::*;
@@ -205,7 +205,7 @@ mod tests {
             let reached = owned.reached(&route_hosts, &listeners);
             for (i, l) in listeners.iter().enumerate() {
                 for (hi, h) in route_hosts.iter().enumerate() {
-                    let meets = !super::super::gateway::intersect(
+                    let meets = !super::super::attach::intersect(
                         l.hostname.as_deref(),
                         std::slice::from_ref(h),
                     )

@@ -11,8 +11,8 @@
 
 use std::sync::Arc;
 
+use super::attach::{RouteHost, RouteView, Scope, attach};
 use super::backends::{BackendRef, PortRef, reference_allowed, service_address};
-use super::gateway::{RouteHost, RouteView, Scope, attach};
 use super::{Ctx, routable_host};
 use crate::diag::Code;
 use crate::ir::{Passthrough, Provenance};

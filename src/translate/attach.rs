@@ -1,0 +1,935 @@
+//! Gateway API selection and attachment: which GatewayClasses, Gateways
+//! and ListenerSets are ours, which listeners a route's parentRefs reach,
+//! and the hostnames it is rendered under — as the Gateway API spec defines
+//! them (sectionName, port, protocol, allowedRoutes, hostname
+//! intersection, allowedListeners, ReferenceGrants). Shared by every kind
+//! of route (`httproute.rs`, `tlsroute.rs`); it renders nothing itself.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use super::Ctx;
+use super::listener::{CertRef, From, GROUP, Listener, Selector, X_GROUP};
+use super::owned::Owned;
+use crate::Options;
+use crate::diag::Code;
+use crate::ir::{Condition, RouteStatus};
+use crate::model::{
+    Anchored, FieldPath, Gateway, HttpRoute, Key, Kind, Obj, Origin, ParentRef, Snapshot, by_key,
+    diag_at,
+};
+use crate::smallmap::SmallMap;
+
+/// Reads a generated label selector (each Gateway API type has its own).
+macro_rules! selector_of {
+    ($s:expr) => {
+        Selector {
+            labels: $s.match_labels.clone().unwrap_or_default(),
+            expressions: $s
+                .match_expressions
+                .iter()
+                .flatten()
+                .map(|e| {
+                    (
+                        e.key.clone(),
+                        e.operator.clone(),
+                        e.values.clone().unwrap_or_default(),
+                    )
+                })
+                .collect(),
+        }
+    };
+}
+
+/// Reads a generated listener (Gateway's or ListenerSet's) into `Listener`.
+macro_rules! listener_of {
+    ($l:expr, $i:expr, $owner:expr, $gateway:expr) => {{
+        let l = $l;
+        let ar = l.allowed_routes.as_ref();
+        let ns = ar.and_then(|a| a.namespaces.as_ref());
+        let selector = ns
+            .and_then(|n| n.selector.as_ref())
+            .map(|s| selector_of!(s));
+        let passthrough = l
+            .tls
+            .as_ref()
+            .and_then(|t| t.mode.as_ref())
+            .is_some_and(|m| enum_name(m) == "Passthrough");
+        Listener {
+            owner: $owner,
+            gateway: $gateway,
+            name: l.name.clone(),
+            port: l.port,
+            protocol: l.protocol.clone(),
+            hostname: l.hostname.clone().filter(|h| !h.is_empty()),
+            from: from_str(
+                ns.and_then(|n| n.from.as_ref()).map(enum_name),
+                selector,
+                From::Same,
+            ),
+            kinds: ar.and_then(|a| a.kinds.as_ref()).map(|ks| {
+                ks.iter()
+                    .map(|k| {
+                        (
+                            k.group.clone().unwrap_or_else(|| GROUP.to_string()),
+                            k.kind.clone(),
+                        )
+                    })
+                    .collect()
+            }),
+            certs: if passthrough {
+                Vec::new()
+            } else {
+                l.tls
+                    .iter()
+                    .flat_map(|t| t.certificate_refs.iter().flatten())
+                    .map(|r| CertRef {
+                        name: r.name.clone(),
+                        namespace: r.namespace.clone(),
+                        kind: r.kind.clone(),
+                        group: r.group.clone(),
+                    })
+                    .collect()
+            },
+            field: FieldPath::of(&["spec", "listeners"]).idx($i),
+            passthrough,
+            group: 0,
+        }
+    }};
+}
+
+/// A host a route is rendered under.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RouteHost {
+    Host(String),
+    /// Neither listener nor route names a host.
+    CatchAll,
+}
+
+/// Which kind of route attaches: it decides the listeners that take it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteKind {
+    /// HTTPRoute: HTTP and HTTPS listeners.
+    Http,
+    /// TLSRoute: TLS listeners in Passthrough mode.
+    Tls,
+}
+
+impl RouteKind {
+    fn name(self) -> &'static str {
+        match self {
+            RouteKind::Http => "HTTPRoute",
+            RouteKind::Tls => "TLSRoute",
+        }
+    }
+
+    fn takes(self, l: &Listener) -> bool {
+        match self {
+            RouteKind::Http => l.protocol == "HTTP" || l.protocol == "HTTPS",
+            RouteKind::Tls => l.protocol == "TLS" && l.passthrough,
+        }
+    }
+}
+
+/// What attachment reads of a route, whatever its kind.
+pub struct RouteView<'a> {
+    pub origin: &'a Arc<Origin>,
+    pub kind: RouteKind,
+    pub hostnames: Vec<String>,
+    pub parents: Vec<ParentRef>,
+}
+
+impl<'a> RouteView<'a> {
+    pub fn of_http(route: &'a Obj<HttpRoute>) -> Option<RouteView<'a>> {
+        let spec = route.value.spec.as_ref()?;
+        Some(RouteView {
+            origin: &route.origin,
+            kind: RouteKind::Http,
+            hostnames: spec.hostnames.clone().unwrap_or_default(),
+            parents: spec
+                .parent_refs
+                .iter()
+                .flatten()
+                .map(|p| ParentRef {
+                    group: p.group.clone(),
+                    kind: p.kind.clone(),
+                    namespace: p.namespace.clone(),
+                    name: p.name.clone(),
+                    section_name: p.section_name.clone(),
+                    port: p.port,
+                })
+                .collect(),
+        })
+    }
+
+    pub fn of_tls(route: &'a Obj<crate::model::TlsRoute>) -> Option<RouteView<'a>> {
+        let spec = route.value.spec.as_ref()?;
+        Some(RouteView {
+            origin: &route.origin,
+            kind: RouteKind::Tls,
+            hostnames: spec.hostnames.clone(),
+            parents: spec.parent_refs.clone(),
+        })
+    }
+}
+
+/// A host a route reached, and the listeners it reached it through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reached {
+    pub host: RouteHost,
+    /// `(https, port)` of each listener: what a redirect that keeps the
+    /// request's scheme or port writes (v2).
+    pub via: Vec<(bool, i32)>,
+}
+
+/// What every route attaches to, decided once before the routes are read:
+/// the Gateways of ours, the ListenerSets they admit, every listener, and
+/// the diagnostics of that selection.
+pub struct Scope {
+    pub(super) ours: BTreeSet<Key>,
+    pub(super) admitted: BTreeSet<Key>,
+    pub(super) listeners: Vec<Listener>,
+    /// The hostnames of each group of listeners (`Listener::group`).
+    pub(super) hostnames: Vec<HashSet<String>>,
+    /// Each Gateway's and ListenerSet's own listeners, indexed: a route
+    /// finds its parent's without a scan of every listener (thousands of
+    /// ListenerSets on one Gateway), and among them those its hostnames
+    /// reach (thousands of listeners on one Gateway).
+    pub(super) by_owner: HashMap<(Kind, Key), Owned>,
+    pub(super) diags: Vec<Anchored>,
+}
+
+pub fn scope(snap: &Snapshot, opts: &Options) -> Scope {
+    let mut own = Ctx::new(snap, opts);
+    let ctx = &mut own;
+    let classes: BTreeSet<&str> = snap
+        .gateway_classes
+        .values()
+        .filter(|c| {
+            c.value.spec.as_ref().map(|s| s.controller_name.as_str())
+                == Some(ctx.opts.controller_name.as_str())
+        })
+        .map(|c| c.origin.name.as_str())
+        .collect();
+    let mut ours: BTreeMap<Key, &Obj<Gateway>> = BTreeMap::new();
+    for (key, gw) in &snap.gateways {
+        let class = gw
+            .value
+            .spec
+            .as_ref()
+            .map(|s| s.gateway_class_name.as_str())
+            .unwrap_or("");
+        let selected = ctx.opts.gateways.is_empty() || ctx.opts.gateways.contains(key);
+        if classes.contains(class) && selected {
+            ours.insert(key.clone(), gw);
+        } else if !classes.contains(class) {
+            ctx.push(diag_at(
+                Code::GatewayIgnored,
+                format!("GatewayClass {class:?} is not one of ours (controller {}); the Gateway is not rendered", ctx.opts.controller_name),
+                &gw.origin,
+                &FieldPath::of(&["spec", "gatewayClassName"]),
+            ));
+        }
+    }
+    for (ns, name) in &ctx.opts.gateways {
+        if !ours.contains_key(&(ns.clone(), name.clone())) {
+            let mut d = crate::diag::Diagnostic::new(
+                Code::SelectedGatewayMissing,
+                format!("--gateway {ns}/{name}: no Gateway of ours by that name is in the input"),
+            );
+            d.object = Some(crate::diag::ObjectRef {
+                kind: "Gateway".into(),
+                namespace: Some(ns.clone()),
+                name: name.clone(),
+            });
+            ctx.push(crate::model::Anchored::plain(d));
+        }
+    }
+    let mut listeners: Vec<Listener> = Vec::new();
+    for gw in ours.values() {
+        listeners.extend(gateway_listeners(gw));
+    }
+    let admitted = admit_listener_sets(ctx, &ours, &mut listeners);
+    let mut groups: HashMap<(Key, i32), usize> = HashMap::new();
+    let mut hostnames: Vec<HashSet<String>> = Vec::new();
+    for l in &mut listeners {
+        let next = groups.len();
+        l.group = *groups.entry((l.gateway.clone(), l.port)).or_insert(next);
+        if l.group == hostnames.len() {
+            hostnames.push(HashSet::new());
+        }
+        if let (Some(h), Some(set)) = (&l.hostname, hostnames.get_mut(l.group)) {
+            set.insert(h.clone());
+        }
+    }
+    let mut indexes: HashMap<(Kind, Key), Vec<usize>> = HashMap::new();
+    for (i, l) in listeners.iter().enumerate() {
+        let key = (l.owner.namespace.clone(), l.owner.name.clone());
+        indexes.entry((l.owner.kind, key)).or_default().push(i);
+    }
+    let by_owner = indexes
+        .into_iter()
+        .map(|(k, v)| (k, Owned::new(v, &listeners)))
+        .collect();
+    Scope {
+        ours: ours.into_keys().collect(),
+        admitted,
+        listeners,
+        hostnames,
+        by_owner,
+        diags: own.diags,
+    }
+}
+
+fn from_str(from: Option<String>, selector: Option<Selector>, default: From) -> From {
+    match from.as_deref() {
+        Some("All") => From::All,
+        Some("Same") => From::Same,
+        Some("None") => From::None,
+        Some("Selector") => From::Selector(selector.unwrap_or_default()),
+        _ => default,
+    }
+}
+
+/// Debug-formats a generated enum into its YAML spelling (`Same`, `All`…).
+fn enum_name<T: std::fmt::Debug>(v: &T) -> String {
+    format!("{v:?}")
+}
+
+fn gateway_listeners(gw: &Obj<Gateway>) -> Vec<Listener> {
+    let Some(spec) = gw.value.spec.as_ref() else {
+        return Vec::new();
+    };
+    let key = (gw.origin.namespace.clone(), gw.origin.name.clone());
+    spec.listeners
+        .iter()
+        .enumerate()
+        .map(|(i, l)| listener_of!(l, i, gw.origin.clone(), key.clone()))
+        .collect()
+}
+
+/// Labels of a Namespace in the input, with the label Kubernetes sets on
+/// every Namespace (`kubernetes.io/metadata.name`). None: not in the input.
+fn namespace_labels(ctx: &Ctx<'_>, ns: &str) -> Option<SmallMap<String, String>> {
+    let obj = by_key(&ctx.snap.namespaces, "", ns)?;
+    let mut labels = obj.value.metadata.labels.clone().unwrap_or_default();
+    labels.insert("kubernetes.io/metadata.name".to_string(), ns.to_string());
+    Some(labels)
+}
+
+/// Whether `from` admits namespace `ns` for an owner in `owner_ns`.
+/// Reports a selector that cannot be evaluated.
+fn admits(
+    ctx: &mut Ctx<'_>,
+    from: &From,
+    owner_ns: &str,
+    ns: &str,
+    origin: &Arc<Origin>,
+    field: &FieldPath,
+) -> bool {
+    admission(ctx, from, owner_ns, ns).unwrap_or_else(|| {
+        ctx.push(diag_at(
+            Code::NamespaceSelectorUnmatchable,
+            format!("the namespace selector cannot be evaluated for namespace {ns:?}: its Namespace object is not in the input"),
+            origin,
+            field,
+        ));
+        false
+    })
+}
+
+/// `admits` without a report: None when a selector cannot be evaluated
+/// (the namespace's labels are not in the input).
+fn admission(ctx: &Ctx<'_>, from: &From, owner_ns: &str, ns: &str) -> Option<bool> {
+    match from {
+        From::All => Some(true),
+        From::Same => Some(owner_ns == ns),
+        From::None => Some(false),
+        From::Selector(sel) => namespace_labels(ctx, ns).map(|labels| sel.matches(&labels)),
+    }
+}
+
+/// ListenerSets whose parent Gateway is ours and admits them; their
+/// listeners are appended. Returns the admitted ones by key.
+fn admit_listener_sets(
+    ctx: &mut Ctx<'_>,
+    ours: &BTreeMap<Key, &Obj<Gateway>>,
+    listeners: &mut Vec<Listener>,
+) -> BTreeSet<Key> {
+    let mut admitted = BTreeSet::new();
+    let snap = ctx.snap;
+    for (key, ls) in &snap.listener_sets {
+        let Some(spec) = ls.value.spec.as_ref() else {
+            continue;
+        };
+        let pr = &spec.parent_ref;
+        let kind = pr.kind.as_deref().unwrap_or("Gateway");
+        if kind != "Gateway" {
+            continue;
+        }
+        let gw_key = (
+            pr.namespace
+                .clone()
+                .unwrap_or_else(|| ls.origin.namespace.clone()),
+            pr.name.clone(),
+        );
+        let Some(gw) = ours.get(&gw_key) else {
+            continue;
+        };
+        let allowed = gw
+            .value
+            .spec
+            .as_ref()
+            .and_then(|s| s.allowed_listeners.as_ref())
+            .and_then(|a| a.namespaces.as_ref());
+        let selector = allowed
+            .and_then(|n| n.selector.as_ref())
+            .map(|s| selector_of!(s));
+        let from = from_str(
+            allowed.and_then(|n| n.from.as_ref()).map(enum_name),
+            selector,
+            From::None,
+        );
+        let field = FieldPath::of(&["spec", "allowedListeners"]);
+        if !admits(
+            ctx,
+            &from,
+            &gw.origin.namespace,
+            &ls.origin.namespace,
+            &gw.origin,
+            &field,
+        ) {
+            ctx.push(
+                diag_at(
+                    Code::ListenerSetNotAllowed,
+                    format!(
+                        "{} does not admit ListenerSets from namespace {:?}; its listeners are not rendered",
+                        gw.origin.describe(),
+                        ls.origin.namespace
+                    ),
+                    &ls.origin,
+                    &FieldPath::of(&["spec", "parentRef"]),
+                )
+                .related("the Gateway's allowedListeners", &gw.origin, &field),
+            );
+            continue;
+        }
+        admitted.insert(key.clone());
+        for (i, l) in spec.listeners.iter().enumerate() {
+            listeners.push(listener_of!(l, i, ls.origin.clone(), gw_key.clone()));
+        }
+    }
+    admitted
+}
+
+/// The hostnames a route gets on a listener (Gateway API hostname
+/// intersection). Empty: no intersection.
+pub fn intersect(listener: Option<&str>, route: &[String]) -> Vec<RouteHost> {
+    let target = |h: &str| RouteHost::Host(h.to_string());
+    match (listener, route.is_empty()) {
+        (None, true) => vec![RouteHost::CatchAll],
+        (None, false) => route.iter().map(|h| target(h)).collect(),
+        (Some(l), true) => vec![target(l)],
+        (Some(l), false) => route
+            .iter()
+            .filter_map(|h| intersect_one(l, h).map(|h| target(&h)))
+            .collect(),
+    }
+}
+
+fn wildcard_matches(pattern_suffix: &str, host: &str) -> bool {
+    host.strip_suffix(pattern_suffix)
+        .and_then(|p| p.strip_suffix('.'))
+        .is_some_and(|label| !label.is_empty())
+}
+
+fn intersect_one(l: &str, h: &str) -> Option<String> {
+    if l == h {
+        return Some(h.to_string());
+    }
+    match (l.strip_prefix("*."), h.strip_prefix("*.")) {
+        (Some(ls), None) => wildcard_matches(ls, h).then(|| h.to_string()),
+        (None, Some(hs)) => wildcard_matches(hs, l).then(|| l.to_string()),
+        (Some(ls), Some(hs)) => {
+            if wildcard_matches(ls, hs) {
+                Some(h.to_string())
+            } else if wildcard_matches(hs, ls) {
+                Some(l.to_string())
+            } else {
+                None
+            }
+        }
+        (None, None) => None,
+    }
+}
+
+fn allows_kind(l: &Listener, kind: RouteKind) -> bool {
+    match &l.kinds {
+        None => true,
+        Some(kinds) => kinds.iter().any(|(g, k)| g == GROUP && k == kind.name()),
+    }
+}
+
+fn condition(
+    kind: &'static str,
+    status: bool,
+    reason: &'static str,
+    message: impl Into<String>,
+) -> Condition {
+    Condition {
+        kind,
+        status,
+        reason,
+        message: message.into(),
+    }
+}
+
+/// Attaches a route to its parents. Returns the hosts it renders under
+/// (empty vec: attached nowhere renderable), or None when no parentRef
+/// names a parent of ours at all.
+pub(super) fn attach(
+    ctx: &mut Ctx<'_>,
+    route: &RouteView<'_>,
+    scope: &Scope,
+    listener_hosts: &mut Vec<(usize, String)>,
+) -> Option<Vec<Reached>> {
+    let (ours, admitted) = (&scope.ours, &scope.admitted);
+    let origin = route.origin;
+    let hostnames = &route.hostnames;
+    let mut targets = ReachedSet::default();
+    let mut any_ours = false;
+    for (pi, pr) in route.parents.iter().enumerate() {
+        let field = FieldPath::of(&["spec", "parentRefs"]).idx(pi);
+        let group = pr.group.as_deref().unwrap_or(GROUP);
+        let kind = pr.kind.as_deref().unwrap_or("Gateway");
+        let ns = pr
+            .namespace
+            .clone()
+            .unwrap_or_else(|| origin.namespace.clone());
+        let key = (ns.clone(), pr.name.clone());
+        let mut parent = format!("{kind} {ns}/{}", pr.name);
+        if let Some(s) = &pr.section_name {
+            parent.push('/');
+            parent.push_str(s);
+        }
+        if let Some(p) = pr.port {
+            parent.push_str(&format!(":{p}"));
+        }
+        let owner_kind = match (group, kind) {
+            (GROUP, "Gateway") => {
+                if !ours.contains(&key) {
+                    if !ctx.snap.gateways.contains_key(&key) {
+                        report_missing_parent(ctx, route, &field, &parent);
+                    }
+                    continue;
+                }
+                Kind::Gateway
+            }
+            (GROUP, "ListenerSet") | (X_GROUP, "XListenerSet") => {
+                let Some(ls) = ctx.snap.listener_sets.get(&key) else {
+                    report_missing_parent(ctx, route, &field, &parent);
+                    continue;
+                };
+                let parent_gw = ls.value.spec.as_ref().map(|s| {
+                    (
+                        s.parent_ref
+                            .namespace
+                            .clone()
+                            .unwrap_or_else(|| ls.origin.namespace.clone()),
+                        s.parent_ref.name.clone(),
+                    )
+                });
+                if !parent_gw.is_some_and(|g| ours.contains(&g)) {
+                    continue;
+                }
+                if !admitted.contains(&key) {
+                    any_ours = true;
+                    report_parent(
+                        ctx,
+                        route,
+                        &field,
+                        &parent,
+                        Code::NotAllowedByListeners,
+                        "is not admitted by its Gateway",
+                    );
+                    continue;
+                }
+                Kind::ListenerSet
+            }
+            _ => continue,
+        };
+        any_ours = true;
+        let no_listeners = Owned::default();
+        let owned = scope
+            .by_owner
+            .get(&(owner_kind, key))
+            .unwrap_or(&no_listeners);
+        let on_port = |i: &usize| {
+            scope
+                .listeners
+                .get(*i)
+                .is_some_and(|l| pr.port.is_none_or(|p| l.port == p))
+        };
+        // The listeners the parentRef names, each with the route hostnames
+        // it may intersect (None: all of them). Without a sectionName,
+        // only the listeners the route's hostnames can reach are looked at.
+        let (named, exists): (Vec<Named>, bool) = match &pr.section_name {
+            Some(s) => {
+                let named: Vec<_> = owned
+                    .named(s)
+                    .iter()
+                    .filter(|i| on_port(i))
+                    .map(|&i| (i, None))
+                    .collect();
+                let exists = !named.is_empty();
+                (named, exists)
+            }
+            None => (
+                owned
+                    .reached(hostnames, &scope.listeners)
+                    .into_iter()
+                    .filter(|(i, _)| on_port(i))
+                    .map(|(i, hs)| (i, Some(hs)))
+                    .collect(),
+                owned.has_port(pr.port),
+            ),
+        };
+        if !exists {
+            report_parent(
+                ctx,
+                route,
+                &field,
+                &parent,
+                Code::NoMatchingParent,
+                "has no listener of that sectionName/port",
+            );
+            continue;
+        }
+        let mut allowed: Vec<(usize, &Listener, Option<Vec<usize>>)> = Vec::new();
+        for (i, hs) in named {
+            let Some(l) = scope.listeners.get(i) else {
+                continue;
+            };
+            if route.kind.takes(l)
+                && allows_kind(l, route.kind)
+                && admits(
+                    ctx,
+                    &l.from,
+                    &l.owner.namespace,
+                    &origin.namespace,
+                    &l.owner,
+                    &l.field.key("allowedRoutes"),
+                )
+            {
+                allowed.push((i, l, hs));
+            }
+        }
+        // Whether any listener of the parentRef's accepts the route's kind
+        // and namespace at all: only the listeners looked at above when it
+        // names a section, else one of each policy.
+        let accepts_any = !allowed.is_empty()
+            || (pr.section_name.is_none()
+                && owned.policies().iter().filter(|i| on_port(i)).any(|&i| {
+                    scope.listeners.get(i).is_some_and(|l| {
+                        route.kind.takes(l)
+                            && allows_kind(l, route.kind)
+                            && admission(ctx, &l.from, &l.owner.namespace, &origin.namespace)
+                                == Some(true)
+                    })
+                }));
+        if !accepts_any {
+            report_parent(
+                ctx,
+                route,
+                &field,
+                &parent,
+                Code::NotAllowedByListeners,
+                "has no listener that accepts this route (protocol, allowedRoutes kinds or namespaces)",
+            );
+            continue;
+        }
+        let mut found = ReachedSet::default();
+        let mut isolated: Vec<(RouteHost, &Listener, String)> = Vec::new();
+        for (i, l, hs) in allowed {
+            let via = (l.protocol == "HTTPS", l.port);
+            let some: Vec<String>;
+            let route_hosts = match hs {
+                None => hostnames.as_slice(),
+                Some(hs) => {
+                    some = hs
+                        .iter()
+                        .filter_map(|&h| hostnames.get(h).cloned())
+                        .collect();
+                    some.as_slice()
+                }
+            };
+            for t in intersect(l.hostname.as_deref(), route_hosts) {
+                if let RouteHost::Host(h) = &t {
+                    if let Some(by) = more_specific(scope, l, h) {
+                        isolated.push((t.clone(), l, by));
+                        continue;
+                    }
+                    listener_hosts.push((i, h.clone()));
+                }
+                found.add(t, via);
+            }
+        }
+        let isolated_any = isolated.len();
+        for (t, l, by) in isolated {
+            if let RouteHost::Host(h) = t {
+                ctx.push(diag_at(
+                    Code::ListenerIsolated,
+                    format!(
+                        "host {h} reached through listener {} is taken by the more specific listener hostname {by} of the same Gateway and port; this route is not rendered there",
+                        l.name
+                    ),
+                    origin,
+                    &field,
+                ));
+            }
+        }
+
+        // A route whose hosts are all taken by more specific listeners is
+        // still accepted: it is only never reached there.
+        if found.list.is_empty() && isolated_any == 0 {
+            report_parent(
+                ctx,
+                route,
+                &field,
+                &parent,
+                Code::NoMatchingListenerHostname,
+                "has no listener whose hostname intersects the route's hostnames",
+            );
+            continue;
+        }
+        ctx.route_status.push(RouteStatus {
+            route: origin.clone(),
+            parent,
+            conditions: vec![condition("Accepted", true, "Accepted", "")],
+        });
+        for r in found.list {
+            for via in r.via {
+                targets.add(r.host.clone(), via);
+            }
+        }
+    }
+    if !any_ours {
+        ctx.push(diag_at(
+            Code::RouteNotAttached,
+            format!(
+                "no parentRef names a Gateway or ListenerSet of ours; the {} is not rendered",
+                route.kind.name()
+            ),
+            origin,
+            &FieldPath::of(&["spec", "parentRefs"]),
+        ));
+        return None;
+    }
+    Some(targets.list)
+}
+
+/// The hostname of a listener of `l`'s group (same Gateway, same port)
+/// more specific than `l`'s own that covers all of `host`: requests for
+/// `host` are matched against that listener's routes, never `l`'s
+/// (listener isolation). Found by looking up the names that could cover
+/// `host`, most specific first: the host itself, then `*.` and each of its
+/// suffixes.
+fn more_specific(scope: &Scope, l: &Listener, host: &str) -> Option<String> {
+    let names = scope.hostnames.get(l.group)?;
+    let own = l.hostname.as_deref();
+    // The common case, one hostname (or none) on the port: nothing else
+    // can take the host, and nothing is built to find that out.
+    if names.len() <= usize::from(own.is_some_and(|o| names.contains(o))) {
+        return None;
+    }
+    let mut candidates = vec![host.to_string()];
+    // `a.b.c` (or `*.b.c`) → `*.b.c`, `*.c`.
+    let mut rest = host.strip_prefix("*.").unwrap_or(host);
+    if host.starts_with("*.") {
+        rest = rest.split_once('.').map_or("", |(_, r)| r);
+        if !rest.is_empty() {
+            candidates.push(format!("*.{rest}"));
+        }
+    }
+    while let Some((_, suffix)) = rest.split_once('.') {
+        candidates.push(format!("*.{suffix}"));
+        rest = suffix;
+    }
+    for c in candidates {
+        if Some(c.as_str()) == own {
+            return None;
+        }
+        if names.contains(&c) {
+            return Some(c);
+        }
+    }
+    None
+}
+
+/// A listener a parentRef names, by index, with the indexes of the route
+/// hostnames it may intersect (None: all of them).
+type Named = (usize, Option<Vec<usize>>);
+
+/// The hosts a route reached, in the order first reached, each with the
+/// listeners it was reached through (looked up by host: a route with
+/// thousands of hostnames adds each once).
+#[derive(Default)]
+struct ReachedSet {
+    list: Vec<Reached>,
+    at: HashMap<RouteHost, usize>,
+}
+
+impl ReachedSet {
+    /// Adds `host`, reached through a listener `via`.
+    fn add(&mut self, host: RouteHost, via: (bool, i32)) {
+        match self.at.get(&host).and_then(|&i| self.list.get_mut(i)) {
+            Some(r) => {
+                if !r.via.contains(&via) {
+                    r.via.push(via);
+                }
+            }
+            None => {
+                self.at.insert(host.clone(), self.list.len());
+                self.list.push(Reached {
+                    host,
+                    via: vec![via],
+                });
+            }
+        }
+    }
+}
+
+/// ` (hosts a, b)` of an HTTPRoute, for messages (see `explain`).
+fn route_hosts_note(route: &RouteView<'_>) -> String {
+    let hosts = &route.hostnames;
+    if hosts.is_empty() {
+        String::new()
+    } else {
+        format!(" (hosts {})", hosts.join(", "))
+    }
+}
+
+/// A parentRef naming an object that is not in the input.
+fn report_missing_parent(
+    ctx: &mut Ctx<'_>,
+    route: &RouteView<'_>,
+    field: &FieldPath,
+    parent: &str,
+) {
+    report_parent(
+        ctx,
+        route,
+        field,
+        parent,
+        Code::NoMatchingParent,
+        "is not in the input",
+    );
+}
+
+fn report_parent(
+    ctx: &mut Ctx<'_>,
+    route: &RouteView<'_>,
+    field: &FieldPath,
+    parent: &str,
+    code: Code,
+    why: &str,
+) {
+    let origin = route.origin;
+    // The three Accepted=False reasons are the titles of their codes.
+    let reason = code.title();
+    ctx.push(diag_at(
+        code,
+        format!(
+            "parentRef {parent} {why}; the route{} is not attached there",
+            route_hosts_note(route)
+        ),
+        origin,
+        field,
+    ));
+    ctx.route_status.push(RouteStatus {
+        route: origin.clone(),
+        parent: parent.to_string(),
+        conditions: vec![condition("Accepted", false, reason, why)],
+    });
+}
+
+/// Checks a ReferenceGrant in `to_ns` allowing `from` to reach `to`.
+pub fn grant_allows(ctx: &Ctx<'_>, from: (&str, &str, &str), to: (&str, &str, &str, &str)) -> bool {
+    let (from_group, from_kind, from_ns) = from;
+    let (to_group, to_kind, to_ns, to_name) = to;
+    // The grants of `to_ns` only, found by the map's order (namespace,
+    // then name): a scan of every grant per backendRef made a grant per
+    // tenant quadratic.
+    let start = (to_ns.to_string(), String::new());
+    ctx.snap
+        .reference_grants
+        .range(start..)
+        .take_while(|((ns, _), _)| ns == to_ns)
+        .any(|(_, g)| {
+            g.value.spec.as_ref().is_some_and(|s| {
+                s.from
+                    .iter()
+                    .any(|f| f.group == from_group && f.kind == from_kind && f.namespace == from_ns)
+                    && s.to.iter().any(|t| {
+                        t.group == to_group
+                            && t.kind == to_kind
+                            && t.name.as_deref().is_none_or(|n| n == to_name)
+                    })
+            })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts(v: Vec<RouteHost>) -> Vec<String> {
+        v.into_iter()
+            .map(|t| match t {
+                RouteHost::Host(h) => h,
+                RouteHost::CatchAll => "<all>".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hostname_intersection() {
+        let r = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(hosts(intersect(None, &[])), vec!["<all>"]);
+        assert_eq!(hosts(intersect(Some("a.com"), &[])), vec!["a.com"]);
+        assert_eq!(
+            hosts(intersect(
+                Some("*.example.com"),
+                &r(&["a.example.com", "x.org", "b.c.example.com"])
+            )),
+            vec!["a.example.com", "b.c.example.com"]
+        );
+        assert_eq!(
+            hosts(intersect(Some("a.example.com"), &r(&["*.example.com"]))),
+            vec!["a.example.com"]
+        );
+        assert_eq!(
+            hosts(intersect(Some("*.example.com"), &r(&["*.a.example.com"]))),
+            vec!["*.a.example.com"]
+        );
+        assert!(intersect(Some("a.example.com"), &r(&["b.example.com"])).is_empty());
+        assert!(intersect(Some("*.example.com"), &r(&["example.com"])).is_empty());
+    }
+
+    #[test]
+    fn selectors() {
+        let mut labels = BTreeMap::new();
+        labels.insert("env".to_string(), "prod".to_string());
+        let s = Selector {
+            labels: labels.clone(),
+            expressions: vec![("team".into(), "DoesNotExist".into(), vec![])],
+        };
+        let object_labels: SmallMap<String, String> = labels.clone().into_iter().collect();
+        assert!(s.matches(&object_labels));
+        let s = Selector {
+            labels: BTreeMap::new(),
+            expressions: vec![("env".into(), "In".into(), vec!["dev".into()])],
+        };
+        assert!(!s.matches(&object_labels));
+    }
+}
