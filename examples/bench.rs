@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use synroute::synth::{Shape, corpus, corpus_files, corpus_list};
+use synth::{Shape, corpus, corpus_files, corpus_list};
+#[path = "../tests/support/synth.rs"]
+mod synth;
 
 // The binary's allocator, so that the render and the floor here run as
 // `synroute` does.

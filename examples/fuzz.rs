@@ -5,7 +5,7 @@
 //! Mutational: each case takes one to three files of `fixtures/` and the
 //! corpus (`--corpus`, else `SYNROUTE_CORPUS`, else `../shared/corpus`),
 //! joins them as one stream, applies one to six of the edits of
-//! `synroute::synth::mutate` (tokens inserted, bytes cut, lines repeated,
+//! `synth::mutate` (tokens inserted, bytes cut, lines repeated,
 //! dropped, swapped, re-indented, values rewritten in flow style) and
 //! renders the result for a target picked in turn. A case fails when
 //!
@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 
 use synroute::target::Target;
 use synroute::{Options, Source, render};
+#[path = "../tests/support/synth.rs"]
+mod synth;
 
 synroute::global_allocator!();
 
@@ -145,7 +147,7 @@ fn main() {
         let ops: Vec<(u8, usize, u8)> = (0..=rng.below(6))
             .map(|_| (rng.next() as u8, rng.next() as usize, rng.next() as u8))
             .collect();
-        let text = synroute::synth::mutate(&text, &ops);
+        let text = synth::mutate(&text, &ops);
         let target = targets[cases as usize % targets.len()];
         let started = Instant::now();
         let failed = check("fuzz.yaml", &text, target);

@@ -18,6 +18,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+#[path = "../tests/support/synth.rs"]
+mod synth;
 
 synroute::global_allocator!();
 
@@ -277,7 +279,7 @@ fn main() {
     let reference = dir.join(format!("apps-{reference_apps}.yaml"));
     let ref_mb = write(
         &reference,
-        &synroute::synth::corpus(synroute::synth::Shape {
+        &synth::corpus(synth::Shape {
             apps: reference_apps,
             padding: 0,
             json: false,

@@ -21,7 +21,9 @@ pub mod outputs;
 pub mod report;
 pub mod route;
 pub mod smallmap;
-pub mod synth;
+#[cfg(test)]
+#[path = "../tests/support/synth.rs"]
+mod synth;
 pub mod target;
 pub mod translate;
 #[cfg(feature = "watch")]

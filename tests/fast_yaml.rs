@@ -8,7 +8,9 @@ mod common;
 use std::path::Path;
 
 use synroute::load::fast_path_readings;
-use synroute::synth::{Shape, corpus};
+use synth::{Shape, corpus};
+#[path = "support/synth.rs"]
+mod synth;
 
 /// (documents compared, documents the fast reader took).
 fn check(name: &str, text: &str) -> (usize, usize) {
@@ -313,10 +315,10 @@ mod mutated {
     //! serde_yaml's; where it gives up, serde_yaml alone decides (so the
     //! two never disagree). `SYNROUTE_DIFF_CASES` sets how many cases run
     //! (1,500 by default; the README's longer run uses 200,000).
+    use crate::synth::mutate;
     use proptest::prelude::*;
     use std::sync::OnceLock;
     use synroute::load::{fast_path_readings, fast_yaml_value};
-    use synroute::synth::mutate;
 
     fn seeds() -> &'static [String] {
         static SEEDS: OnceLock<Vec<String>> = OnceLock::new();

@@ -14,6 +14,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{code, stderr};
+#[path = "support/synth.rs"]
+mod synth;
 
 fn synroute(args: &[&str]) -> std::process::Output {
     common::run(args, None, &[])
@@ -27,7 +29,7 @@ fn path(p: &Path) -> &str {
 fn a_render_killed_while_writing_leaves_the_old_file_or_the_new_one() {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = dir.path().join("apps.yaml");
-    let text = synroute::synth::corpus(synroute::synth::Shape {
+    let text = synth::corpus(synth::Shape {
         apps: 3000,
         padding: 0,
         json: false,

@@ -4,8 +4,10 @@
 //! `cargo run --release --example bench`, never asserted here.)
 
 use synroute::diag::Code;
-use synroute::synth::{Shape, corpus, corpus_files, corpus_list};
 use synroute::{Options, Rendered, Source, render};
+use synth::{Shape, corpus, corpus_files, corpus_list};
+#[path = "support/synth.rs"]
+mod synth;
 
 /// `apps` apps as YAML, unpadded.
 fn yaml(apps: usize, seed: u64) -> Shape {
