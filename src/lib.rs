@@ -254,18 +254,39 @@ fn translated(mut input: Input<'_>, opts: &Options) -> Rendered {
     let (mut diagnostics, mut suppressed) = suppress(diagnostics, &loaded.snapshot, &at, opts.jobs);
     let metas = loaded.snapshot.metas();
     let root = FieldPath::root();
-    let wanted: Vec<_> = metas.iter().map(|(o, _)| (&***o, &root)).collect();
-    let objects = at
-        .place_all(&wanted, opts.jobs)
-        .into_iter()
-        .zip(&metas)
-        .map(|((file, line, column), (o, _))| UsedObject {
-            origin: Arc::clone(o),
-            file,
-            line,
-            column,
-        })
+    // Items of a `kind: List` are located in their List's text, all of one
+    // List at once; every other object starts where its document does,
+    // found on every core without its text.
+    let items: Vec<_> = metas
+        .iter()
+        .filter(|(o, _)| o.doc.list_item.is_some())
+        .map(|(o, _)| (&***o, &root))
         .collect();
+    let mut in_lists = at.place_all(&items, opts.jobs).into_iter();
+    let objects: Vec<UsedObject> = load::parallel_map(
+        &metas,
+        opts.jobs,
+        |_| 1,
+        |(o, _)| {
+            let (file, line, column) = place(o, &root, |_| (0, 1));
+            UsedObject {
+                origin: Arc::clone(o),
+                file,
+                line,
+                column,
+            }
+        },
+    )
+    .into_iter()
+    .map(|mut u| {
+        if u.origin.doc.list_item.is_some()
+            && let Some((file, line, column)) = in_lists.next()
+        {
+            (u.file, u.line, u.column) = (file, line, column);
+        }
+        u
+    })
+    .collect();
     diagnostics.sort();
     diagnostics.dedup();
     suppressed.sort();
@@ -419,7 +440,13 @@ impl Locator<'_> {
         jobs: usize,
     ) -> Vec<(Arc<str>, u32, u32)> {
         let key = |i: &usize| wanted.get(*i).map(|(o, _)| (o.doc.source, o.doc.start));
-        let mut order: Vec<usize> = (0..wanted.len()).collect();
+        // An object's own start needs no look at its text (most of the
+        // object list): only the others are grouped by document.
+        let walked =
+            |(o, f): &&(&model::Origin, &FieldPath)| !f.is_root() || o.doc.list_item.is_some();
+        let mut order: Vec<usize> = (0..wanted.len())
+            .filter(|&i| wanted.get(i).is_some_and(|w| walked(&w)))
+            .collect();
         order.sort_by_key(key);
         let groups: Vec<&[usize]> = order.chunk_by(|a, b| key(a) == key(b)).collect();
         let placed = load::parallel_map(
@@ -449,8 +476,10 @@ impl Locator<'_> {
         }
         all.into_iter()
             .zip(wanted)
-            .map(|(found, (origin, _))| {
-                found.unwrap_or_else(|| (Arc::clone(&origin.file), origin.line, 1))
+            // Not walked: the object's own start, which `place` finds
+            // without its text.
+            .map(|(found, (origin, field))| {
+                found.unwrap_or_else(|| place(origin, field, |_| (0, 1)))
             })
             .collect()
     }
