@@ -12,7 +12,7 @@
 //! kept in place of its text: a large render frees its input once every
 //! document is parsed and still locates every diagnostic exactly.
 
-use super::fast::{find_either, find_newline};
+use super::bytes::{find_either, find_newline};
 use crate::model::{FieldPath, Seg};
 use std::collections::HashMap;
 

@@ -7,6 +7,7 @@
 //! here and in `emit/` only. Every problem becomes a located diagnostic; this
 //! module never reads the disk and never panics on input.
 
+mod bytes;
 mod depth;
 mod document;
 mod duplicates;

@@ -208,7 +208,7 @@ pub fn sniff(text: &str) -> Option<Head> {
 /// aliases or block indicators (those go to the real parser).
 fn plain_scalar(rest: &str) -> Option<String> {
     let v = rest.trim();
-    let v = match super::fast::find_pair(v, *b" #", 1) {
+    let v = match super::bytes::find_pair(v, *b" #", 1) {
         Some(i) => v[..i].trim_end(),
         None => v,
     };

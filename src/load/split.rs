@@ -96,7 +96,7 @@ fn markers_in(text: &str, from: usize, to: usize) -> (Vec<Marker>, u32) {
     let mut out = Vec::new();
     let (mut i, mut line) = (from, 0u32);
     while i < to {
-        let nl = super::fast::find_newline(hay, i);
+        let nl = super::bytes::find_newline(hay, i);
         let end = nl.map_or(to, |k| k + 1);
         if matches!(bytes.get(i), Some(b'-' | b'.')) {
             let bare = text
