@@ -83,7 +83,7 @@ fn stages(mut sources: Vec<synroute::Source>, opts: &synroute::Options) {
     pending.keep_only(&mut sources);
     stage("keeping the second pass's text");
     let snap = &loaded.snapshot;
-    let scope = synroute::translate::attach::scope(snap, opts);
+    let scope = synroute::translate::scope::scope(snap, opts);
     let lookup = synroute::model::Lookup::new(snap);
     let late = synroute::load::load_pending(
         pending,

@@ -30,7 +30,7 @@ fn main() {
     eprintln!("load, first pass {:?}: {:.0} MB", t.elapsed(), rss_mb());
     let t = Instant::now();
     let snap = &loaded.snapshot;
-    let scope = synroute::translate::attach::scope(snap, &opts);
+    let scope = synroute::translate::scope::scope(snap, &opts);
     let lookup = synroute::model::Lookup::new(snap);
     let late = synroute::load::load_pending(
         pending,

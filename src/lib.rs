@@ -219,7 +219,7 @@ fn translated(mut input: Input<'_>, opts: &Options) -> Rendered {
         }
     });
     let snap = &loaded.snapshot;
-    let scope = translate::attach::scope(snap, opts);
+    let scope = translate::scope::scope(snap, opts);
     let lookup = model::Lookup::new(snap);
     let late = load::load_pending(
         pending,

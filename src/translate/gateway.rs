@@ -5,8 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::attach::{RouteView, Scope, attach, grant_allows};
+use super::attach::{RouteView, attach, grant_allows};
 use super::listener::{GROUP, Listener, X_GROUP};
+use super::scope::Scope;
 use super::{Ctx, HostName, Op, classify_host, httproute, tls};
 use crate::Options;
 use crate::diag::Code;

@@ -15,6 +15,7 @@ pub mod ingress;
 pub mod listener;
 mod owned;
 pub mod regex;
+pub mod scope;
 pub mod tls;
 pub mod tlsroute;
 
@@ -516,7 +517,7 @@ pub struct Translated {
 /// (`ingress::translate_alone`, `gateway::translate_alone` within `scope`).
 pub fn translate(
     snap: &Snapshot,
-    scope: attach::Scope,
+    scope: scope::Scope,
     streamed: crate::load::Streamed<ingress::Alone, gateway::RouteAlone>,
     opts: &Options,
 ) -> Translated {

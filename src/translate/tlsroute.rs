@@ -11,8 +11,9 @@
 
 use std::sync::Arc;
 
-use super::attach::{RouteHost, RouteView, Scope, attach};
+use super::attach::{RouteHost, RouteView, attach};
 use super::backends::{BackendRef, PortRef, reference_allowed, service_address};
+use super::scope::Scope;
 use super::{Ctx, routable_host};
 use crate::diag::Code;
 use crate::ir::{Passthrough, Provenance};
