@@ -9,6 +9,8 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+
 use crate::Source;
 
 /// Reads files and folders (recursively) into sources, each file once.
@@ -22,6 +24,7 @@ pub fn collect_sources(paths: &[String], exclude: &[String]) -> io::Result<Vec<S
 /// first of two paths to one file is kept, and the first error in the
 /// order of the paths is the one returned, as when read one by one.
 pub fn read_sources(paths: &[String], exclude: &[String], jobs: usize) -> io::Result<Vec<Source>> {
+    let excludes = Excludes::new(exclude)?;
     let mut files: Vec<PathBuf> = Vec::new();
     let mut listing = Ok(());
     for p in paths {
@@ -30,7 +33,7 @@ pub fn read_sources(paths: &[String], exclude: &[String], jobs: usize) -> io::Re
             .map_err(|e| with_path(e, path))
             .and_then(|meta| {
                 if meta.is_dir() {
-                    walk(path, exclude)
+                    walk(path, excludes.as_ref())
                 } else {
                     Ok(vec![path.to_path_buf()])
                 }
@@ -135,7 +138,7 @@ fn read_in_parts(file: &fs::File, len: usize, jobs: usize) -> Option<Vec<u8>> {
 
 /// The manifest files below `root`: `*.yaml`, `*.yml`, `*.json`; hidden
 /// folders, excluded paths and symlink loops skipped; sorted.
-fn walk(root: &Path, excludes: &[String]) -> io::Result<Vec<PathBuf>> {
+fn walk(root: &Path, excludes: Option<&Excludes>) -> io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let it = walkdir::WalkDir::new(root)
         .follow_links(true)
@@ -149,12 +152,12 @@ fn walk(root: &Path, excludes: &[String]) -> io::Result<Vec<PathBuf>> {
             if e.file_type().is_dir() && name.starts_with('.') {
                 return false;
             }
-            if excludes.is_empty() {
+            let Some(excludes) = excludes else {
                 return true;
-            }
+            };
             let rel = e.path().strip_prefix(root).unwrap_or(e.path());
             let rel = rel.to_string_lossy().replace('\\', "/");
-            !excludes.iter().any(|g| excluded(g, &rel, &name))
+            !excludes.matches(&rel, &name)
         });
     for entry in it {
         let entry = match entry {
@@ -187,41 +190,56 @@ fn walk(root: &Path, excludes: &[String]) -> io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn excluded(glob: &str, rel: &str, name: &str) -> bool {
-    let glob = glob.trim_end_matches('/');
-    if glob.contains('/') {
-        glob_match(glob.trim_start_matches("./").as_bytes(), rel.as_bytes())
-    } else {
-        glob_match(glob.as_bytes(), name.as_bytes())
-    }
+/// The `--exclude` globs, compiled once: one without `/` matches a file
+/// or folder name anywhere in a walk, one with `/` the path below the
+/// folder given (`./` and a trailing `/` ignored). `*` and `?` stay within
+/// a folder, `**` spans folders.
+pub struct Excludes {
+    names: GlobSet,
+    paths: GlobSet,
 }
 
-/// `*` (within a folder), `**` (across folders) and `?`.
-pub fn glob_match(p: &[u8], s: &[u8]) -> bool {
-    match (p.first(), s.first()) {
-        (None, None) => true,
-        (None, Some(_)) => false,
-        (Some(b'*'), _) if p.get(1) == Some(&b'*') => {
-            let rest = p.get(2..).unwrap_or_default();
-            let rest = rest.strip_prefix(b"/").unwrap_or(rest);
-            (0..=s.len()).any(|i| glob_match(rest, &s[i..]))
+impl Excludes {
+    /// None when there are no globs; a glob that does not parse is an
+    /// `InvalidInput` error naming it.
+    pub fn new(globs: &[String]) -> io::Result<Option<Excludes>> {
+        if globs.is_empty() {
+            return Ok(None);
         }
-        (Some(b'*'), _) => {
-            let rest = &p[1..];
-            let mut i = 0;
-            loop {
-                if glob_match(rest, &s[i..]) {
-                    return true;
-                }
-                if i == s.len() || s[i] == b'/' {
-                    return false;
-                }
-                i += 1;
-            }
+        let (mut names, mut paths) = (GlobSetBuilder::new(), GlobSetBuilder::new());
+        for glob in globs {
+            let g = glob.trim_end_matches('/');
+            let (set, pattern) = if g.contains('/') {
+                (&mut paths, g.trim_start_matches("./"))
+            } else {
+                (&mut names, g)
+            };
+            let compiled = GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .backslash_escape(true)
+                .build()
+                .map_err(|e| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("--exclude {glob:?}: {}", e.kind()),
+                    )
+                })?;
+            set.add(compiled);
         }
-        (Some(b'?'), Some(c)) => *c != b'/' && glob_match(&p[1..], &s[1..]),
-        (Some(a), Some(b)) => a == b && glob_match(&p[1..], &s[1..]),
-        (Some(_), None) => false,
+        let build = |b: GlobSetBuilder| {
+            b.build()
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("--exclude: {e}")))
+        };
+        Ok(Some(Excludes {
+            names: build(names)?,
+            paths: build(paths)?,
+        }))
+    }
+
+    /// Whether the entry at `rel` (below the folder walked, `/`-separated)
+    /// named `name` is excluded.
+    pub fn matches(&self, rel: &str, name: &str) -> bool {
+        self.names.is_match(name) || self.paths.is_match(rel)
     }
 }
 
@@ -254,17 +272,45 @@ mod tests {
         assert!(read_in_parts(&file, len + 1, 2).is_none(), "shrank");
     }
 
+    fn excluded(glob: &str, rel: &str) -> bool {
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        let ex = Excludes::new(&[glob.to_string()]).unwrap().unwrap();
+        ex.matches(rel, name)
+    }
+
     #[test]
     fn globs() {
-        assert!(glob_match(b"archive", b"archive"));
-        assert!(glob_match(b"*.json", b"a.json"));
-        assert!(!glob_match(b"*.json", b"d/a.json"));
-        assert!(glob_match(b"**/templates", b"charts/x/templates"));
-        assert!(glob_match(b"archive/**", b"archive/a/b.yaml"));
-        assert!(glob_match(b"a?c", b"abc"));
-        assert!(!glob_match(b"a?c", b"a/c"));
-        assert!(excluded("archive", "k8s/archive", "archive"));
-        assert!(excluded("k8s/archive/", "k8s/archive", "archive"));
-        assert!(!excluded("k8s/archive", "x/archive", "archive"));
+        assert!(excluded("archive", "k8s/archive"));
+        assert!(
+            excluded("*.json", "d/a.json"),
+            "a name glob matches at any depth"
+        );
+        assert!(
+            !excluded("d/*.json", "d/e/a.json"),
+            "`*` stays within a folder"
+        );
+        assert!(excluded("**/templates", "charts/x/templates"));
+        assert!(excluded("archive/**", "archive/a/b.yaml"));
+        assert!(!excluded("archive/**", "x/archive/a.yaml"));
+        assert!(excluded("a?c", "abc"));
+        assert!(!excluded("x/a?c", "x/a/c"));
+        assert!(excluded("k8s/archive/", "k8s/archive"));
+        assert!(excluded("./k8s/archive", "k8s/archive"));
+        assert!(!excluded("k8s/archive", "x/archive"));
+        assert!(excluded("*.{json,yml}", "a.yml"));
+        assert!(excluded("[ab].yaml", "b.yaml"));
+        assert!(Excludes::new(&[]).unwrap().is_none());
+        let bad = Excludes::new(&["apps/[a".to_string()]).err().unwrap();
+        assert_eq!(bad.kind(), io::ErrorKind::InvalidInput);
+        assert!(bad.to_string().contains("apps/[a"), "{bad}");
+    }
+
+    /// Many `*` against a long name that fails at its end: a backtracking
+    /// matcher takes exponential time here; the compiled set answers.
+    #[test]
+    fn many_stars_are_answered() {
+        let glob = "*a".repeat(30) + "b";
+        let name = "a".repeat(200);
+        assert!(!excluded(&glob, &name));
     }
 }

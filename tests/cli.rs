@@ -501,6 +501,13 @@ fn excluded_folders_are_skipped() {
     assert!(!stderr(&o).contains("SR1003"), "{}", stderr(&o));
     let o = synroute(&["render", "fixtures/duplicate-object"], None);
     assert!(stderr(&o).contains("SR1003"));
+    // A glob that does not parse is a usage error naming it, before any read.
+    let o = synroute(
+        &["render", "fixtures/duplicate-object", "--exclude", "b-[ar"],
+        None,
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--exclude \"b-[ar\""), "{}", stderr(&o));
 }
 
 #[test]
