@@ -138,31 +138,24 @@ impl Reload {
 }
 
 /// PIDs of the processes named `name` — the base name of their argv[0],
-/// or their `comm` — never this process.
+/// or their `comm` — never this process. A process that ends while the
+/// table is read is passed over.
 pub fn pids_named(name: &str) -> io::Result<Vec<i32>> {
     let me = std::process::id() as i32;
+    let table = procfs::process::all_processes().map_err(io::Error::other)?;
     let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc")? {
-        let Ok(entry) = entry else { continue };
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
-            continue;
-        };
+    for process in table.flatten() {
+        let pid = process.pid();
         if pid == me {
             continue;
         }
-        let argv0 = std::fs::read(entry.path().join("cmdline"))
-            .ok()
-            .and_then(|c| {
-                let first = c.split(|&b| b == 0).next()?.to_vec();
-                let first = String::from_utf8(first).ok()?;
-                first.rsplit('/').next().map(str::to_string)
-            });
-        let comm = std::fs::read_to_string(entry.path().join("comm")).ok();
-        if argv0.as_deref() == Some(name) || comm.as_deref().map(str::trim_end) == Some(name) {
+        let argv0 = process.cmdline().ok().and_then(|args| {
+            let first = args.into_iter().next()?;
+            first.rsplit('/').next().map(str::to_string)
+        });
+        let named = argv0.as_deref() == Some(name)
+            || process.stat().is_ok_and(|stat| stat.comm == name);
+        if named {
             pids.push(pid);
         }
     }
@@ -171,16 +164,10 @@ pub fn pids_named(name: &str) -> io::Result<Vec<i32>> {
 }
 
 fn hangup(pid: i32) -> io::Result<()> {
-    if pid <= 0 {
-        return Err(io::Error::other(format!("{pid} is not a process id")));
-    }
-    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
-    let rc = unsafe { libc::kill(pid, libc::SIGHUP) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    let target = rustix::process::Pid::from_raw(pid)
+        .filter(|_| pid > 0)
+        .ok_or_else(|| io::Error::other(format!("{pid} is not a process id")))?;
+    rustix::process::kill_process(target, rustix::process::Signal::HUP).map_err(io::Error::from)
 }
 
 /// One JSON line on `out`: `{"ts": now, "event": event, …fields}`.
