@@ -52,8 +52,7 @@ pub fn read_sources(paths: &[String], exclude: &[String], jobs: usize) -> io::Re
     } else {
         1
     };
-    let read =
-        crate::load::parallel_map(&files, jobs, |_| 1, |path| read_file(path, jobs_per_file));
+    let read = crate::load::parallel_map(&files, jobs, |path| read_file(path, jobs_per_file));
     let mut sources = Vec::with_capacity(files.len());
     let mut seen: BTreeSet<FileId> = BTreeSet::new();
     for (path, r) in files.iter().zip(read) {

@@ -263,20 +263,15 @@ fn translated(mut input: Input<'_>, opts: &Options) -> Rendered {
         .map(|(o, _)| (&***o, &root))
         .collect();
     let mut in_lists = at.place_all(&items, opts.jobs).into_iter();
-    let objects: Vec<UsedObject> = load::parallel_map(
-        &metas,
-        opts.jobs,
-        |_| 1,
-        |(o, _)| {
-            let (file, line, column) = place(o, &root, |_| (0, 1));
-            UsedObject {
-                origin: Arc::clone(o),
-                file,
-                line,
-                column,
-            }
-        },
-    )
+    let objects: Vec<UsedObject> = load::parallel_map(&metas, opts.jobs, |(o, _)| {
+        let (file, line, column) = place(o, &root, |_| (0, 1));
+        UsedObject {
+            origin: Arc::clone(o),
+            file,
+            line,
+            column,
+        }
+    })
     .into_iter()
     .map(|mut u| {
         if u.origin.doc.list_item.is_some()
@@ -449,25 +444,20 @@ impl Locator<'_> {
             .collect();
         order.sort_by_key(key);
         let groups: Vec<&[usize]> = order.chunk_by(|a, b| key(a) == key(b)).collect();
-        let placed = load::parallel_map(
-            &groups,
-            jobs,
-            |g| g.len(),
-            |group| {
-                let mut doc: Option<load::DocIndex<'_>> = None;
-                let mut out = Vec::with_capacity(group.len());
-                for &i in *group {
-                    let Some(&(origin, field)) = wanted.get(i) else {
-                        continue;
-                    };
-                    let found = place(origin, field, |p| {
-                        doc.get_or_insert_with(|| self.doc(&origin.doc)).locate(p)
-                    });
-                    out.push((i, found));
-                }
-                out
-            },
-        );
+        let placed = load::parallel_map(&groups, jobs, |group| {
+            let mut doc: Option<load::DocIndex<'_>> = None;
+            let mut out = Vec::with_capacity(group.len());
+            for &i in *group {
+                let Some(&(origin, field)) = wanted.get(i) else {
+                    continue;
+                };
+                let found = place(origin, field, |p| {
+                    doc.get_or_insert_with(|| self.doc(&origin.doc)).locate(p)
+                });
+                out.push((i, found));
+            }
+            out
+        });
         let mut all: Vec<Option<(Arc<str>, u32, u32)>> = vec![None; wanted.len()];
         for (i, found) in placed.into_iter().flatten() {
             if let Some(slot) = all.get_mut(i) {

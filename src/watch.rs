@@ -153,8 +153,8 @@ pub fn pids_named(name: &str) -> io::Result<Vec<i32>> {
             let first = args.into_iter().next()?;
             first.rsplit('/').next().map(str::to_string)
         });
-        let named = argv0.as_deref() == Some(name)
-            || process.stat().is_ok_and(|stat| stat.comm == name);
+        let named =
+            argv0.as_deref() == Some(name) || process.stat().is_ok_and(|stat| stat.comm == name);
         if named {
             pids.push(pid);
         }

@@ -1,6 +1,8 @@
 //! `kind: List` documents (what `kubectl get -o yaml|json` writes): each
 //! item an object of its own, read alone on every core where it can be,
 //! else the List read whole; each item located within itself.
+//!
+//! It renders nothing and keeps no state across calls.
 
 #[allow(unused_imports)]
 use super::*;
@@ -109,7 +111,7 @@ pub(super) fn load_list_whole(
         json,
         defer: json && !spans.is_empty(),
     };
-    let read = parallel_map(&at, opts.jobs, ItemAt::bytes, |at| {
+    let read = parallel_map(&at, opts.jobs, |at| {
         let item = items.get(at.index)?;
         let head = parse::item_head(item);
         let object = |k| parse::object_value(k, item);
@@ -124,13 +126,6 @@ pub(super) struct ItemAt {
     pub(super) index: usize,
     pub(super) span: DocSpan,
     pub(super) line: u32,
-}
-
-impl ItemAt {
-    /// The item's share of the work of reading its List.
-    pub(super) fn bytes(&self) -> usize {
-        self.span.end.saturating_sub(self.span.start)
-    }
 }
 
 /// What one item of a `kind: List` yielded.
@@ -280,7 +275,7 @@ pub(super) fn load_yaml_items_alone(
         json: false,
         defer: true,
     };
-    let read = parallel_map(&at, opts.jobs, ItemAt::bytes, |at| {
+    let read = parallel_map(&at, opts.jobs, |at| {
         let from = at.span.start.checked_sub(doc.span.start)?;
         let to = at.span.end.checked_sub(doc.span.start)?;
         let text = doc.text.get(from..to)?;

@@ -145,8 +145,7 @@ fn item_shapes(keep: bool, doc: &Doc<'_>, outcome: &Outcome, jobs: usize) -> Vec
     spans.dedup_by_key(|s| s.start);
     // A List from `kubectl get` is one document of every object: its items'
     // shapes are made on every job.
-    let weight = |s: &DocSpan| s.end.saturating_sub(s.start);
-    parallel_map(&spans, jobs, weight, |s| {
+    parallel_map(&spans, jobs, |s| {
         let from = s.start.checked_sub(doc.span.start)?;
         let to = s.end.checked_sub(doc.span.start)?;
         Some((*s, Shape::of(doc.text.get(from..to)?)))
@@ -328,12 +327,9 @@ pub(crate) fn load_unfilled(
     // job at once (a folder of small files); a large one is then cut into
     // segments on every job by itself.
     let indexed: Vec<(usize, &Source)> = sources.iter().enumerate().collect();
-    let early = parallel_map(
-        &indexed,
-        opts.jobs,
-        |(_, s)| if small(s) { s.content.len() } else { 0 },
-        |&(idx, s)| small(s).then(|| split_source(idx, s, 1)),
-    );
+    let early = parallel_map(&indexed, opts.jobs, |&(idx, s)| {
+        small(s).then(|| split_source(idx, s, 1))
+    });
     for (&(idx, source), early) in indexed.iter().zip(early) {
         match early.unwrap_or_else(|| split_source(idx, source, opts.jobs)) {
             // One large source's list is taken as it is, not copied.
@@ -353,8 +349,7 @@ pub(crate) fn load_unfilled(
             }
         }
     }
-    let weight = |d: &Split<'_>| d.as_ref().map_or(1, |d| d.text.len());
-    let outcomes = parallel_map(&docs, opts.jobs, weight, |doc| match doc {
+    let outcomes = parallel_map(&docs, opts.jobs, |doc| match doc {
         Ok(doc) => {
             let mut later = Vec::new();
             let outcome = slim(load_document(
@@ -486,11 +481,7 @@ where
         }
         _ => None,
     };
-    let weight = |d: &Deferred| match d {
-        Deferred::Doc { span, .. } => span.end - span.start,
-        Deferred::Parsed(..) => 1,
-    };
-    let outcomes = parallel_map(&items, opts.jobs, weight, |d| match d {
+    let outcomes = parallel_map(&items, opts.jobs, |d| match d {
         Deferred::Doc {
             span,
             at,
@@ -738,7 +729,6 @@ pub fn fast_path_readings(text: &str) -> Vec<(u32, Option<String>, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::parallel::cut;
     use super::*;
 
     fn origin(file: &str, line: u32, ns: &str, name: &str) -> Arc<Origin> {
@@ -901,31 +891,16 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// Whatever the weights (zero, skewed) and the jobs, every item is
-        /// mapped once and the results come back in the items' order.
+        /// Whatever the jobs, every item is mapped once and the results
+        /// come back in the items' order.
         #[test]
         fn parallel_map_is_an_ordered_map(
             items in prop::collection::vec(0usize..1000, 0..300),
-            jobs in 1usize..12,
+            jobs in 0usize..12,
         ) {
-            let weight = |x: &usize| if x.is_multiple_of(7) { x * 100 } else { x % 3 };
-            let got = parallel_map(&items, jobs, weight, |x| x * 2 + 1);
+            let got = parallel_map(&items, jobs, |x| x * 2 + 1);
             let want: Vec<usize> = items.iter().map(|x| x * 2 + 1).collect();
             prop_assert_eq!(got, want);
-        }
-
-        /// Runs cover the items once, in order, none empty, at most
-        /// `pieces` of them.
-        #[test]
-        fn cut_covers_the_items(
-            items in prop::collection::vec(0usize..50, 1..200),
-            pieces in 1usize..40,
-        ) {
-            let bounds = cut(&items, pieces, |x| *x);
-            prop_assert_eq!(bounds.first(), Some(&0));
-            prop_assert_eq!(bounds.last(), Some(&items.len()));
-            prop_assert!(bounds.windows(2).all(|w| w[0] < w[1]), "{:?}", bounds);
-            prop_assert!(bounds.len() - 1 <= pieces);
         }
     }
 }

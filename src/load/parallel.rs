@@ -1,10 +1,11 @@
-//! Work spread over the cores: a list cut into pieces of about equal
-//! weight, taken by scoped threads in turn, results kept in input order
-//! (`parallel_map`), and one job run beside another (`beside`). Used by
-//! loading, locating and the render; it knows nothing of manifests.
+//! Work spread over the cores: an ordered map on a rayon pool of `--jobs`
+//! threads (`parallel_map`), and one job run beside another (`beside`).
+//! Used by loading, locating and the render; it knows nothing of
+//! manifests.
 
-#[allow(unused_imports)]
-use super::*;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rayon::prelude::*;
 
 /// `--jobs N`: N threads, 0 meaning one per core. Counting the cores
 /// reads the process's cgroup files (a dozen system calls): callers
@@ -42,79 +43,49 @@ pub(crate) fn beside<A: Send, B>(
 }
 
 /// Maps `f` over `items` on `jobs` threads (0: every core); the results
-/// keep the items' order. The items are cut into a few contiguous pieces
-/// per job, of about equal `weight`, which the jobs take in turn as they
-/// finish one: the weight is only an estimate (a Secret's bytes parse
-/// faster than a Service's, a document left for the second pass is only
-/// glanced at), and a job given the costlier pieces no longer keeps the
-/// others waiting at the end.
-pub fn parallel_map<T, R, W, F>(items: &[T], jobs: usize, weight: W, f: F) -> Vec<R>
+/// keep the items' order. Rayon's work stealing balances the load: a job
+/// that finishes early takes half of what another has left, so an item
+/// far costlier than the rest (one large List, one huge Secret) keeps only
+/// its own thread busy. A pool per job count is made once and kept.
+pub fn parallel_map<T, R, F>(items: &[T], jobs: usize, f: F) -> Vec<R>
 where
     T: Sync,
     R: Send,
-    W: Fn(&T) -> usize,
     F: Fn(&T) -> R + Sync,
 {
-    const PIECES_PER_JOB: usize = 8;
     // One item needs no thread, nor the cores counted.
     let jobs = if items.len() < 2 {
         1
     } else {
         resolve_jobs(jobs)
     };
-    if jobs <= 1 {
-        return items.iter().map(f).collect();
+    match pool(jobs) {
+        Some(pool) if jobs > 1 => {
+            let f = &f;
+            pool.install(|| items.par_iter().map(f).collect())
+        }
+        _ => items.iter().map(f).collect(),
     }
-    let bounds = cut(items, jobs * PIECES_PER_JOB, weight);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let (bounds, next, f) = (&bounds, &next, &f);
-    let taken: Vec<Vec<(usize, Vec<R>)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..jobs.min(bounds.len() - 1))
-            .map(|_| {
-                scope.spawn(move || {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(&[start, end]) = bounds.get(i..i + 2) else {
-                            break;
-                        };
-                        let piece = items.get(start..end).unwrap_or_default();
-                        mine.push((i, piece.iter().map(f).collect::<Vec<R>>()));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
-    let mut pieces: Vec<(usize, Vec<R>)> = taken.into_iter().flatten().collect();
-    pieces.sort_unstable_by_key(|(i, _)| *i);
-    let mut out = Vec::with_capacity(items.len());
-    for (_, piece) in pieces {
-        out.extend(piece);
-    }
-    out
 }
 
-/// The bounds of at most `pieces` contiguous runs of `items` of about
-/// equal `weight`: `[0, .., items.len()]`, never an empty run.
-pub(super) fn cut<T>(items: &[T], pieces: usize, weight: impl Fn(&T) -> usize) -> Vec<usize> {
-    let total: usize = items.iter().map(&weight).sum();
-    let share = total.div_ceil(pieces.max(1)).max(1);
-    let mut bounds = vec![0];
-    let mut acc = 0;
-    for (i, item) in items.iter().enumerate() {
-        acc += weight(item);
-        if acc >= share * bounds.len() && bounds.len() < pieces && i + 1 < items.len() {
-            bounds.push(i + 1);
-        }
+/// The pool of `jobs` threads, made on first use. None when the threads
+/// cannot be started: the caller maps on its own thread.
+fn pool(jobs: usize) -> Option<Arc<rayon::ThreadPool>> {
+    static POOLS: Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new());
+    if jobs <= 1 {
+        return None;
     }
-    bounds.push(items.len());
-    bounds
+    let mut pools = POOLS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, pool)) = pools.iter().find(|(n, _)| *n == jobs) {
+        return Some(Arc::clone(pool));
+    }
+    let pool = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs)
+            .thread_name(|i| format!("synroute-{i}"))
+            .build()
+            .ok()?,
+    );
+    pools.push((jobs, Arc::clone(&pool)));
+    Some(pool)
 }

@@ -7,6 +7,8 @@
 //! and which line it starts on do not depend on how the file was cut: YAML
 //! markers are whole lines, and a JSON cut that falls inside an object makes
 //! its segment fail, so the file is split by the serial scan instead.
+//!
+//! It parses no YAML or JSON values: it finds boundaries.
 
 use super::{Doc, RawError, Split, parallel_map, resolve_jobs};
 use crate::diag::Code;
@@ -134,12 +136,7 @@ fn yaml_documents_in<'t>(source: usize, text: &'t str, n: usize, jobs: usize) ->
     let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
     // Any line start will do: markers are whole lines.
     let segs = segments(text, bom, n, |_| true);
-    let found = parallel_map(
-        &segs,
-        jobs,
-        |(s, e)| e - s,
-        |&(s, e)| markers_in(text, s, e),
-    );
+    let found = parallel_map(&segs, jobs, |&(s, e)| markers_in(text, s, e));
     // A document a marker at most, and one more: sized once (a list of
     // 100k documents grown by doubling was copied several times).
     let mut docs = Vec::with_capacity(found.iter().map(|(m, _)| m.len()).sum::<usize>() + 1);
@@ -228,21 +225,16 @@ fn json_object_lines_in(
     jobs: usize,
 ) -> Option<Vec<(usize, usize, u32)>> {
     let segs = segments(text, from, n, |rest| rest.first() == Some(&b'{'));
-    let found = parallel_map(
-        &segs,
-        jobs,
-        |(s, e)| e - s,
-        |&(s, e)| {
-            let seg = text.get(s..e)?;
-            let spans = json_object_lines(seg)?;
-            let mut lines = LineCounter { offset: 0, line: 0 };
-            let with_lines: Vec<(usize, usize, u32)> = spans
-                .into_iter()
-                .map(|(a, b)| (s + a, s + b, lines.line_at(seg, a)))
-                .collect();
-            Some((with_lines, lines.line_at(seg, seg.len())))
-        },
-    );
+    let found = parallel_map(&segs, jobs, |&(s, e)| {
+        let seg = text.get(s..e)?;
+        let spans = json_object_lines(seg)?;
+        let mut lines = LineCounter { offset: 0, line: 0 };
+        let with_lines: Vec<(usize, usize, u32)> = spans
+            .into_iter()
+            .map(|(a, b)| (s + a, s + b, lines.line_at(seg, a)))
+            .collect();
+        Some((with_lines, lines.line_at(seg, seg.len())))
+    });
     let mut out = Vec::new();
     let mut base = 1u32;
     for part in found {

@@ -4,6 +4,9 @@
 //! `Options::now` (expired is an error; expiring within
 //! `expiry_warning_days` a warning). Time comes in through the options, so
 //! the check is as pure as the rest of translation.
+//!
+//! It reports; it never drops or changes a bundle (tls.rs decides what is
+//! served).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -200,11 +203,7 @@ pub fn check(ctx: &mut Ctx<'_>, prepared: &Prepared) {
     // Each group is checked on its own, on every core; the diagnostics
     // are sorted with all others at the end of the render.
     let (snap, opts) = (ctx.snap, ctx.opts);
-    let weight = |(b, _): &(&CertBundle, Vec<&str>)| match prepared.get(b) {
-        Some(_) => 1,
-        None => b.cert_pem.len() + b.key_pem.len(),
-    };
-    let found = crate::load::parallel_map(&groups, opts.jobs, weight, |(b, hosts)| {
+    let found = crate::load::parallel_map(&groups, opts.jobs, |(b, hosts)| {
         let mut own = Ctx::new(snap, opts);
         match prepared.get(b) {
             Some(examined) => check_bundle(&mut own, b, hosts, examined),
