@@ -8,6 +8,8 @@
 //! `BTreeMap` past `SPILL` entries, where inserting into the middle of a
 //! vector would start to cost time. Iteration is always in key order, as
 //! with a `BTreeMap`, so output does not depend on the representation.
+//!
+//! It knows nothing of Kubernetes.
 
 use std::borrow::Borrow;
 use std::collections::BTreeMap;

@@ -1,5 +1,8 @@
 //! `check`: the CI lint — a render judged by a policy and reported in a
 //! CI format, or a routing file checked as its Synapse reads it.
+//!
+//! Policy and formats are `report.rs`'s; this file only reads the flags,
+//! calls the library and picks the exit code.
 
 use std::io::{self, Read, Write};
 

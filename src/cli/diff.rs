@@ -1,4 +1,7 @@
 //! `diff`: two renders (or routing files) compared as routing.
+//!
+//! Comparing and printing are `diff/`'s; this file reads the two sides
+//! (through `inputs.rs`) and writes the answer.
 
 use std::io::{self, Read, Write};
 

@@ -1,4 +1,7 @@
 //! `explain`: which route a request takes and why, in words.
+//!
+//! Which entry a request takes is `route/`'s; this file renders, asks it,
+//! and puts the answer in words.
 
 use std::io::{self, Read, Write};
 

@@ -1,5 +1,8 @@
 //! `render`: one render of the inputs to stdout or `-o FILE` and
 //! `--certs-out DIR`, or with `--check`, whether those are up to date.
+//!
+//! Writing is `outputs.rs`'s (atomic, in place, pruning); this file only
+//! chooses what to write and the exit code.
 
 use std::fs;
 use std::io::{self, Read, Write};

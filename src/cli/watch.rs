@@ -1,5 +1,8 @@
 //! `watch`: the command-line face of `crate::watch` (files) and
 //! `crate::cluster` (`--from-cluster`): flags turned into their settings.
+//!
+//! The loop itself lives in `watch.rs`; nothing here runs it beyond calling
+//! it.
 
 use std::io::{self, Write};
 

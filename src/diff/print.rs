@@ -1,5 +1,7 @@
 //! A diff as people and tools read it: text, Markdown for a pull-request
 //! comment, versioned JSON, and a unified diff of the rendered bytes.
+//!
+//! Formatting only: what changed was decided in `diff/mod.rs`.
 
 use std::fmt::Write as _;
 

@@ -2,6 +2,8 @@
 //! of manifests here (with sources, certificates and diagnostics), or a
 //! routing file of any target (v1, 0.2, v2), its expressions, repeated
 //! servers and merged headers read back into what they mean.
+//!
+//! It reads no files: the shell hands it a render or a file's text.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

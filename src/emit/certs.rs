@@ -1,5 +1,7 @@
 //! RouteTable certs → the files of `--certs-out`: `<stem>.crt` (mode 0644)
 //! and `<stem>.key` (mode 0600), by file name, sorted.
+//!
+//! Bytes only: the shell writes them, with the modes it is given here.
 
 use std::collections::BTreeMap;
 

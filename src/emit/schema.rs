@@ -10,6 +10,8 @@
 //! with one of `upstream`/`upstreams`/`redirect`, no health check on an
 //! expression route nor `ssl_enabled` beside `type: none`, host keys with
 //! at most one leading `*.`, and expressions that parse and compile.
+//!
+//! It writes nothing; emitting is the emitters' job.
 
 use std::collections::BTreeMap;
 

@@ -3,6 +3,9 @@
 //! Keys sorted, fields in one fixed order, `ssl_enabled` always written,
 //! every other per-path field only when set; no timestamp, version or
 //! absolute path, so the same table always gives the same bytes.
+//!
+//! It decides nothing about routing: every choice was made in `translate/`;
+//! it only lays the table out.
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,8 @@
 //! One document to one object: JSON or YAML, its kind sniffed, foreign
 //! kinds skipped unparsed, the typed parse (the fast reader first), and
 //! every problem as a located diagnostic.
+//!
+//! It knows no routing: what an object means is `translate/`'s.
 
 #[allow(unused_imports)]
 use super::*;

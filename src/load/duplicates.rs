@@ -1,6 +1,8 @@
 //! The snapshot's maps by kind, filled in input order: a second object of
 //! the same kind, namespace and name is reported (SR1005) and the first
 //! kept.
+//!
+//! It reads no text: objects come in parsed, with their origins.
 
 #[allow(unused_imports)]
 use super::*;

@@ -1,6 +1,9 @@
 //! Documents → typed objects: the `apiVersion`/`kind` sniff, the dispatch
 //! table of kinds and versions synroute reads, and the one typed parse of
 //! each document. A document is parsed once, into its final type.
+//!
+//! No I/O and no routing: it turns text into typed objects or located
+//! errors.
 
 use serde::Deserialize;
 

@@ -1,5 +1,7 @@
 //! Where an object was rendered from: a helm `# Source:` comment or
 //! kustomize's origin annotation, so diagnostics point at the template.
+//!
+//! It only reads comments and annotations; the object itself is untouched.
 
 #[allow(unused_imports)]
 use super::*;

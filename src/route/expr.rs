@@ -4,6 +4,8 @@
 //! expressions (Synapse's engine: Rust's regex), `and`, `or`, `not` and
 //! parentheses. `explain` and the tests use it to pick the route Synapse
 //! would; it refuses anything else rather than guess.
+//!
+//! It never compiles a regex the v2 emitter refused to write.
 
 /// A parsed expression.
 #[derive(Debug)]

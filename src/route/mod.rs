@@ -13,6 +13,8 @@
 //! longest plain key that is a prefix at `/` boundaries. The routes are
 //! laid out exactly as the v2 emitter writes them (`emit::v2::layout`).
 //! Used by `explain` and by the tests that check every fixture's routing.
+//!
+//! It reads the table only; it never changes it nor reports diagnostics.
 
 pub mod expr;
 

@@ -2,6 +2,9 @@
 //! rendered (`httproute.rs`) on its own, as soon as it is read; then the
 //! routes applied in the SPEC's order, TLSRoutes (`tlsroute.rs`), and the
 //! listeners' TLS certificateRefs projected onto the hosts they serve.
+//!
+//! It owns the order of the stage only: attachment rules are `attach.rs`'s,
+//! rule translation `httproute.rs`'s.
 
 use std::collections::{BTreeMap, BTreeSet};
 

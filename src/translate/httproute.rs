@@ -1,8 +1,9 @@
 //! HTTPRoute rules → route table entries, once a route is attached.
 //!
-//! Matches become path keys (PathPrefix as Ingress Prefix, Exact
-//! approximated, RegularExpression refused; header/query/method conditions
-//! dropped with UnsupportedMatch), backendRefs a weighted or plain pool
+//! Matches become path keys or, where the target has them (v2), matches of
+//! their own (Exact, RegularExpression, method), in Gateway API precedence;
+//! what the target cannot say is reported (UnsupportedMatch, Exact
+//! approximated), backendRefs a weighted or plain pool
 //! (ReferenceGrant-checked), header modifiers per-path headers, and a
 //! scheme-only https redirect is merged into the route with backends on the
 //! same (host, path). Rules left without backends are reported with the

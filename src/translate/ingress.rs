@@ -3,6 +3,9 @@
 //! Class selection, rules and paths, defaultBackend, ACME solver paths and
 //! `spec.tls`, in the SPEC's order: by creationTimestamp (objects that
 //! carry one first), then namespace/name.
+//!
+//! It reads no Gateway API object; annotations are read through
+//! `annotations.rs`.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

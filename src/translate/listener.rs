@@ -1,7 +1,7 @@
 //! The Gateway API's listeners in one shape, whether a Gateway or an
 //! admitted ListenerSet declares them: name, port, protocol, hostname,
 //! which namespaces and kinds of route they take, their TLS. Types only;
-//! reading them from the objects and attaching routes is `attach.rs`.
+//! reading them from the objects is `scope.rs`, attaching routes `attach.rs`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -7,6 +7,9 @@
 //! route looks up only the listeners its hostnames can intersect (the
 //! exact name, the wildcards over it, and for a wildcard route host the
 //! names under it), so the work follows what attaches.
+//!
+//! An index only: which listeners are admitted and whether a route may
+//! attach are decided in `scope.rs` and `attach.rs`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;

@@ -5,6 +5,9 @@
 //! name exactly); a wildcard or host-less bundle by `<namespace>_<name>` of
 //! its Secret. Stems are sanitised to `[a-z0-9._-]` with no leading dot, so
 //! no stem can name a path outside the certs folder.
+//!
+//! It does not check certificates (certcheck.rs does) nor write them
+//! (emit/certs.rs).
 
 use crate::model::Secret;
 use std::sync::Arc;

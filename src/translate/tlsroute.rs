@@ -1,7 +1,7 @@
 //! TLSRoute → passthrough hosts (v2): the TLS connections for a host are
 //! handed, undecrypted, to one backend, chosen by SNI.
 //!
-//! Attachment is the Gateway API's (`gateway::attach`): TLS listeners in
+//! Attachment is the Gateway API's (`attach.rs`): TLS listeners in
 //! Passthrough mode, hostname intersection, allowedRoutes. v1 and 0.2
 //! cannot pass TLS through: an attached route is reported there, once. A
 //! v2 passthrough host has one upstream: the first usable backendRef of

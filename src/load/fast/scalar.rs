@@ -1,6 +1,8 @@
 //! One-line scalars of the fast reader's subset: plain, single- and
 //! double-quoted, and the plain forms YAML 1.1 may read as something other
 //! than a string (null, booleans, numbers). Anything in doubt bails.
+//!
+//! It builds no tree: the parser in `mod.rs` does.
 
 use std::borrow::Cow;
 
