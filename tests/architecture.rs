@@ -1,6 +1,7 @@
 //! The layout rules the README's "How it is built" states, checked on the
 //! source itself: no import circle between the files of `src/`, and no
-//! benchmark-only code in the library.
+//! benchmark-only code in the library; files small, each saying what it
+//! owns.
 //!
 //! A file's imports are the `crate::…` and `super::…` paths it names
 //! outside its tests module, each resolved to the file of the longest
@@ -149,4 +150,22 @@ fn the_library_carries_no_benchmark_code() {
             .ends_with("#[path = \"../tests/support/synth.rs\"]")
     );
     assert!(lib[..decl].contains("#[cfg(test)]\n#[path"));
+}
+
+/// No file of `src/` is over 800 lines outside its tests module, and each
+/// opens with its `//!` paragraph.
+#[test]
+fn files_are_small_and_say_what_they_own() {
+    let mut long = Vec::new();
+    for (file, code) in modules().values() {
+        let lines = code.lines().count();
+        if lines > 800 {
+            long.push(format!("{file}: {lines} lines"));
+        }
+        assert!(
+            code.starts_with("//!"),
+            "{file} opens without a //! paragraph"
+        );
+    }
+    assert!(long.is_empty(), "over 800 lines: {long:?}");
 }
