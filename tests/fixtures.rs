@@ -21,6 +21,7 @@
 
 use std::fs;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use synroute::route::{Probe, Request, lookup_request};
 use synroute::target::Target;
@@ -246,26 +247,64 @@ fn check_expectations_text(case: &str, target: Target, r: &Rendered, text: &str)
 
 /// The routing file as the target's Synapse reads it: nothing refused,
 /// nothing ignored.
+/// The committed JSON Schema of `target` (schema/), compiled once.
+fn published_schema(target: Target) -> &'static jsonschema::Validator {
+    static SCHEMAS: OnceLock<Vec<(Target, jsonschema::Validator)>> = OnceLock::new();
+    let all = SCHEMAS.get_or_init(|| {
+        Target::ALL
+            .into_iter()
+            .map(|t| {
+                let path = Path::new("schema").join(synroute::emit::json_schema::file_name(t));
+                let text = fs::read_to_string(&path).expect("read the committed schema");
+                let schema: serde_json::Value = serde_json::from_str(&text).expect("schema JSON");
+                (
+                    t,
+                    jsonschema::validator_for(&schema).expect("compile schema"),
+                )
+            })
+            .collect()
+    });
+    all.iter()
+        .find(|(t, _)| *t == target)
+        .map(|(_, v)| v)
+        .expect("a schema per target")
+}
+
 fn check_schema(case: &str, target: Target, r: &Rendered) -> Vec<String> {
     if r.malformed {
         return Vec::new();
     }
     let text = String::from_utf8_lossy(&r.upstreams);
-    synroute::emit::schema::validate(target, &text)
-        .into_iter()
-        .map(|f| {
-            format!(
-                "{case} ({target}): {} would be {}: {}",
-                "the file",
-                if f.refuses {
-                    "refused"
-                } else {
-                    "partly ignored"
-                },
-                f.message
-            )
-        })
-        .collect()
+    // The file as an editor validating it against schema/ reads it.
+    let mut failures: Vec<String> = match serde_yaml::from_str::<serde_json::Value>(&text) {
+        Ok(doc) => published_schema(target)
+            .iter_errors(&doc)
+            .map(|e| {
+                format!(
+                    "{case} ({target}): schema/ refuses {}: {e}",
+                    e.instance_path()
+                )
+            })
+            .collect(),
+        Err(e) => vec![format!("{case} ({target}): not YAML: {e}")],
+    };
+    failures.extend(
+        synroute::emit::schema::validate(target, &text)
+            .into_iter()
+            .map(|f| {
+                format!(
+                    "{case} ({target}): {} would be {}: {}",
+                    "the file",
+                    if f.refuses {
+                        "refused"
+                    } else {
+                        "partly ignored"
+                    },
+                    f.message
+                )
+            }),
+    );
+    failures
 }
 
 #[test]

@@ -18,6 +18,7 @@ mod check;
 mod diff;
 mod explain;
 mod render;
+mod ship;
 #[cfg(feature = "watch")]
 mod watch;
 
@@ -28,13 +29,15 @@ use diff::cmd_diff;
 use explain::cmd_explain;
 pub use explain::{explain_request, explain_text};
 use render::cmd_render;
+pub use ship::TARGET as BUILD_TARGET;
+use ship::{CompletionsArgs, ManArgs, SchemaArgs, VersionArgs};
 #[cfg(feature = "watch")]
 use watch::{cmd_watch, watch_settings};
 
 #[derive(Parser, Debug)]
 #[command(
     name = "synroute",
-    version,
+    version = ship::LONG_VERSION,
     about = "Render Kubernetes Ingress and Gateway API manifests into Synapse's upstreams.yaml and TLS cert files"
 )]
 struct Cli {
@@ -56,6 +59,14 @@ enum Command {
     /// and signal Synapse to reload (the sidecar loop).
     #[cfg(feature = "watch")]
     Watch(WatchArgs),
+    /// Print the version, commit, features and target (--json: as JSON).
+    Version(VersionArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+    /// Print the man page (--dir: write one page per command).
+    Man(ManArgs),
+    /// Print the JSON Schema of the routing file of a --target.
+    Schema(SchemaArgs),
 }
 
 #[cfg(feature = "watch")]
@@ -325,6 +336,9 @@ where
         Command::Diff(a) => Some(&a.select),
         #[cfg(feature = "watch")]
         Command::Watch(a) => Some(&a.input.select),
+        Command::Version(_) | Command::Completions(_) | Command::Man(_) | Command::Schema(_) => {
+            None
+        }
     };
     if let Some(why) = select.and_then(target_usage) {
         let _ = writeln!(stderr, "synroute: error: {why}");
@@ -337,6 +351,10 @@ where
         Command::Diff(a) => cmd_diff(a, stdin, stdout, stderr),
         #[cfg(feature = "watch")]
         Command::Watch(a) => cmd_watch(a, stderr),
+        Command::Version(a) => ship::cmd_version(a, stdout),
+        Command::Completions(a) => ship::cmd_completions(a, stdout),
+        Command::Man(a) => ship::cmd_man(a, stdout),
+        Command::Schema(a) => ship::cmd_schema(a, stdout),
     };
     match result {
         Ok(code) => code,

@@ -5,6 +5,7 @@
 //! access here: the shell decides where and how bytes are written.
 
 pub mod certs;
+pub mod json_schema;
 pub mod schema;
 pub mod upstreams;
 pub mod v02;

@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::target::Target;
@@ -246,7 +247,7 @@ fn v2_rules(f: &super::v2::File) -> Vec<String> {
 
 /// v1 as Synapse 0.8 reads it: every key it has, strictly (a file's
 /// unknown keys are found by this type and reported as ignored).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct V1File {
     #[serde(default)]
@@ -259,7 +260,7 @@ pub struct V1File {
     pub upstreams: BTreeMap<String, V1Host>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct V1Host {
     #[serde(default)]
@@ -267,21 +268,21 @@ pub struct V1Host {
     pub paths: BTreeMap<String, V1Path>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum V1Server {
     Plain(String),
     Weighted { address: String, weight: u32 },
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct V1Redirect {
     pub status: u16,
     pub location: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct V1Path {
     #[serde(default)]

@@ -1,0 +1,226 @@
+//! What ships beside the renderer: the `--version` line and `version
+//! --json`, shell completions, the man pages, and the JSON Schemas
+//! committed under `schema/` (kept equal to what the types generate).
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{code, stdout};
+use synroute::emit::json_schema::{file_name, json_schema};
+use synroute::target::Target;
+
+fn synroute(args: &[&str]) -> std::process::Output {
+    common::run(args, None, &[])
+}
+
+/// The commit of the checkout the tests run in, as build.rs reads it; None
+/// outside git.
+fn head_commit() -> Option<String> {
+    let out = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn features() -> &'static str {
+    if cfg!(feature = "watch") {
+        "watch"
+    } else {
+        "none"
+    }
+}
+
+#[test]
+fn version_line_names_commit_features_and_target() {
+    let out = synroute(&["--version"]);
+    assert_eq!(code(&out), 0);
+    let line = stdout(&out);
+    assert_eq!(line.lines().count(), 1, "{line}");
+    let commit = head_commit().unwrap_or_else(|| "unknown".to_string());
+    let want = format!(
+        "synroute {} (commit {commit}, features {}, target {}, formats v1 0.2 v2)\n",
+        env!("CARGO_PKG_VERSION"),
+        features(),
+        synroute::cli::BUILD_TARGET,
+    );
+    assert_eq!(line, want);
+    assert!(synroute::cli::BUILD_TARGET.contains('-'));
+    // `version` says the same as `--version`.
+    assert_eq!(stdout(&synroute(&["version"])), want);
+}
+
+#[test]
+fn version_json_holds_the_same_facts() {
+    let out = synroute(&["version", "--json"]);
+    assert_eq!(code(&out), 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(v["name"], "synroute");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    let commit = head_commit().unwrap_or_else(|| "unknown".to_string());
+    assert_eq!(v["commit"], commit.as_str());
+    let want: Vec<&str> = features().split(',').filter(|f| *f != "none").collect();
+    assert_eq!(v["features"], serde_json::json!(want));
+    assert_eq!(v["target"], synroute::cli::BUILD_TARGET);
+    assert_eq!(v["formats"], serde_json::json!(["v1", "0.2", "v2"]));
+    assert_eq!(v["default_format"], "v1");
+    assert!(v["rustc"].as_str().is_some_and(|r| r.starts_with("rustc ")));
+}
+
+/// Runs `shell -n` (parse, do not run) on `script`: Some(stderr) when the
+/// shell is installed, None when it is not.
+fn parses_with(shell: &str, script: &[u8]) -> Option<(bool, String)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("completion");
+    fs::write(&file, script).expect("write");
+    let out = Command::new(shell)
+        .arg("-n")
+        .arg(&file)
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    Some((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+#[test]
+fn completions_are_scripts_their_shells_parse() {
+    let mut parsed = 0;
+    for (shell, program, marker) in [
+        ("bash", "bash", "complete -F _synroute"),
+        ("zsh", "zsh", "#compdef synroute"),
+        ("fish", "fish", "complete -c synroute"),
+        ("powershell", "pwsh", "Register-ArgumentCompleter"),
+        (
+            "elvish",
+            "elvish",
+            "edit:completion:arg-completer[synroute]",
+        ),
+    ] {
+        let out = synroute(&["completions", shell]);
+        assert_eq!(code(&out), 0, "{shell}");
+        let script = stdout(&out);
+        assert!(script.contains(marker), "{shell}: no {marker:?}");
+        // Every command is offered.
+        for sub in [
+            "render",
+            "check",
+            "diff",
+            "explain",
+            "version",
+            "completions",
+            "man",
+            "schema",
+        ] {
+            assert!(script.contains(sub), "{shell}: no {sub}");
+        }
+        if shell == "powershell" {
+            continue; // `pwsh -n` is not a parse check.
+        }
+        match parses_with(program, script.as_bytes()) {
+            Some((ok, err)) => {
+                assert!(ok && err.is_empty(), "{shell} -n: {err}");
+                parsed += 1;
+            }
+            None => eprintln!("{program} is not installed: its completion is not parsed"),
+        }
+    }
+    // bash is on every machine synroute is built on.
+    assert!(parsed >= 1, "no shell parsed a completion script");
+    // A parse that could fail: a broken script is refused.
+    let broken = parses_with("bash", b"_synroute() { if then; }\n").expect("bash");
+    assert!(!broken.0);
+    assert_eq!(code(&synroute(&["completions", "tcsh"])), 2);
+}
+
+#[test]
+fn man_pages_are_roff_that_groff_reads_without_warnings() {
+    let out = synroute(&["man"]);
+    assert_eq!(code(&out), 0);
+    let page = stdout(&out);
+    assert!(page.contains(".TH synroute 1"), "{page}");
+    for sub in [
+        "render",
+        "check",
+        "diff",
+        "explain",
+        "version",
+        "completions",
+        "man",
+        "schema",
+    ] {
+        assert!(
+            page.contains(&format!("synroute\\-{sub}")),
+            "no {sub} in the page"
+        );
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pages = dir.path().join("man1");
+    let dir_arg = pages.to_string_lossy().into_owned();
+    assert_eq!(code(&synroute(&["man", "--dir", &dir_arg])), 0);
+    let mut names: Vec<String> = fs::read_dir(&pages)
+        .expect("man1")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for want in [
+        "synroute.1",
+        "synroute-render.1",
+        "synroute-check.1",
+        "synroute-schema.1",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
+    }
+    // -k: UTF-8 input through preconv, as man(1) reads pages.
+    let groff = Command::new("groff").arg("--version").output();
+    if groff.is_err() {
+        eprintln!("groff is not installed: the pages are not typeset");
+        return;
+    }
+    for name in &names {
+        let out = Command::new("groff")
+            .args(["-k", "-man", "-Tutf8", "-ww", "-z"])
+            .arg(pages.join(name))
+            .output()
+            .expect("groff");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && err.is_empty(), "{name}: {err}");
+    }
+}
+
+/// The files under schema/ are what `synroute schema` prints. With
+/// SYNROUTE_UPDATE_SCHEMA=1 they are rewritten instead.
+#[test]
+fn committed_schemas_are_up_to_date() {
+    let update = std::env::var_os("SYNROUTE_UPDATE_SCHEMA").is_some();
+    let mut stale = Vec::new();
+    for t in Target::ALL {
+        let path = Path::new("schema").join(file_name(t));
+        let want = json_schema(t);
+        let printed = stdout(&synroute(&["schema", "--target", t.as_str()]));
+        assert_eq!(
+            printed, want,
+            "{t}: `synroute schema` prints the generated schema"
+        );
+        let have = fs::read_to_string(&path).unwrap_or_default();
+        if have != want {
+            if update {
+                fs::write(&path, &want).expect("write schema");
+            } else {
+                stale.push(format!(
+                    "{} is stale: run `synroute schema --target {t} > {}` (or SYNROUTE_UPDATE_SCHEMA=1 cargo test --test ship)",
+                    path.display(),
+                    path.display()
+                ));
+            }
+        }
+    }
+    assert!(stale.is_empty(), "{}", stale.join("\n"));
+}
