@@ -102,6 +102,14 @@ codes! {
         "A suppression (the `synroute.gen0sec.com/ignore` annotation or \
          `--ignore`) matches no diagnostic, or names no synroute code. A \
          stale suppression would hide the next real problem; remove it.";
+    KustomizeNamespace = "SR1008", Info,
+        "A kustomization file in the input sets `namespace:`. kustomize \
+         gives that namespace to the objects it lists when it builds them; \
+         synroute reads the files as written, so an object there without \
+         `metadata.namespace` is in `default` (or `--namespace`), and a \
+         reference to it in the kustomization's namespace is not found. \
+         Render what is applied with `kustomize build DIR | synroute \
+         render -`.";
     IngressClassIgnored = "SR1201", Info,
         "The Ingress belongs to another class (by `spec.ingressClassName`, \
          the `kubernetes.io/ingress.class` annotation, or the default \

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 // The experimental channel's types are a superset of the standard ones:
 // a valid object that uses a newer field or filter type still loads, and is
@@ -101,6 +101,10 @@ pub struct Origin {
     /// (helm's `# Source:` comment, kustomize's `config.kubernetes.io/origin`
     /// annotation), with the input line that is line 1 of that file.
     pub source: Option<(Arc<str>, u32)>,
+    /// The object names no `metadata.namespace`: its namespace is
+    /// `default` (or `--namespace`), as `kubectl apply` would place it —
+    /// though a kustomization may set another when it is built.
+    pub namespace_unset: bool,
 }
 
 impl Origin {
@@ -122,6 +126,7 @@ impl Origin {
                 list_item: None,
             },
             source: None,
+            namespace_unset: false,
         }
     }
 
@@ -562,6 +567,9 @@ impl<'s> Lookup<'s> {
     }
 }
 
+/// Objects by kind and name, across namespaces.
+pub type ByKindAndName = HashMap<(Kind, String), Vec<Arc<Origin>>>;
+
 /// Every object of the input that synroute uses, sorted by namespace/name.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
@@ -581,6 +589,9 @@ pub struct Snapshot {
     pub listener_sets: BTreeMap<Key, Obj<ListenerSet>>,
     pub backend_tls_policies: BTreeMap<Key, Obj<BackendTlsPolicy>>,
     pub tls_routes: BTreeMap<Key, Obj<TlsRoute>>,
+    /// Gateways, ListenerSets, Services and Secrets by kind and name, in
+    /// every namespace (`same_name`); built on first use.
+    pub same_name: OnceLock<ByKindAndName>,
 }
 
 impl Snapshot {
@@ -602,6 +613,31 @@ impl Snapshot {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The objects of `kind` named `name` in any namespace, by namespace:
+    /// for the hint on a reference into a namespace that does not hold
+    /// it. The index is built on the first call, once per snapshot, so a
+    /// tree of many dangling references costs one pass, not one each.
+    pub fn same_name(&self, kind: Kind, name: &str) -> &[Arc<Origin>] {
+        fn add<T>(m: &mut ByKindAndName, map: &BTreeMap<Key, Obj<T>>) {
+            for o in map.values() {
+                m.entry((o.origin.kind, o.origin.name.clone()))
+                    .or_default()
+                    .push(o.origin.clone());
+            }
+        }
+        let index = self.same_name.get_or_init(|| {
+            let mut m = HashMap::new();
+            add(&mut m, &self.gateways);
+            add(&mut m, &self.listener_sets);
+            add(&mut m, &self.services);
+            add(&mut m, &self.secrets);
+            m
+        });
+        index
+            .get(&(kind, name.to_string()))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Every object's origin and metadata, kind by kind.

@@ -667,3 +667,48 @@ fn output_to_a_device_is_written_not_replaced() {
     let kind = std::fs::metadata(null).expect("/dev/null").file_type();
     assert!(kind.is_char_device(), "/dev/null was replaced");
 }
+
+/// A raw kustomize base (objects without metadata.namespace, the namespace
+/// set by kustomization.yaml) is told where its Gateway is and how to
+/// render what kustomize applies; `--namespace` of the base renders it.
+#[test]
+fn a_kustomize_base_is_told_where_its_gateway_is() {
+    let dir = "fixtures/kustomize-base-without-namespace";
+    let out = synroute(&["check", dir], None);
+    assert_eq!(code(&out), 0);
+    let err = stdout(&out) + &stderr(&out);
+    assert!(
+        err.contains("parentRef Gateway network-system/envoy-external/http is not in the input")
+            && err.contains(
+                "Gateway envoy-external is in the input in namespace default, which sets no metadata.namespace"
+            ),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "note: {dir}/gateway.yaml:8:1: Gateway envoy-external is here, with no metadata.namespace"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("kustomize build DIR | synroute render -"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{dir}/kustomization.yaml:5:1: info[SR1008]: this kustomization sets namespace network-system"
+        )),
+        "{err}"
+    );
+    // As written: nothing routed. In the base's namespace: the route.
+    let as_written = synroute(&["render", dir], None);
+    assert!(!stdout(&as_written).contains("echo.example.com"));
+    let applied = synroute(&["render", "--namespace", "network-system", dir], None);
+    assert_eq!(code(&applied), 0);
+    let file = stdout(&applied);
+    assert!(
+        file.contains("echo.example.com")
+            && file.contains("echo.network-system.svc.cluster.local:80"),
+        "{file}"
+    );
+}

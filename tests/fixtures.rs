@@ -245,8 +245,6 @@ fn check_expectations_text(case: &str, target: Target, r: &Rendered, text: &str)
     failures
 }
 
-/// The routing file as the target's Synapse reads it: nothing refused,
-/// nothing ignored.
 /// The committed JSON Schema of `target` (schema/), compiled once.
 fn published_schema(target: Target) -> &'static jsonschema::Validator {
     static SCHEMAS: OnceLock<Vec<(Target, jsonschema::Validator)>> = OnceLock::new();
@@ -270,6 +268,8 @@ fn published_schema(target: Target) -> &'static jsonschema::Validator {
         .expect("a schema per target")
 }
 
+/// The routing file as the target's Synapse reads it, and as an editor
+/// holds it to schema/: nothing refused, nothing ignored.
 fn check_schema(case: &str, target: Target, r: &Rendered) -> Vec<String> {
     if r.malformed {
         return Vec::new();

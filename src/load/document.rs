@@ -89,10 +89,15 @@ pub(super) fn load_document(
         Err(e) => return Outcome::Diagnosed(vec![malformed(file, doc, e, None)]),
     };
     let (Some(api_version), Some(kind)) = (head.api_version, head.kind) else {
-        return Outcome::NotObject;
+        return kustomization(file, doc, None, opts).unwrap_or(Outcome::NotObject);
     };
     match parse::classify(&api_version, &kind) {
-        Class::Foreign => Outcome::Foreign,
+        Class::Foreign => {
+            let kustomize = (kind == "Kustomization"
+                && api_version.starts_with("kustomize.config.k8s.io/"))
+            .then_some(line);
+            kustomization(file, doc, kustomize, opts).unwrap_or(Outcome::Foreign)
+        }
         Class::Unsupported(k) => {
             let mut d = Diagnostic::new(
                 Code::UnsupportedApiVersion,
@@ -116,6 +121,56 @@ pub(super) fn load_document(
         Class::Use(k) => load_object(file, doc, (k, json, line), None, opts),
         Class::List => load_list(file, doc, json, opts, later),
     }
+}
+
+/// A kustomization (kind Kustomization of kustomize.config.k8s.io, or a
+/// file named as kustomize looks for one) that sets `namespace:`: said
+/// once, at that key, since the objects it lists are read as written.
+/// None for any other document.
+fn kustomization(
+    file: &Arc<str>,
+    doc: &Doc<'_>,
+    kind_line: Option<u32>,
+    opts: &Options,
+) -> Option<Outcome> {
+    let named = std::path::Path::new(&**file)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| {
+            matches!(
+                n,
+                "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+            )
+        });
+    if kind_line.is_none() && !named {
+        return None;
+    }
+    #[derive(serde::Deserialize)]
+    struct Kustomization {
+        namespace: Option<String>,
+    }
+    let k: Kustomization = serde_yaml::from_str(doc.text).ok()?;
+    let namespace = k.namespace.filter(|n| !n.trim().is_empty())?;
+    let line = (doc.span.first_line..)
+        .zip(doc.text.lines())
+        .find(|(_, l)| l.starts_with("namespace:"))
+        .map_or_else(|| content_line(doc), |(n, _)| n);
+    let here = opts.namespace.as_deref().unwrap_or("default");
+    let mut d = Diagnostic::new(
+        Code::KustomizeNamespace,
+        format!(
+            "this kustomization sets namespace {namespace} when kustomize builds it; synroute reads its files as written, and their objects without metadata.namespace are in namespace {here}"
+        ),
+    );
+    d.location = Some(Location {
+        file: file.to_string(),
+        line,
+        column: Some(1),
+    });
+    d.hint = Some(format!(
+        "`kustomize build DIR | synroute render -` renders the objects as applied; `--namespace {namespace}` gives them that namespace when every object read is meant for it"
+    ));
+    Some(Outcome::Diagnosed(vec![Anchored::plain(d)]))
 }
 
 /// The typed parse of a document whose kind is known; with `item`, of an
@@ -202,12 +257,12 @@ pub(super) fn identify(
 ) -> Outcome {
     let meta = obj.metadata();
     let name = meta.name.clone().unwrap_or_default();
+    let stated = meta.namespace.clone().filter(|n| !n.is_empty());
+    let namespace_unset = stated.is_none() && !kind.cluster_scoped();
     let namespace = if kind.cluster_scoped() {
         String::new()
     } else {
-        meta.namespace
-            .clone()
-            .filter(|n| !n.is_empty())
+        stated
             .or_else(|| opts.namespace.clone())
             .unwrap_or_else(|| "default".to_string())
     };
@@ -220,6 +275,7 @@ pub(super) fn identify(
         name,
         doc: span,
         source,
+        namespace_unset,
     });
     if origin.name.is_empty() {
         let d = diag_at(

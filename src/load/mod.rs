@@ -746,6 +746,7 @@ mod tests {
                 list_item: None,
             },
             source: None,
+            namespace_unset: false,
         })
     }
 

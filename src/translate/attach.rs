@@ -13,7 +13,7 @@ use super::owned::Owned;
 use super::scope::{Scope, admission, admits};
 use crate::diag::Code;
 use crate::ir::{Condition, RouteStatus};
-use crate::model::{FieldPath, HttpRoute, Kind, Obj, Origin, ParentRef, diag_at};
+use crate::model::{Anchored, FieldPath, HttpRoute, Kind, Obj, Origin, ParentRef, diag_at};
 
 /// A host a route is rendered under.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -196,7 +196,8 @@ pub(super) fn attach(
             (GROUP, "Gateway") => {
                 if !ours.contains(&key) {
                     if !ctx.snap.gateways.contains_key(&key) {
-                        report_missing_parent(ctx, route, &field, &parent);
+                        let missing = (Kind::Gateway, key.0.as_str(), key.1.as_str());
+                        report_missing_parent(ctx, route, &field, &parent, missing);
                     }
                     continue;
                 }
@@ -204,7 +205,8 @@ pub(super) fn attach(
             }
             (GROUP, "ListenerSet") | (X_GROUP, "XListenerSet") => {
                 let Some(ls) = ctx.snap.listener_sets.get(&key) else {
-                    report_missing_parent(ctx, route, &field, &parent);
+                    let missing = (Kind::ListenerSet, key.0.as_str(), key.1.as_str());
+                    report_missing_parent(ctx, route, &field, &parent, missing);
                     continue;
                 };
                 let parent_gw = ls.value.spec.as_ref().map(|s| {
@@ -492,15 +494,13 @@ fn report_missing_parent(
     route: &RouteView<'_>,
     field: &FieldPath,
     parent: &str,
+    missing: (Kind, &str, &str),
 ) {
-    report_parent(
-        ctx,
-        route,
-        field,
-        parent,
-        Code::NoMatchingParent,
-        "is not in the input",
-    );
+    let why = "is not in the input";
+    let d = parent_diag(route, field, parent, Code::NoMatchingParent, why);
+    // Told where an object of that name is instead, if anywhere.
+    ctx.push(super::elsewhere(d, ctx.snap, missing));
+    record_parent(ctx, route, parent, Code::NoMatchingParent, why);
 }
 
 fn report_parent(
@@ -511,22 +511,35 @@ fn report_parent(
     code: Code,
     why: &str,
 ) {
-    let origin = route.origin;
-    // The three Accepted=False reasons are the titles of their codes.
-    let reason = code.title();
-    ctx.push(diag_at(
+    ctx.push(parent_diag(route, field, parent, code, why));
+    record_parent(ctx, route, parent, code, why);
+}
+
+fn parent_diag(
+    route: &RouteView<'_>,
+    field: &FieldPath,
+    parent: &str,
+    code: Code,
+    why: &str,
+) -> Anchored {
+    diag_at(
         code,
         format!(
             "parentRef {parent} {why}; the route{} is not attached there",
             route_hosts_note(route)
         ),
-        origin,
+        route.origin,
         field,
-    ));
+    )
+}
+
+/// The route's Accepted=False condition for `parent`.
+fn record_parent(ctx: &mut Ctx<'_>, route: &RouteView<'_>, parent: &str, code: Code, why: &str) {
+    // The three Accepted=False reasons are the titles of their codes.
     ctx.route_status.push(RouteStatus {
-        route: origin.clone(),
+        route: route.origin.clone(),
         parent: parent.to_string(),
-        conditions: vec![condition("Accepted", false, reason, why)],
+        conditions: vec![condition("Accepted", false, code.title(), why)],
     });
 }
 

@@ -89,12 +89,15 @@ pub fn service_address(ctx: &mut Ctx<'_>, b: BackendRef<'_>) -> Option<String> {
                 return None;
             }
             match service {
-                None => ctx.push(diag_at(
-                    missing,
-                    format!("Service {namespace}/{name} is not in the input; its address is rendered from cluster DNS"),
-                    origin,
-                    field,
-                )),
+                None => {
+                    let d = diag_at(
+                        missing,
+                        format!("Service {namespace}/{name} is not in the input; its address is rendered from cluster DNS"),
+                        origin,
+                        field,
+                    );
+                    ctx.push(super::elsewhere(d, ctx.snap, (crate::model::Kind::Service, namespace, name)));
+                }
                 Some(svc) if !has_port(svc, n) => ctx.push(
                     diag_at(
                         Code::ServicePortNotFound,
@@ -110,13 +113,18 @@ pub fn service_address(ctx: &mut Ctx<'_>, b: BackendRef<'_>) -> Option<String> {
         }
         PortRef::Name(port_name) => {
             let Some(svc) = service else {
-                ctx.push(diag_at(
+                let d = diag_at(
                     Code::BackendUnresolved,
                     format!(
                         "port {port_name:?} of Service {namespace}/{name} cannot be resolved: the Service is not in the input; the path is not rendered"
                     ),
                     origin,
                     &port_field(),
+                );
+                ctx.push(super::elsewhere(
+                    d,
+                    ctx.snap,
+                    (crate::model::Kind::Service, namespace, name),
                 ));
                 return None;
             };

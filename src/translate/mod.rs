@@ -25,11 +25,96 @@ use crate::ir::{
     Claim, Conflict, Passthrough, PathEntry, Provenance, RouteMatch, RouteStatus, RouteTable,
 };
 use crate::model::{
-    Anchored, FieldPath, Lookup, Obj, Origin, Secret, Service, Snapshot, by_key, diag_at,
+    Anchored, FieldPath, Kind, Lookup, Obj, Origin, Secret, Service, Snapshot, by_key, diag_at,
 };
 use crate::target::Target;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+/// `d`, about a reference to `kind namespace/name` that is not in the
+/// input, told where an object of that kind and name is instead: another
+/// namespace of the input, most often `default` because the file sets no
+/// `metadata.namespace` and a kustomization would set it when built. The
+/// message names the namespaces; a note points at each object (up to
+/// three) with its file and line; the hint says how to render what is
+/// applied.
+pub fn elsewhere(
+    d: Anchored,
+    snap: &Snapshot,
+    (kind, namespace, name): (Kind, &str, &str),
+) -> Anchored {
+    let others: Vec<&Arc<Origin>> = snap
+        .same_name(kind, name)
+        .iter()
+        .filter(|o| o.namespace != namespace)
+        .collect();
+    let Some(first) = others.first() else {
+        return d;
+    };
+    // Where each is, is its note's location: a message names no file, so
+    // that it reads the same wherever the documents are.
+    let unset = |o: &Origin| {
+        if o.namespace_unset {
+            ", which sets no metadata.namespace"
+        } else {
+            ""
+        }
+    };
+    let mut d = d;
+    d.diag.message = if others.len() == 1 {
+        format!(
+            "{}; {kind} {name} is in the input in namespace {}{}",
+            d.diag.message,
+            first.namespace,
+            unset(first)
+        )
+    } else {
+        let shown: Vec<String> = others
+            .iter()
+            .take(3)
+            .map(|o| format!("{}{}", o.namespace, unset(o)))
+            .collect();
+        let more = others.len().saturating_sub(3);
+        format!(
+            "{}; {kind} {name} is in the input in namespaces {}{}",
+            d.diag.message,
+            shown.join("; "),
+            if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            }
+        )
+    };
+    for o in others.iter().take(3) {
+        d = d.related(
+            format!(
+                "{kind} {name} is here{}",
+                if o.namespace_unset {
+                    ", with no metadata.namespace"
+                } else {
+                    ""
+                }
+            ),
+            o,
+            &FieldPath::root(),
+        );
+    }
+    if d.diag.hint.is_none() {
+        d.diag.hint = Some(if others.iter().any(|o| o.namespace_unset) {
+            format!(
+                "an object without metadata.namespace renders in namespace {}; if a kustomization sets its namespace, render what is applied: `kustomize build DIR | synroute render -`",
+                first.namespace
+            )
+        } else {
+            format!(
+                "the reference resolves to namespace {namespace}; the object of that name is in {}",
+                first.namespace
+            )
+        });
+    }
+    d
+}
 
 /// The state one translation threads through its stages.
 pub struct Ctx<'a> {

@@ -97,12 +97,16 @@ fn read_secret(
     requested_by: &Provenance,
 ) -> Option<(Pem, Pem, Provenance)> {
     let Some(secret) = ctx.secret(secret_ns, secret_name) else {
-        ctx.push(diag_at(
+        let d = diag_at(
             Code::TlsSecretNotFound,
-            format!("TLS Secret {secret_ns}/{secret_name} is not in the input; no certificate is written"),
+            format!(
+                "TLS Secret {secret_ns}/{secret_name} is not in the input; no certificate is written"
+            ),
             &requested_by.origin,
             &requested_by.field,
-        ));
+        );
+        let missing = (crate::model::Kind::Secret, secret_ns, secret_name);
+        ctx.push(super::elsewhere(d, ctx.snap, missing));
         return None;
     };
     match tls_pair(&secret.value) {
