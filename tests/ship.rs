@@ -224,3 +224,127 @@ fn committed_schemas_are_up_to_date() {
     }
     assert!(stale.is_empty(), "{}", stale.join("\n"));
 }
+
+/// action.yml run as a GitHub runner runs a composite action: each step's
+/// `env` with its `${{ … }}` expressions filled in, its script through
+/// `bash --noprofile --norc -eo pipefail`, GITHUB_PATH and GITHUB_OUTPUT
+/// carried between steps. The exit code of the first failing step (or 0)
+/// and the stdout of all, and the outputs written.
+fn run_action(inputs: &[(&str, &str)]) -> (i32, String, String) {
+    let text = fs::read_to_string("action.yml").expect("action.yml");
+    let action: serde_yaml::Value = serde_yaml::from_str(&text).expect("action.yml is YAML");
+    assert_eq!(action["runs"]["using"].as_str(), Some("composite"));
+    let given = |name: &str| -> String {
+        inputs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+            .or_else(|| {
+                action["inputs"][name]["default"]
+                    .as_str()
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| panic!("no input {name} in action.yml"))
+    };
+    let here = std::env::current_dir().expect("cwd");
+    let fill = |s: &str| -> String {
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(i) = rest.find("${{") {
+            out.push_str(&rest[..i]);
+            let end = rest[i..].find("}}").expect("closed expression") + i;
+            let expr = rest[i + 3..end].trim();
+            out.push_str(&match expr.strip_prefix("inputs.") {
+                Some(name) => given(name),
+                None if expr == "github.action_path" => here.to_string_lossy().into_owned(),
+                None => panic!("action.yml uses {expr}, which this runner does not fill"),
+            });
+            rest = &rest[end + 2..];
+        }
+        out.push_str(rest);
+        out
+    };
+    let temp = tempfile::tempdir().expect("tempdir");
+    let github_path = temp.path().join("path");
+    let github_output = temp.path().join("output");
+    fs::write(&github_path, "").expect("path file");
+    fs::write(&github_output, "").expect("output file");
+    let mut stdout_all = String::new();
+    let steps = action["runs"]["steps"].as_sequence().expect("steps");
+    assert!(!steps.is_empty());
+    for step in steps {
+        let script = step["run"].as_str().expect("every step runs a script");
+        // Inputs reach scripts through env, never pasted into the script.
+        assert!(
+            !script.contains("${{"),
+            "a script expands an expression: {script}"
+        );
+        assert_eq!(step["shell"].as_str(), Some("bash"));
+        let mut path: Vec<String> = fs::read_to_string(&github_path)
+            .expect("path")
+            .lines()
+            .rev()
+            .map(str::to_string)
+            .collect();
+        path.push(std::env::var("PATH").unwrap_or_default());
+        let mut cmd = Command::new("bash");
+        cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
+            .env("PATH", path.join(":"))
+            .env("RUNNER_TEMP", temp.path())
+            .env("GITHUB_PATH", &github_path)
+            .env("GITHUB_OUTPUT", &github_output)
+            .env("GITHUB_ACTIONS", "true")
+            .stdin(Stdio::null());
+        if let Some(env) = step["env"].as_mapping() {
+            for (k, v) in env {
+                let k = k.as_str().expect("env name");
+                cmd.env(k, fill(v.as_str().unwrap_or_default()));
+            }
+        }
+        let out = cmd.output().expect("bash");
+        stdout_all.push_str(&String::from_utf8_lossy(&out.stdout));
+        let code = out.status.code().unwrap_or(-1);
+        if code != 0 {
+            let err = String::from_utf8_lossy(&out.stderr);
+            stdout_all.push_str(&err);
+            return (code, stdout_all, String::new());
+        }
+    }
+    let outputs = fs::read_to_string(&github_output).expect("outputs");
+    (0, stdout_all, outputs)
+}
+
+#[test]
+fn the_action_checks_with_annotations_and_fails_as_asked() {
+    let bin = env!("CARGO_BIN_EXE_synroute");
+    let version = stdout(&synroute(&["--version"]));
+    // A clean tree passes, and the binary that ran says its version.
+    let (code, out, outputs) = run_action(&[("binary", bin), ("paths", "fixtures/demo")]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("::warning file=fixtures/demo/ingresses.yaml,line=41,col=9,title=SR1202"),
+        "{out}"
+    );
+    assert_eq!(outputs, format!("version={version}"));
+    // --fail-on warning through `args`, two paths through `paths`.
+    let (code, out, _) = run_action(&[
+        ("binary", bin),
+        (
+            "paths",
+            "fixtures/demo fixtures/kustomize-base-without-namespace",
+        ),
+        ("args", "--fail-on warning"),
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("title=SR2002"), "{out}");
+    assert!(out.contains("title=SR1008"), "{out}");
+    // The download path, from a file:// URL (curl reads those too).
+    if Command::new("curl").arg("--version").output().is_ok() {
+        let url = format!("file://{bin}");
+        let (code, out, outputs) = run_action(&[("url", &url), ("paths", "fixtures/demo")]);
+        assert_eq!(code, 0, "{out}");
+        assert_eq!(outputs, format!("version={version}"));
+    } else {
+        eprintln!("curl is not installed: the action's download is not run");
+    }
+}
