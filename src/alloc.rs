@@ -7,7 +7,7 @@
 //! sorting and coalescing its free lists. With jemalloc the 50k-app corpus
 //! renders ~20% faster, and with the short decay its peak RSS is lower
 //! too (the pages of the input read as many small files, freed after the
-//! first pass, no longer stay resident; README, Performance). Only the
+//! first pass, no longer stay resident; docs/performance.md). Only the
 //! binaries choose it, with `global_allocator!()`: the library leaves the
 //! choice to whoever links it.
 

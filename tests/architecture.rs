@@ -1,4 +1,4 @@
-//! The layout rules the README's "How it is built" states, checked on the
+//! The layout rules docs/development.md's "How it is built" states, checked on the
 //! source itself: no import circle between the files of `src/`, and no
 //! benchmark-only code in the library; files small, each saying what it
 //! owns.

@@ -314,7 +314,7 @@ mod mutated {
     //! answers, its answer — the YAML value and the typed object — is
     //! serde_yaml's; where it gives up, serde_yaml alone decides (so the
     //! two never disagree). `SYNROUTE_DIFF_CASES` sets how many cases run
-    //! (1,500 by default; the README's longer run uses 200,000).
+    //! (1,500 by default; docs/performance.md's longer run uses 200,000).
     use crate::synth::mutate;
     use proptest::prelude::*;
     use std::sync::OnceLock;

@@ -1,6 +1,6 @@
 //! Faults while writing: a render killed mid-write, a `--certs-out` that
 //! cannot be written, and one that is a symlink. What must hold is what
-//! the README promises: `-o FILE` holds the old file or the new one,
+//! the docs promise: `-o FILE` holds the old file or the new one,
 //! never a mixture; a failure to write the certs stops the render before
 //! `upstreams.yaml` changes (exit 2); a symlinked `--certs-out` is
 //! followed. Nothing here is timed: a kill may land anywhere, and the

@@ -19,7 +19,7 @@ pub const FEATURES: &str = env!("SYNROUTE_BUILD_FEATURES");
 pub const TARGET: &str = env!("SYNROUTE_BUILD_TARGET");
 
 /// What `--version` prints after "synroute ": one line whose shape stays
-/// (README, "Version"): `0.1.0 (commit C, features F, target T, formats
+/// (README, "Install"): `0.1.0 (commit C, features F, target T, formats
 /// v1 0.2 v2)`.
 pub const LONG_VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),

@@ -4,7 +4,7 @@
 //! is described by `schema::V1File`, the strict reader `check` holds every
 //! v1 file to. The committed copies under `schema/` are this output; a
 //! test fails when they drift. Editors read them through the
-//! yaml-language-server modeline (README). No disk access here.
+//! yaml-language-server modeline (docs/targets.md). No disk access here.
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::json;
@@ -41,7 +41,7 @@ pub fn json_schema(target: Target) -> String {
 }
 
 fn generate<T: JsonSchema>() -> Schema {
-    SchemaGenerator::new(SchemaSettings::draft2020_12()).into_root_schema_for::<T>()
+    SchemaGenerator::new(SchemaSettings::draft07()).into_root_schema_for::<T>()
 }
 
 fn description(target: Target) -> &'static str {
