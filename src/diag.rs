@@ -287,6 +287,41 @@ codes! {
          it: by the Gateway API's listener isolation, requests for that host \
          are matched against that listener's routes only, so this route is \
          not rendered there.";
+    ListenerNoHostname = "SR2101", Warning,
+        "`synroute listeners`: an HTTPRoute, GRPCRoute or TLSRoute attached \
+         to a WrappedGateway's Gateway has no `spec.hostnames`. Listeners are \
+         made per hostname, and gateway-route-sync does not say what a route \
+         without one gets: no listener is made for it. Give the route its \
+         hostnames.";
+    ListenerPortMissing = "SR2102", Warning,
+        "`synroute listeners`: a UDPRoute or TCPRoute attached to a \
+         WrappedGateway's Gateway has no \
+         `gateway-route-sync.homelab-helper.benfiola.com/ports` annotation. \
+         These routes have no default port: no listener is made for it.";
+    ListenerPortInvalid = "SR2103", Warning,
+        "`synroute listeners`: a value of the ports annotation is not a port \
+         (a whole number from 1 to 65535, the values separated by commas). \
+         That value is skipped; the route's other ports are kept.";
+    ListenerProtocolConflict = "SR2104", Warning,
+        "`synroute listeners`: routes ask for the same hostname and port with \
+         different protocols (an HTTPRoute and a TLSRoute for one name on \
+         443, say). A Gateway cannot serve both, and which one wins is not \
+         defined: no listener is made for that hostname and port. TCP and UDP \
+         on one port do not conflict.";
+    WrappedListenersReplaced = "SR2105", Warning,
+        "`synroute listeners`: the WrappedGateway's spec has `listeners` of \
+         its own. Its Gateway's listeners are the generated ones; those in \
+         the WrappedGateway are not kept.";
+    ListenerOtherNamespace = "SR2106", Info,
+        "`synroute listeners`: a route attached to a WrappedGateway's Gateway \
+         is in another namespace. The generated listeners admit routes of \
+         the Gateway's namespace only (the Gateway API's default; \
+         gateway-route-sync says nothing of `allowedRoutes`), so the route \
+         gets its listener but is not admitted by it.";
+    WrappedNoListeners = "SR2107", Warning,
+        "`synroute listeners`: no route asks the WrappedGateway's Gateway for \
+         a listener. A Gateway needs at least one (the API server refuses it \
+         otherwise): none is generated until a route names it.";
     HeadersMerged = "SR1601", Warning,
         "Target 0.2 (the public Synapse 0.2 release) has one `headers` list \
          per path, applied to the request sent upstream and to the response \

@@ -15,6 +15,7 @@ pub mod diff;
 pub mod emit;
 pub mod inputs;
 pub mod ir;
+pub mod listeners;
 pub mod load;
 pub mod model;
 pub mod outputs;
@@ -199,7 +200,23 @@ fn with_certs(mut rendered: Rendered) -> Rendered {
 }
 
 /// Everything `render` does but the output files, which are left empty.
-fn translated(mut input: Input<'_>, opts: &Options) -> Rendered {
+/// The Gateways that WrappedGateways generate are read as one more source
+/// (`listeners::with_generated`), with what their synthesis reported.
+fn translated(input: Input<'_>, opts: &Options) -> Rendered {
+    match listeners::with_generated(input.sources(), opts) {
+        None => translated_with(input, opts, Vec::new()),
+        Some((generated, reported)) => {
+            let mut sources = match input {
+                Input::Borrowed(s) => s.to_vec(),
+                Input::Owned(s) => s,
+            };
+            sources.extend(generated);
+            translated_with(Input::Owned(sources), opts, reported)
+        }
+    }
+}
+
+fn translated_with(mut input: Input<'_>, opts: &Options, reported: Vec<Diagnostic>) -> Rendered {
     // The cores are counted once here, not for each file split or map.
     let opts = &Options {
         jobs: load::resolve_jobs(opts.jobs),
@@ -233,6 +250,7 @@ fn translated(mut input: Input<'_>, opts: &Options) -> Rendered {
     let translated = translate::translate(&loaded.snapshot, scope, streamed, opts);
     let table = translated.table;
     let mut anchored = loaded.diagnostics;
+    anchored.extend(reported.into_iter().map(Anchored::plain));
     anchored.extend(translated.diagnostics);
     // The formats built whole are built here, where what they cannot say
     // joins the other diagnostics.

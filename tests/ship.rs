@@ -13,11 +13,12 @@ use synroute::emit::json_schema::{file_name, json_schema};
 use synroute::target::Target;
 
 /// Every command of the binary (the default build's).
-const COMMANDS: [&str; 8] = [
+const COMMANDS: [&str; 9] = [
     "render",
     "check",
     "diff",
     "explain",
+    "listeners",
     "version",
     "completions",
     "man",

@@ -17,6 +17,7 @@ use crate::{Options, Rendered, Source};
 mod check;
 mod diff;
 mod explain;
+mod listeners;
 mod render;
 mod ship;
 #[cfg(feature = "watch")]
@@ -59,6 +60,9 @@ enum Command {
     /// and signal Synapse to reload (the sidecar loop).
     #[cfg(feature = "watch")]
     Watch(WatchArgs),
+    /// Print the Gateways that WrappedGateways generate (gateway-route-sync's
+    /// listeners, offline).
+    Listeners(listeners::ListenersArgs),
     /// Print the version, commit, features and target (--json: as JSON).
     Version(VersionArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -334,6 +338,7 @@ where
         Command::Explain(a) => Some(&a.input.select),
         Command::Check(a) => Some(&a.input.select),
         Command::Diff(a) => Some(&a.select),
+        Command::Listeners(a) => Some(&a.input.select),
         #[cfg(feature = "watch")]
         Command::Watch(a) => Some(&a.input.select),
         Command::Version(_) | Command::Completions(_) | Command::Man(_) | Command::Schema(_) => {
@@ -351,6 +356,7 @@ where
         Command::Diff(a) => cmd_diff(a, stdin, stdout, stderr),
         #[cfg(feature = "watch")]
         Command::Watch(a) => cmd_watch(a, stderr),
+        Command::Listeners(a) => listeners::cmd_listeners(a, stdin, stdout, stderr),
         Command::Version(a) => ship::cmd_version(a, stdout),
         Command::Completions(a) => ship::cmd_completions(a, stdout),
         Command::Man(a) => ship::cmd_man(a, stdout),

@@ -17,6 +17,7 @@ mod locate;
 mod parallel;
 mod parse;
 mod provenance;
+mod select;
 mod split;
 
 use document::*;
@@ -26,6 +27,7 @@ pub use locate::{DocIndex, Shape, locate};
 pub(crate) use parallel::beside;
 pub use parallel::{parallel_map, resolve_jobs};
 use provenance::*;
+pub use select::{RawDoc, contains, documents_of};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,0 +1,228 @@
+//! The objects listener synthesis reads, from their documents: each
+//! WrappedGateway (a Gateway spec without listeners) and each route of the
+//! five kinds that can name its Gateway, with only the fields the seed's
+//! rules use, and where each field is for diagnostics. Documents that do
+//! not read are reported; nothing is guessed.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::Options;
+use crate::diag::{Code, Diagnostic, Location, ObjectRef};
+use crate::load::{RawDoc, locate};
+use crate::model::FieldPath;
+
+/// The group of WrappedGateway.
+pub const WRAPPED_GROUP: &str = "gateway-route-sync.homelab-helper.benfiola.com";
+/// The annotation of a route's ports.
+pub const PORTS_ANNOTATION: &str = "gateway-route-sync.homelab-helper.benfiola.com/ports";
+/// The annotation of a UDPRoute's or TCPRoute's hostname.
+pub const HOSTNAME_ANNOTATION: &str = "gateway-route-sync.homelab-helper.benfiola.com/hostname";
+
+/// The kinds read, WrappedGateway first.
+pub const KINDS: [&str; 6] = [
+    "WrappedGateway",
+    "HTTPRoute",
+    "GRPCRoute",
+    "TLSRoute",
+    "UDPRoute",
+    "TCPRoute",
+];
+
+/// Where an object is: its document, for locating its fields.
+#[derive(Clone, Debug)]
+pub struct Place {
+    pub file: Arc<str>,
+    pub line: u32,
+    pub first_line: u32,
+    pub text: Arc<str>,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// The object names no `metadata.namespace`.
+    pub namespace_unset: bool,
+}
+
+impl Place {
+    pub fn object(&self) -> ObjectRef {
+        ObjectRef {
+            kind: self.kind.clone(),
+            namespace: Some(self.namespace.clone()),
+            name: self.name.clone(),
+        }
+    }
+
+    /// A diagnostic about `field` of this object, at its line and column.
+    pub fn diag(&self, code: Code, message: String, field: &FieldPath) -> Diagnostic {
+        let (line, column) = locate(&self.text, field);
+        Diagnostic {
+            location: Some(Location {
+                file: self.file.to_string(),
+                line: self.first_line + line,
+                column: Some(column),
+            }),
+            object: Some(self.object()),
+            field: (!field.is_root()).then(|| field.to_string()),
+            ..Diagnostic::new(code, message)
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Meta {
+    name: Option<String>,
+    namespace: Option<String>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParentRef {
+    pub group: Option<String>,
+    pub kind: Option<String>,
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub name: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RouteSpec {
+    #[serde(default)]
+    parent_refs: Vec<ParentRef>,
+    #[serde(default)]
+    hostnames: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RouteDoc {
+    #[serde(default)]
+    metadata: Meta,
+    #[serde(default)]
+    spec: RouteSpec,
+}
+
+#[derive(Debug, Deserialize)]
+struct WrappedDoc {
+    #[serde(default)]
+    metadata: Meta,
+    #[serde(default)]
+    spec: serde_yaml::Mapping,
+}
+
+/// A route of one of the five kinds.
+#[derive(Debug)]
+pub struct Route {
+    pub place: Place,
+    pub parent_refs: Vec<ParentRef>,
+    pub hostnames: Vec<String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A WrappedGateway: the Gateway it generates, but for its listeners.
+#[derive(Debug)]
+pub struct Wrapped {
+    pub place: Place,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub spec: serde_yaml::Mapping,
+}
+
+/// What was read, and what could not be.
+#[derive(Debug, Default)]
+pub struct Read {
+    pub wrapped: Vec<Wrapped>,
+    pub routes: Vec<Route>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Reads the documents `documents_of` found for `KINDS`.
+pub fn read(docs: &[RawDoc<'_>], opts: &Options) -> Read {
+    let mut out = Read::default();
+    for doc in docs {
+        let group = doc.api_version.split_once('/').map_or("", |(g, _)| g);
+        let wrapped = doc.kind == "WrappedGateway";
+        let ours = if wrapped {
+            group == WRAPPED_GROUP
+        } else {
+            group == "gateway.networking.k8s.io"
+        };
+        if !ours {
+            continue;
+        }
+        let meta_of = |m: &Meta| {
+            let stated = m.namespace.clone().filter(|n| !n.is_empty());
+            Place {
+                file: doc.file.clone(),
+                line: doc.line,
+                first_line: doc.first_line,
+                text: Arc::from(doc.text),
+                kind: doc.kind.clone(),
+                namespace_unset: stated.is_none(),
+                namespace: stated
+                    .or_else(|| opts.namespace.clone())
+                    .unwrap_or_else(|| "default".to_string()),
+                name: m.name.clone().unwrap_or_default(),
+            }
+        };
+        let malformed = |e: serde_yaml::Error| {
+            let mut d = Diagnostic::new(Code::MalformedDocument, format!("{}: {e}", doc.kind));
+            d.location = Some(Location {
+                file: doc.file.to_string(),
+                line: doc.first_line
+                    + e.location().map_or(0, |l| {
+                        u32::try_from(l.line()).unwrap_or(1).saturating_sub(1)
+                    }),
+                column: e.location().and_then(|l| u32::try_from(l.column()).ok()),
+            });
+            d
+        };
+        if wrapped {
+            match serde_yaml::from_str::<WrappedDoc>(doc.text) {
+                Ok(w) => {
+                    let place = meta_of(&w.metadata);
+                    if opts
+                        .namespace
+                        .as_ref()
+                        .is_some_and(|ns| *ns != place.namespace)
+                    {
+                        continue;
+                    }
+                    out.wrapped.push(Wrapped {
+                        place,
+                        labels: w.metadata.labels,
+                        annotations: w.metadata.annotations,
+                        spec: w.spec,
+                    });
+                }
+                Err(e) => out.diagnostics.push(malformed(e)),
+            }
+        } else {
+            match serde_yaml::from_str::<RouteDoc>(doc.text) {
+                Ok(r) => {
+                    let place = meta_of(&r.metadata);
+                    if opts
+                        .namespace
+                        .as_ref()
+                        .is_some_and(|ns| *ns != place.namespace)
+                    {
+                        continue;
+                    }
+                    out.routes.push(Route {
+                        place,
+                        parent_refs: r.spec.parent_refs,
+                        hostnames: r.spec.hostnames,
+                        annotations: r.metadata.annotations,
+                    });
+                }
+                Err(e) => out.diagnostics.push(malformed(e)),
+            }
+        }
+    }
+    out
+}
