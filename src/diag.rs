@@ -322,6 +322,14 @@ codes! {
         "`synroute listeners`: no route asks the WrappedGateway's Gateway for \
          a listener. A Gateway needs at least one (the API server refuses it \
          otherwise): none is generated until a route names it.";
+    WorkloadWithoutTemplate = "SR2201", Warning,
+        "`synroute hash --patch`: a Deployment, DaemonSet or StatefulSet \
+         that matches the label selector has no `spec.template`, so there is \
+         no pod template to stamp the config hash on. It is left out.";
+    HashWithoutWorkload = "SR2202", Info,
+        "`synroute hash --patch`: a namespace has a config hash but no \
+         Deployment, DaemonSet or StatefulSet in the input matches the label \
+         selector there: nothing would roll when its config changes.";
     HeadersMerged = "SR1601", Warning,
         "Target 0.2 (the public Synapse 0.2 release) has one `headers` list \
          per path, applied to the request sent upstream and to the response \

@@ -10,6 +10,7 @@ pub mod alloc;
 pub mod cli;
 #[cfg(feature = "watch")]
 pub mod cluster;
+pub mod confighash;
 pub mod diag;
 pub mod diff;
 pub mod emit;

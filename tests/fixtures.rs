@@ -382,7 +382,7 @@ fn every_code_is_documented_and_raised_by_a_fixture() {
     // Certificate checks need certificates generated at test time (no
     // committed key may expire): tests/certs.rs asserts those codes; the
     // checks of a routing file (not manifests) are in tests/check.rs.
-    let tests = ["tests/certs.rs", "tests/check.rs"]
+    let tests = ["tests/certs.rs", "tests/check.rs", "tests/confighash.rs"]
         .map(|f| fs::read_to_string(f).unwrap_or_default())
         .join("\n");
     for line in tests.lines() {

@@ -13,12 +13,13 @@ use synroute::emit::json_schema::{file_name, json_schema};
 use synroute::target::Target;
 
 /// Every command of the binary (the default build's).
-const COMMANDS: [&str; 9] = [
+const COMMANDS: [&str; 10] = [
     "render",
     "check",
     "diff",
     "explain",
     "listeners",
+    "hash",
     "version",
     "completions",
     "man",

@@ -17,6 +17,7 @@ use crate::{Options, Rendered, Source};
 mod check;
 mod diff;
 mod explain;
+mod hash;
 mod listeners;
 mod render;
 mod ship;
@@ -63,6 +64,9 @@ enum Command {
     /// Print the Gateways that WrappedGateways generate (gateway-route-sync's
     /// listeners, offline).
     Listeners(listeners::ListenersArgs),
+    /// Print the config hash of the operator's config-sync mode, per
+    /// namespace (--patch: the workloads with it stamped).
+    Hash(hash::HashArgs),
     /// Print the version, commit, features and target (--json: as JSON).
     Version(VersionArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -339,6 +343,7 @@ where
         Command::Check(a) => Some(&a.input.select),
         Command::Diff(a) => Some(&a.select),
         Command::Listeners(a) => Some(&a.input.select),
+        Command::Hash(a) => Some(&a.input.select),
         #[cfg(feature = "watch")]
         Command::Watch(a) => Some(&a.input.select),
         Command::Version(_) | Command::Completions(_) | Command::Man(_) | Command::Schema(_) => {
@@ -357,6 +362,7 @@ where
         #[cfg(feature = "watch")]
         Command::Watch(a) => cmd_watch(a, stderr),
         Command::Listeners(a) => listeners::cmd_listeners(a, stdin, stdout, stderr),
+        Command::Hash(a) => hash::cmd_hash(a, stdin, stdout, stderr),
         Command::Version(a) => ship::cmd_version(a, stdout),
         Command::Completions(a) => ship::cmd_completions(a, stdout),
         Command::Man(a) => ship::cmd_man(a, stdout),
