@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::Source;
 use crate::diag::{Code, Diagnostic, Location, ObjectRef};
-use crate::load::{RawDoc, documents_of, locate};
+use crate::load::{RawDoc, RawMeta as Meta, documents_of, locate};
 use crate::model::FieldPath;
 
 /// What `synroute hash` is asked, named as the operator names its flags.
@@ -133,14 +133,6 @@ pub struct Hashed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct Meta {
-    name: Option<String>,
-    namespace: Option<String>,
-    #[serde(default)]
-    labels: BTreeMap<String, String>,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ConfigMap {
@@ -254,18 +246,7 @@ pub fn config_hash(sources: &[Source], opts: &HashOptions) -> Hashed {
         let group = doc.api_version.split_once('/').map_or("", |(g, _)| g);
         let core = doc.api_version == "v1";
         let apps = group == "apps";
-        let malformed = |e: serde_yaml::Error| {
-            let mut d = Diagnostic::new(Code::MalformedDocument, format!("{}: {e}", doc.kind));
-            d.location = Some(Location {
-                file: doc.file.to_string(),
-                line: doc.first_line
-                    + e.location().map_or(0, |l| {
-                        u32::try_from(l.line()).unwrap_or(1).saturating_sub(1)
-                    }),
-                column: e.location().and_then(|l| u32::try_from(l.column()).ok()),
-            });
-            d
-        };
+        let malformed = |e: serde_yaml::Error| doc.malformed(&e);
         let object = |m: &Meta| {
             Some(ObjectRef {
                 kind: doc.kind.clone(),

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::fs;
-
 use common::{code, stderr, stdout};
 use proptest::prelude::*;
 use synroute::Source;
@@ -18,16 +16,7 @@ const SHOP: &str = "a0db58c391fe81f55468a69c86d05fa9d3f1955ff295c90197b4e8ec7525
 const EDGE: &str = "ded0904f26116554e8d112dc6f27c60b92c32174b58edea9a3836122e8056d11";
 
 fn sources() -> Vec<Source> {
-    let mut files: Vec<_> = fs::read_dir(CASE)
-        .expect("fixture")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|p| Source::new(p.to_string_lossy(), fs::read(p).expect("read")))
-        .collect()
+    common::fixture_sources(CASE)
 }
 
 fn digests(sources: &[Source], opts: &HashOptions) -> Vec<(String, String)> {
@@ -133,35 +122,15 @@ fn bad_input_is_exit_2() {
     assert!(stderr(&out).contains("error[SR1001]") && stdout(&out).is_empty());
 }
 
-/// Documents dealt into new files in an order `seed` decides, the keys of
-/// flow mappings left as they are and block `data` keys reversed.
+/// Documents dealt into new files in an order `seed` decides, a Secret's
+/// `data` keys reversed.
 fn dealt(sources: &[Source], seed: u64) -> Vec<Source> {
-    let mut docs: Vec<String> = sources
-        .iter()
-        .flat_map(|s| {
-            String::from_utf8_lossy(&s.content)
-                .split("\n---\n")
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .map(|d| {
-            d.replace(
-                "  api-key: c2VjcmV0\n  token: b2xk\n",
-                "  token: b2xk\n  api-key: c2VjcmV0\n",
-            )
-        })
-        .collect();
-    let mut state = seed | 1;
-    for i in (1..docs.len()).rev() {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        docs.swap(i, (state % (i as u64 + 1)) as usize);
-    }
-    docs.chunks(2)
-        .enumerate()
-        .map(|(i, c)| Source::new(format!("p{i}.yaml"), c.join("\n---\n").into_bytes()))
-        .collect()
+    common::dealt(sources, seed, 2, |d| {
+        d.replace(
+            "  api-key: c2VjcmV0\n  token: b2xk\n",
+            "  token: b2xk\n  api-key: c2VjcmV0\n",
+        )
+    })
 }
 
 proptest! {

@@ -16,16 +16,7 @@ use synroute::{Options, Source, render};
 const CASE: &str = "fixtures/listeners-wrapped-gateway";
 
 fn sources(dir: &str) -> Vec<Source> {
-    let mut files: Vec<_> = fs::read_dir(dir)
-        .expect("fixture")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|p| Source::new(p.to_string_lossy(), fs::read(p).expect("read")))
-        .collect()
+    common::fixture_sources(dir)
 }
 
 /// The stream and its diagnostics, as one text.
@@ -221,31 +212,15 @@ fn a_wrapped_gateway_renders_as_its_generated_gateway() {
     );
 }
 
-/// Documents split out of their files and dealt into new files in an
-/// order `seed` decides; the WrappedGateway's spec keys reversed.
+/// Documents dealt into new files in an order `seed` decides; the
+/// WrappedGateway's spec keys reversed.
 fn dealt(sources: &[Source], seed: u64) -> Vec<Source> {
-    let mut docs: Vec<String> = sources
-        .iter()
-        .flat_map(|s| {
-            String::from_utf8_lossy(&s.content)
-                .split("\n---\n")
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .map(|d| d.replace("  gatewayClassName: synapse\n  addresses:\n  - type: IPAddress\n    value: 10.0.0.1\n", "  addresses:\n  - value: 10.0.0.1\n    type: IPAddress\n  gatewayClassName: synapse\n"))
-        .collect();
-    let mut state = seed | 1;
-    for i in (1..docs.len()).rev() {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let j = (state % (i as u64 + 1)) as usize;
-        docs.swap(i, j);
-    }
-    docs.chunks(3)
-        .enumerate()
-        .map(|(i, c)| Source::new(format!("part-{i}.yaml"), c.join("\n---\n").into_bytes()))
-        .collect()
+    common::dealt(sources, seed, 3, |d| {
+        d.replace(
+            "  gatewayClassName: synapse\n  addresses:\n  - type: IPAddress\n    value: 10.0.0.1\n",
+            "  addresses:\n  - value: 10.0.0.1\n    type: IPAddress\n  gatewayClassName: synapse\n",
+        )
+    })
 }
 
 proptest! {

@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use crate::Options;
 use crate::diag::{Code, Diagnostic, Location, ObjectRef};
-use crate::load::{RawDoc, locate};
-use crate::model::FieldPath;
+use crate::load::{RawDoc, RawMeta as Meta, locate};
+use crate::model::{FieldPath, ParentRef};
 
 /// The group of WrappedGateway.
 pub const WRAPPED_GROUP: &str = "gateway-route-sync.homelab-helper.benfiola.com";
@@ -68,26 +68,6 @@ impl Place {
             ..Diagnostic::new(code, message)
         }
     }
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct Meta {
-    name: Option<String>,
-    namespace: Option<String>,
-    #[serde(default)]
-    labels: BTreeMap<String, String>,
-    #[serde(default)]
-    annotations: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ParentRef {
-    pub group: Option<String>,
-    pub kind: Option<String>,
-    pub namespace: Option<String>,
-    #[serde(default)]
-    pub name: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -170,18 +150,7 @@ pub fn read(docs: &[RawDoc<'_>], opts: &Options) -> Read {
                 name: m.name.clone().unwrap_or_default(),
             }
         };
-        let malformed = |e: serde_yaml::Error| {
-            let mut d = Diagnostic::new(Code::MalformedDocument, format!("{}: {e}", doc.kind));
-            d.location = Some(Location {
-                file: doc.file.to_string(),
-                line: doc.first_line
-                    + e.location().map_or(0, |l| {
-                        u32::try_from(l.line()).unwrap_or(1).saturating_sub(1)
-                    }),
-                column: e.location().and_then(|l| u32::try_from(l.column()).ok()),
-            });
-            d
-        };
+        let malformed = |e: serde_yaml::Error| doc.malformed(&e);
         if wrapped {
             match serde_yaml::from_str::<WrappedDoc>(doc.text) {
                 Ok(w) => {

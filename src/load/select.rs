@@ -9,6 +9,18 @@ use std::sync::Arc;
 use super::document::content_line;
 use super::{Doc, parse, split_source};
 use crate::Source;
+use crate::diag::{Code, Diagnostic, Location};
+
+/// The metadata the jobs beside rendering read of an object.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct RawMeta {
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: std::collections::BTreeMap<String, String>,
+}
 
 /// One document, where it is, and what it says it is.
 #[derive(Clone, Debug)]
@@ -21,6 +33,23 @@ pub struct RawDoc<'s> {
     pub line: u32,
     pub api_version: String,
     pub kind: String,
+}
+
+impl RawDoc<'_> {
+    /// SR1001 for a document that serde_yaml could not read as its type,
+    /// at the line and column the error names.
+    pub fn malformed(&self, e: &serde_yaml::Error) -> Diagnostic {
+        let mut d = Diagnostic::new(Code::MalformedDocument, format!("{}: {e}", self.kind));
+        let line = e.location().map_or(0, |l| {
+            u32::try_from(l.line()).unwrap_or(1).saturating_sub(1)
+        });
+        d.location = Some(Location {
+            file: self.file.to_string(),
+            line: self.first_line + line,
+            column: e.location().and_then(|l| u32::try_from(l.column()).ok()),
+        });
+        d
+    }
 }
 
 /// The documents of `sources` whose kind is one of `kinds`, in input

@@ -82,3 +82,49 @@ pub fn snapshot(name: &str, text: &str) {
         insta::assert_snapshot!(name, text);
     });
 }
+
+/// The `*.yaml` files of a fixture folder, sorted, as sources.
+pub fn fixture_sources(dir: &str) -> Vec<synroute::Source> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("fixture")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|p| synroute::Source::new(p.to_string_lossy(), std::fs::read(p).expect("read")))
+        .collect()
+}
+
+/// The documents of `sources`, each passed through `edit`, shuffled by
+/// `seed` (xorshift) and dealt `per_file` to a file into new sources.
+pub fn dealt(
+    sources: &[synroute::Source],
+    seed: u64,
+    per_file: usize,
+    edit: impl Fn(&str) -> String,
+) -> Vec<synroute::Source> {
+    let mut docs: Vec<String> = sources
+        .iter()
+        .flat_map(|s| {
+            String::from_utf8_lossy(&s.content)
+                .split("\n---\n")
+                .map(&edit)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut state = seed | 1;
+    for i in (1..docs.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        docs.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    docs.chunks(per_file.max(1))
+        .enumerate()
+        .map(|(i, c)| {
+            synroute::Source::new(format!("part-{i}.yaml"), c.join("\n---\n").into_bytes())
+        })
+        .collect()
+}
