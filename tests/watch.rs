@@ -49,11 +49,20 @@ fn hup_counter(dir: &Path) -> (Guard, PathBuf, PathBuf) {
         pid.display(),
         pid.display()
     );
-    let child = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .spawn()
-        .expect("spawn sh");
+    // A shell cannot trap a signal that was ignored when it started (a
+    // harness under `nohup` ignores SIGHUP): coreutils' env resets it.
+    let resets = Command::new("env")
+        .args(["--default-signal=HUP", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut cmd = if resets {
+        let mut c = Command::new("env");
+        c.args(["--default-signal=HUP", "sh"]);
+        c
+    } else {
+        Command::new("sh")
+    };
+    let child = cmd.arg("-c").arg(script).spawn().expect("spawn sh");
     wait_for(|| pid.exists(), "the counter's pid file");
     (Guard(child), count, pid)
 }
