@@ -286,3 +286,26 @@ fn listeners_exit_codes_and_writes() {
     assert_eq!(code(&none), 0);
     assert!(stderr(&none).contains("warning[SR1006]: the input holds no WrappedGateway"));
 }
+
+/// An HTTPRoute that does not read is reported once by `render` (which
+/// reads HTTPRoutes itself), and by `listeners`, which has no render.
+#[test]
+fn a_malformed_route_is_reported_once() {
+    let mut input = sources(CASE);
+    input.push(Source::new(
+        "bad.yaml",
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: bad\n  namespace: infra\nspec:\n  hostnames: 7\n",
+    ));
+    let count = |ds: &[synroute::diag::Diagnostic]| {
+        ds.iter()
+            .filter(|d| {
+                d.code.id() == "SR1001" && d.location.as_ref().is_some_and(|l| l.file == "bad.yaml")
+            })
+            .count()
+    };
+    assert_eq!(count(&render(&input, &Options::default()).diagnostics), 1);
+    assert_eq!(
+        count(&synthesize(&input, &Options::default()).diagnostics),
+        1
+    );
+}

@@ -74,8 +74,13 @@ fn protocol(kind: &str) -> Option<&'static str> {
 
 /// The Gateways the WrappedGateways of `sources` generate.
 pub fn synthesize(sources: &[Source], opts: &Options) -> Synthesized {
+    synthesized(sources, opts, false)
+}
+
+/// `synthesize`; `beside_render` as `read::read` takes it.
+fn synthesized(sources: &[Source], opts: &Options, beside_render: bool) -> Synthesized {
     let docs = crate::load::documents_of(sources, &read::KINDS);
-    let mut input = read::read(&docs, opts);
+    let mut input = read::read(&docs, opts, beside_render);
     let mut out = Synthesized {
         diagnostics: std::mem::take(&mut input.diagnostics),
         ..Synthesized::default()
@@ -464,8 +469,8 @@ fn gateway_yaml(w: &Wrapped, listeners: Vec<Listener>) -> String {
 
 /// The Gateways the WrappedGateways of `sources` generate, as sources of
 /// their own (one per file of WrappedGateways, named `FILE (generated)`),
-/// for `render` and `check`; and what synthesis reported (but for
-/// malformed HTTPRoutes and TLSRoutes, which the render reports itself).
+/// for `render` and `check`; and what synthesis reported (malformed
+/// HTTPRoutes and TLSRoutes are the render's to report).
 /// None when no source mentions a WrappedGateway.
 pub fn with_generated(
     sources: &[Source],
@@ -477,14 +482,10 @@ pub fn with_generated(
     if !mentions {
         return None;
     }
-    let mut s = synthesize(sources, opts);
+    let s = synthesized(sources, opts, true);
     if s.gateways.is_empty() {
         return None;
     }
-    s.diagnostics.retain(|d| {
-        !(d.code == Code::MalformedDocument
-            && (d.message.starts_with("HTTPRoute:") || d.message.starts_with("TLSRoute:")))
-    });
     let mut by_file: BTreeMap<&str, String> = BTreeMap::new();
     for g in &s.gateways {
         let file = g.from.rsplit_once(':').map_or(g.from.as_str(), |(f, _)| f);

@@ -122,7 +122,10 @@ pub struct Read {
 }
 
 /// Reads the documents `documents_of` found for `KINDS`.
-pub fn read(docs: &[RawDoc<'_>], opts: &Options) -> Read {
+/// With `beside_render`, a route of a kind the render reads itself
+/// (HTTPRoute, TLSRoute) that does not read is left for the render to
+/// report, once.
+pub fn read(docs: &[RawDoc<'_>], opts: &Options, beside_render: bool) -> Read {
     let mut out = Read::default();
     for doc in docs {
         let group = doc.api_version.split_once('/').map_or("", |(g, _)| g);
@@ -189,6 +192,8 @@ pub fn read(docs: &[RawDoc<'_>], opts: &Options) -> Read {
                         annotations: r.metadata.annotations,
                     });
                 }
+                Err(_)
+                    if beside_render && matches!(doc.kind.as_str(), "HTTPRoute" | "TLSRoute") => {}
                 Err(e) => out.diagnostics.push(malformed(e)),
             }
         }
