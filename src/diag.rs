@@ -348,8 +348,8 @@ codes! {
         "The object asks for something Synapse can do, but the routing-file \
          format of `--target` has no way to say it (timeouts in 0.2, \
          regular-expression paths or TLS passthrough in v1 and 0.2, a health \
-         check on a v2 expression route). It is left out; the message says \
-         which target can express it.";
+         check on a v2 expression route; any annotation for Pingress). It is \
+         left out; the message says which target can express it.";
     SolverUnreachable = "SR1605", Warning,
         "A cert-manager HTTP-01 solver answers for a name whose v2 host is \
          passed through as TLS: Synapse serves no HTTP path there, so the \
@@ -365,6 +365,11 @@ codes! {
         "`check` of a routing file: the Synapse of `--target` does not know \
          this key and ignores it (v1 and 0.2 load the rest of the file). \
          Whatever it was meant to do is not done.";
+    GatewayApiNotInTarget = "SR1608", Info,
+        "`--target pingress`: the Pingress controller reads Ingresses of its \
+         class alone, so a Gateway of ours in the input, and the routes \
+         attached to it, are not rendered into proxy.json. Render them with a \
+         Synapse target.";
 }
 
 impl fmt::Display for Code {

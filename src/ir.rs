@@ -26,6 +26,29 @@ pub struct Server {
     pub address: String,
     /// Set only in weighted pools.
     pub weight: Option<u32>,
+    /// The Service the address was resolved from, for a format that names
+    /// Services instead of addresses (Pingress). Set for Ingress backends;
+    /// None for a server read back from a routing file.
+    pub service: Option<Arc<ServiceRef>>,
+}
+
+impl Server {
+    /// A server known by its address alone.
+    pub fn at(address: impl Into<String>, weight: Option<u32>) -> Server {
+        Server {
+            address: address.into(),
+            weight,
+            service: None,
+        }
+    }
+}
+
+/// A Service and the port number its backend resolved to.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ServiceRef {
+    pub namespace: String,
+    pub name: String,
+    pub port: i32,
 }
 
 /// Per-path settings, from annotations or Gateway API filters.

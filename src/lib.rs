@@ -79,6 +79,9 @@ pub struct Options {
     pub jobs: usize,
     /// The routing-file format written (and whose limits are reported).
     pub target: target::Target,
+    /// Pingress: the folder its proxy reads the TLS files from, as
+    /// `proxy.json` names them.
+    pub keys_dir: String,
 }
 
 impl Default for Options {
@@ -95,6 +98,7 @@ impl Default for Options {
             expiry_warning_days: 21,
             jobs: 0,
             target: target::Target::V1,
+            keys_dir: emit::pingress::DEFAULT_KEYS_DIR.to_string(),
         }
     }
 }
@@ -255,7 +259,7 @@ fn translated_with(mut input: Input<'_>, opts: &Options, reported: Vec<Diagnosti
     anchored.extend(translated.diagnostics);
     // The formats built whole are built here, where what they cannot say
     // joins the other diagnostics.
-    let (upstreams, lost) = emit::lower(&table);
+    let (upstreams, lost) = emit::lower(&table, &opts.keys_dir);
     anchored.extend(lost);
     if loaded.snapshot.is_empty() && !loaded.malformed {
         anchored.push(Anchored::plain(Diagnostic::new(

@@ -1,5 +1,6 @@
-//! Which Synapse reads the file: the three routing-file formats synroute
-//! writes (`../shared/SYNAPSE-FORMATS.md`), and what each can say.
+//! Which proxy reads the file: the three routing-file formats of Synapse
+//! (`../shared/SYNAPSE-FORMATS.md`) and Pingress's `proxy.json` (seed
+//! 003), and what each can say.
 //!
 //! The translator asks the target whether a meaning can be carried (an
 //! exact path, a method match, a wildcard host, a redirect…) and reports
@@ -22,10 +23,17 @@ pub enum Target {
     /// expression routes, wildcard hosts, redirects, header transforms,
     /// passthrough. Strict: an unknown key refuses the whole file.
     V2,
+    /// The Pingress proxy's `proxy.json`: Ingresses of class `pingress`
+    /// as rules of host, Prefix or Exact path, one Service backend and
+    /// the TLS files of the host. Wildcard hosts; no annotations, no
+    /// Gateway API, no weights.
+    Pingress,
 }
 
 impl Target {
-    pub const ALL: [Target; 3] = [Target::V1, Target::V02, Target::V2];
+    pub const ALL: [Target; 4] = [Target::V1, Target::V02, Target::V2, Target::Pingress];
+    /// The formats of Synapse's routing file.
+    pub const SYNAPSE: [Target; 3] = [Target::V1, Target::V02, Target::V2];
 
     /// The spelling of `--target`.
     pub fn as_str(self) -> &'static str {
@@ -33,6 +41,7 @@ impl Target {
             Target::V1 => "v1",
             Target::V02 => "0.2",
             Target::V2 => "v2",
+            Target::Pingress => "pingress",
         }
     }
 
@@ -41,6 +50,7 @@ impl Target {
             "v1" | "1" => Some(Target::V1),
             "0.2" | "v0.2" => Some(Target::V02),
             "v2" | "2" => Some(Target::V2),
+            "pingress" => Some(Target::Pingress),
             _ => None,
         }
     }
@@ -53,12 +63,63 @@ impl Target {
         self == Target::V2
     }
 
+    /// Exact paths said as exact (v2's expressions, Pingress's `Exact`).
+    pub fn exact_paths(self) -> bool {
+        matches!(self, Target::V2 | Target::Pingress)
+    }
+
+    /// Hosts by `*.suffix`.
+    pub fn wildcard_hosts(self) -> bool {
+        matches!(self, Target::V2 | Target::Pingress)
+    }
+
+    /// No list of paths answered on every host: ACME solvers are routes
+    /// of the hosts that serve their names.
+    pub fn solvers_on_hosts(self) -> bool {
+        matches!(self, Target::V2 | Target::Pingress)
+    }
+
+    /// Reads Gateway API routes (Pingress reads Ingresses alone).
+    pub fn gateway_api(self) -> bool {
+        self != Target::Pingress
+    }
+
+    /// Per-object settings from annotations (Pingress reads none).
+    pub fn annotations(self) -> bool {
+        self != Target::Pingress
+    }
+
+    /// The Ingress class rendered when `--ingress-class` is not given.
+    pub fn default_ingress_class(self) -> &'static str {
+        match self {
+            Target::Pingress => "pingress",
+            _ => "synapse",
+        }
+    }
+
+    /// The proxy that reads the file, for messages.
+    pub fn proxy(self) -> &'static str {
+        match self {
+            Target::Pingress => "Pingress",
+            _ => "Synapse",
+        }
+    }
+
+    /// The file's usual name.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Target::Pingress => "proxy.json",
+            _ => "upstreams.yaml",
+        }
+    }
+
     /// The name users know the target by, for messages.
     pub fn describe(self) -> &'static str {
         match self {
             Target::V1 => "target v1 (Synapse 0.8)",
             Target::V02 => "target 0.2 (the public Synapse 0.2 release)",
             Target::V2 => "target v2",
+            Target::Pingress => "target pingress (Pingress proxy.json)",
         }
     }
 }

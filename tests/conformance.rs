@@ -643,7 +643,8 @@ fn replay(target: Target) -> Option<Tally> {
 fn conformance_cases() {
     let mut failures = Vec::new();
     let mut table = Vec::new();
-    for target in Target::ALL {
+    // Pingress reads no Gateway API object: the suite is Synapse's.
+    for target in Target::SYNAPSE {
         let Some(t) = replay(target) else {
             return;
         };

@@ -120,10 +120,15 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
-    fn shuffling_inputs_changes_nothing(case_idx in 0usize..1000, seed in any::<u64>()) {
+    /// Also for Pingress's proxy.json and TLS files, from every case's
+    /// Ingresses (their class kept).
+    fn shuffling_inputs_changes_nothing(case_idx in 0usize..1000, seed in any::<u64>(), pingress in any::<bool>()) {
         let cases = rendering_cases();
         let case = &cases[case_idx % cases.len()];
-        let (sources, opts) = load_case(case);
+        let (sources, mut opts) = load_case(case);
+        if pingress {
+            opts.target = synroute::target::Target::Pingress;
+        }
         let base = render(&sources, &opts);
         prop_assume!(!base.malformed);
         let again = render(&shuffled(&sources, seed), &opts);

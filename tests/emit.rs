@@ -17,10 +17,7 @@ fn table_with(strings: &[String], weighted: bool) -> RouteTable {
     let mut t = RouteTable::default();
     for (i, s) in strings.iter().enumerate() {
         let entry = PathEntry {
-            servers: std::sync::Arc::from([Server {
-                address: s.clone(),
-                weight: weighted.then_some(i as u32),
-            }]),
+            servers: std::sync::Arc::from([Server::at(s.clone(), weighted.then_some(i as u32))]),
             settings: std::sync::Arc::new(PathSettings {
                 request_headers: vec![s.clone()],
                 read_timeout: Some(i as u64),

@@ -177,7 +177,7 @@ fn a_wrapped_gateway_renders_as_its_generated_gateway() {
             }
         })
         .collect();
-    for target in Target::ALL {
+    for target in Target::SYNAPSE {
         let opts = Options {
             target,
             ..Options::default()

@@ -58,7 +58,7 @@ fn version_line_names_commit_features_and_target() {
     assert_eq!(line.lines().count(), 1, "{line}");
     let commit = head_commit().unwrap_or_else(|| "unknown".to_string());
     let want = format!(
-        "synroute {} (commit {commit}, features {}, target {}, formats v1 0.2 v2)\n",
+        "synroute {} (commit {commit}, features {}, target {}, formats v1 0.2 v2 pingress)\n",
         env!("CARGO_PKG_VERSION"),
         features(),
         synroute::cli::BUILD_TARGET,
@@ -81,7 +81,10 @@ fn version_json_holds_the_same_facts() {
     let want: Vec<&str> = features().split(',').filter(|f| *f != "none").collect();
     assert_eq!(v["features"], serde_json::json!(want));
     assert_eq!(v["target"], synroute::cli::BUILD_TARGET);
-    assert_eq!(v["formats"], serde_json::json!(["v1", "0.2", "v2"]));
+    assert_eq!(
+        v["formats"],
+        serde_json::json!(["v1", "0.2", "v2", "pingress"])
+    );
     assert_eq!(v["default_format"], "v1");
     assert!(v["rustc"].as_str().is_some_and(|r| r.starts_with("rustc ")));
 }

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::diag::Severity;
 use crate::route::{Probe, Request, Table, lookup_request};
+use crate::target::Target;
 use crate::{Rendered, Source, render};
 
 pub(super) fn cmd_explain(
@@ -85,26 +86,32 @@ pub fn explain_request(
             target.describe()
         ));
     }
+    let proxy = target.proxy();
     let Some(m) = lookup_request(&rendered.table, &req.host, probe) else {
-        let served = if target.v2() {
-            crate::route::v2_host(&rendered.table, &req.host).map(|(h, _)| h.to_string())
-        } else {
-            rendered.table.host(&req.host).map(|_| req.host.clone())
+        let served = match target {
+            Target::V2 => {
+                crate::route::v2_host(&rendered.table, &req.host).map(|(h, _)| h.to_string())
+            }
+            Target::Pingress => {
+                crate::route::pingress_host(&rendered.table, &req.host).map(|(h, _)| h.to_string())
+            }
+            Target::V1 | Target::V02 => rendered.table.host(&req.host).map(|_| req.host.clone()),
         };
         if let Some(h) = served {
             out.push_str(&format!(
-                "  no entry: host {h} has no route that {} {} matches; Synapse answers 404\n",
+                "  no entry: host {h} has no route that {} {} matches; {proxy} answers 404\n",
                 probe.method, req.path
             ));
         } else if rendered.table.host(&req.host).is_some() {
             out.push_str(&format!(
-                "  no entry: host {} has no path that {} falls under; Synapse answers 404\n",
+                "  no entry: host {} has no path that {} falls under; {proxy} answers 404\n",
                 req.host, req.path
             ));
         } else {
             out.push_str(&format!(
-                "  no entry: host {} is not in upstreams.yaml; Synapse answers 404\n",
-                req.host
+                "  no entry: host {} is not in {}; {proxy} answers 404\n",
+                req.host,
+                target.file_name()
             ));
         }
         // Whatever synroute said about this host explains its absence,
@@ -127,6 +134,15 @@ pub fn explain_request(
                 .host(h)
                 .and_then(|e| e.certificate.as_deref());
             match (req.https, cert) {
+                (true, Some(_)) if target == Target::Pingress => {
+                    let stem = crate::emit::pingress::key_file_stem(h);
+                    out.push_str(&format!(
+                        "  host     {h} (TLS files {stem}.cert, {stem}.key)\n"
+                    ))
+                }
+                (true, None) if target == Target::Pingress => out.push_str(&format!(
+                    "  host     {h} (no TLS files: Pingress has no certificate for it)\n"
+                )),
                 (true, Some(c)) => out.push_str(&format!("  host     {h} (certificate {c})\n")),
                 (true, None) => out.push_str(&format!(
                     "  host     {h} (no certificate of its own: Synapse's default)\n"
@@ -145,6 +161,13 @@ pub fn explain_request(
     }
     for (i, s) in m.entry.servers.iter().enumerate() {
         let label = if i == 0 { "  servers  " } else { "           " };
+        if let (Target::Pingress, Some(svc)) = (target, s.service.as_deref()) {
+            out.push_str(&format!(
+                "{label}Service {}/{} port {} ({})\n",
+                svc.namespace, svc.name, svc.port, s.address
+            ));
+            continue;
+        }
         match s.weight {
             Some(w) => out.push_str(&format!("{label}{} (weight {w})\n", s.address)),
             None if m.entry.weighted() => {
@@ -154,6 +177,26 @@ pub fn explain_request(
         }
     }
     let st = &m.entry.settings;
+    if target.annotations() {
+        settings_text(st, &mut out);
+    }
+    let p = &m.entry.provenance;
+    let loc = crate::locate(&p.origin, &p.field, sources);
+    out.push_str(&format!(
+        "  from     {} at {}:{}",
+        p.origin.describe(),
+        loc.file,
+        loc.line
+    ));
+    if !p.field.is_root() {
+        out.push_str(&format!(" ({})", p.field));
+    }
+    out.push('\n');
+    out
+}
+
+/// The per-path flags and headers of an entry, for the Synapse targets.
+fn settings_text(st: &crate::ir::PathSettings, out: &mut String) {
     let mut flags = vec![format!("ssl_enabled: {}", st.ssl_enabled)];
     let mut opt = |name: &str, v: Option<String>| {
         if let Some(v) = v {
@@ -190,19 +233,6 @@ pub fn explain_request(
             st.response_headers.join(", ")
         ));
     }
-    let p = &m.entry.provenance;
-    let loc = crate::locate(&p.origin, &p.field, sources);
-    out.push_str(&format!(
-        "  from     {} at {}:{}",
-        p.origin.describe(),
-        loc.file,
-        loc.line
-    ));
-    if !p.field.is_root() {
-        out.push_str(&format!(" ({})", p.field));
-    }
-    out.push('\n');
-    out
 }
 
 #[cfg(test)]

@@ -173,9 +173,10 @@ struct SelectArgs {
     /// path below the folder given (`**` spans folders).
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
-    /// The Ingress class synroute renders.
-    #[arg(long, default_value = "synapse")]
-    ingress_class: String,
+    /// The Ingress class synroute renders (default: synapse; pingress
+    /// with --target pingress).
+    #[arg(long, value_name = "CLASS")]
+    ingress_class: Option<String>,
     /// The controller name of our IngressClasses and GatewayClasses.
     #[arg(long, default_value = "gen0sec.com/synapse")]
     controller_name: String,
@@ -203,15 +204,21 @@ struct SelectArgs {
     /// the same whatever it is.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
     jobs: usize,
-    /// The routing-file format of the Synapse that reads it: v1 (Synapse
-    /// 0.8, the default), 0.2 (the public 0.2 release) or v2 (Synapse
-    /// after 0.8.7). `check` of a routing file defaults to its own format.
+    /// The routing-file format of the proxy that reads it: v1 (Synapse
+    /// 0.8, the default), 0.2 (the public 0.2 release), v2 (Synapse after
+    /// 0.8.7) or pingress (Pingress's proxy.json). `check` of a routing
+    /// file defaults to its own format.
     #[arg(long, value_name = "FORMAT", value_parser = parse_target)]
     target: Option<Target>,
+    /// With --target pingress: the folder the proxy reads <host>.cert and
+    /// <host>.key from, as proxy.json names them [default:
+    /// /etc/pingress/keys].
+    #[arg(long, value_name = "DIR")]
+    keys_dir: Option<String>,
 }
 
 fn parse_target(s: &str) -> Result<Target, String> {
-    Target::parse(s).ok_or_else(|| format!("{s:?} is not a target: v1, 0.2 or v2"))
+    Target::parse(s).ok_or_else(|| format!("{s:?} is not a target: v1, 0.2, v2 or pingress"))
 }
 
 fn parse_time(s: &str) -> Result<i64, String> {
@@ -381,11 +388,25 @@ where
 /// Flags that the chosen target cannot take, as a usage error.
 fn target_usage(a: &SelectArgs) -> Option<String> {
     let target = a.target.unwrap_or_default();
+    match a.keys_dir.as_deref() {
+        Some(_) if target != Target::Pingress => {
+            return Some(format!(
+                "--keys-dir names where Pingress reads its TLS files; {} names certificates by stem (give --target pingress)",
+                target.describe()
+            ));
+        }
+        Some(dir) if !dir.starts_with('/') => {
+            return Some(format!(
+                "--keys-dir {dir:?}: proxy.json names the files by absolute path (give the folder as the proxy sees it, /etc/pingress/keys say)"
+            ));
+        }
+        _ => {}
+    }
     let host = a.catch_all_host.as_deref()?;
     match (target, host) {
         // v1's default host: it serves every name no other host has.
         (Target::V1, "*") => None,
-        (Target::V02 | Target::V2, "*") => Some(format!(
+        (Target::V02 | Target::V2 | Target::Pingress, "*") => Some(format!(
             "--catch-all-host '*': `*` is v1's default host; {} has none (give the proxy's public name)",
             target.describe()
         )),
@@ -411,12 +432,19 @@ fn options(a: &SelectArgs, strict: bool) -> Options {
         jobs: a.jobs,
         gateways: a.gateway.clone(),
         strict,
-        ingress_class: a.ingress_class.clone(),
+        ingress_class: a
+            .ingress_class
+            .clone()
+            .unwrap_or_else(|| a.target.unwrap_or_default().default_ingress_class().into()),
         controller_name: a.controller_name.clone(),
         cluster_domain: a.cluster_domain.clone(),
         namespace: a.namespace.clone(),
         catch_all_host: a.catch_all_host.clone(),
         target: a.target.unwrap_or_default(),
+        keys_dir: a
+            .keys_dir
+            .clone()
+            .unwrap_or_else(|| crate::emit::pingress::DEFAULT_KEYS_DIR.to_string()),
     }
 }
 

@@ -29,7 +29,7 @@ pub const LONG_VERSION: &str = concat!(
     env!("SYNROUTE_BUILD_FEATURES"),
     ", target ",
     env!("SYNROUTE_BUILD_TARGET"),
-    ", formats v1 0.2 v2)"
+    ", formats v1 0.2 v2 pingress)"
 );
 
 #[derive(Args, Debug)]

@@ -64,10 +64,14 @@ pub fn fingerprint(pem: &[u8]) -> String {
 
 /// A pool's weights reduced by their greatest common divisor: the same
 /// shares compare equal whatever the file's numbers (v1's 90/10, 0.2's
-/// nine and one repetitions).
+/// nine and one repetitions), and its servers by address alone.
 fn normalized(mut servers: Vec<Server>) -> Vec<Server> {
     fn gcd(a: u32, b: u32) -> u32 {
         if b == 0 { a } else { gcd(b, a % b) }
+    }
+    // A file names no Service: servers compare by address and weight.
+    for s in &mut servers {
+        s.service = None;
     }
     let g = servers.iter().filter_map(|s| s.weight).fold(0, gcd);
     if g > 1 {
@@ -84,10 +88,7 @@ fn counted(list: &[String]) -> Vec<Server> {
     for a in list {
         match out.iter_mut().find(|s| &s.address == a) {
             Some(s) => s.weight = Some(s.weight.unwrap_or(1) + 1),
-            None => out.push(Server {
-                address: a.clone(),
-                weight: None,
-            }),
+            None => out.push(Server::at(a.clone(), None)),
         }
     }
     if out.iter().any(|s| s.weight.is_some()) {
@@ -106,6 +107,12 @@ fn repeated(servers: Vec<Server>) -> Vec<Server> {
     }
     let list: Vec<String> = servers.into_iter().map(|s| s.address).collect();
     counted(&list)
+}
+
+/// A Pingress backend as the server it reaches: `service.namespace:port`,
+/// the name Pingress looks up.
+fn pingress_address(b: &crate::emit::pingress::Backend) -> Server {
+    Server::at(format!("{}.{}:{}", b.name, b.namespace, b.port), None)
 }
 
 /// `Name: value` (v2) as synroute's `Name:value`.
@@ -144,14 +151,33 @@ impl Side {
             rendered: true,
             ..Side::default()
         };
+        // Every route with the object it came from; the objects are
+        // located together (each document read once), then inserted.
+        let mut routes: Vec<(&str, String, Vec<Server>, PathSettings, &Provenance)> = Vec::new();
+        if r.table.target == Target::Pingress {
+            // What proxy.json says: its rules, backends as Pingress
+            // resolves them, TLS files by path.
+            if let Ok(f) = serde_json::from_slice::<crate::emit::pingress::File>(&r.upstreams) {
+                side.certificates = Side::from_pingress_file(&f, "").certificates;
+            }
+            for (host, h) in &r.table.hosts {
+                for rule in crate::emit::pingress::layout(h) {
+                    // A rule the emitter could not write is not in the file.
+                    let Ok(b) = crate::emit::pingress::backend(rule.entry) else {
+                        continue;
+                    };
+                    let servers = vec![pingress_address(&b)];
+                    let prov = &rule.entry.provenance;
+                    routes.push((host, rule.key(), servers, PathSettings::default(), prov));
+                }
+            }
+            return side.located(routes, r, sources);
+        }
         for (host, h) in &r.table.hosts {
             if let Some(c) = &h.certificate {
                 side.certificates.insert(host.to_string(), c.clone());
             }
         }
-        // Every route with the object it came from; the objects are
-        // located together (each document read once), then inserted.
-        let mut routes: Vec<(&str, String, Vec<Server>, PathSettings, &Provenance)> = Vec::new();
         let hosts = r.table.hosts.iter().map(|(h, e)| (h.as_str(), &e.paths));
         for (host, paths) in hosts.chain(std::iter::once((INTERNAL, &r.table.internal_paths))) {
             for (path, e) in paths {
@@ -179,10 +205,7 @@ impl Side {
                 ));
             }
             if let Some(p) = h.passthrough() {
-                let server = Server {
-                    address: p.upstream.clone(),
-                    weight: None,
-                };
+                let server = Server::at(p.upstream.clone(), None);
                 let settings = PathSettings::default();
                 routes.push((
                     host,
@@ -193,6 +216,18 @@ impl Side {
                 ));
             }
         }
+        side.located(routes, r, sources)
+    }
+
+    /// Inserts `routes`, each with where its object is, and the render's
+    /// certificates' fingerprints and Secrets.
+    fn located(
+        mut self,
+        routes: Vec<(&str, String, Vec<Server>, PathSettings, &Provenance)>,
+        r: &Rendered,
+        sources: &[Source],
+    ) -> Side {
+        let side = &mut self;
         let certs: Vec<_> = r.table.certs.iter().collect();
         let wanted: Vec<(&crate::model::Origin, &crate::model::FieldPath)> = routes
             .iter()
@@ -215,7 +250,7 @@ impl Side {
                 side.cert_sources.insert(stem.clone(), d);
             }
         }
-        side
+        self
     }
 
     /// A routing file of `format` (None: `emit::schema::sniff` tells which),
@@ -229,6 +264,9 @@ impl Side {
             Some(Target::V2) => serde_yaml::from_str::<crate::emit::v2::File>(text)
                 .map(|f| Side::from_v2_file(&f, text))
                 .map_err(located),
+            Some(Target::Pingress) => serde_json::from_str::<crate::emit::pingress::File>(text)
+                .map(|f| Side::from_pingress_file(&f, text))
+                .map_err(|e| format!("line {} column {}: {e}", e.line(), e.column())),
             Some(Target::V02) => serde_yaml::from_str::<crate::emit::v02::File>(text)
                 .map(|f| Side::from_v02_file(&f, text))
                 .map_err(located),
@@ -281,10 +319,7 @@ impl Side {
                 side.certificates.insert(host.clone(), c);
             }
             if let Some(u) = &h.upstream {
-                let servers = vec![Server {
-                    address: u.clone(),
-                    weight: None,
-                }];
+                let servers = vec![Server::at(u.clone(), None)];
                 side.insert(host, PASSTHROUGH, servers, PathSettings::default(), None);
             }
             for (key, r) in &h.paths {
@@ -296,21 +331,14 @@ impl Side {
                     None => key.clone(),
                 };
                 let servers: Vec<Server> = match (&r.upstream, &r.upstreams) {
-                    (Some(u), _) => vec![Server {
-                        address: u.clone(),
-                        weight: None,
-                    }],
+                    (Some(u), _) => vec![Server::at(u.clone(), None)],
                     (None, Some(list)) => list
                         .iter()
                         .map(|u| match u {
-                            Upstream::Plain(a) => Server {
-                                address: a.clone(),
-                                weight: None,
-                            },
-                            Upstream::Weighted { addr, weight } => Server {
-                                address: addr.clone(),
-                                weight: Some(*weight),
-                            },
+                            Upstream::Plain(a) => Server::at(a.clone(), None),
+                            Upstream::Weighted { addr, weight } => {
+                                Server::at(addr.clone(), Some(*weight))
+                            }
                         })
                         .collect(),
                     (None, None) => Vec::new(),
@@ -365,6 +393,35 @@ impl Side {
                 };
                 side.insert(host, &key, servers, settings, None);
             }
+        }
+        side
+    }
+
+    /// A Pingress `proxy.json`: a rule per host and path (`/a`, `/a
+    /// (exact)`), its backend as `service.namespace:port`, the TLS
+    /// certificate file as the host's certificate.
+    pub fn from_pingress_file(f: &crate::emit::pingress::File, text: &str) -> Side {
+        let mut side = Side {
+            text: text.to_string(),
+            ..Side::default()
+        };
+        for rule in &f.rules {
+            if let Some(tls) = &rule.tls {
+                side.certificates
+                    .insert(rule.host.clone(), tls.cert.clone());
+            }
+            let key = match rule.path.kind {
+                crate::emit::pingress::PathType::Prefix => rule.path.path.clone(),
+                crate::emit::pingress::PathType::Exact => format!("{} (exact)", rule.path.path),
+            };
+            let server = pingress_address(&rule.backend);
+            side.insert(
+                &rule.host,
+                &key,
+                vec![server],
+                PathSettings::default(),
+                None,
+            );
         }
         side
     }

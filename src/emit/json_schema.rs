@@ -13,7 +13,10 @@ use crate::target::Target;
 
 /// The file name under `schema/` of `target`'s schema.
 pub fn file_name(target: Target) -> String {
-    format!("upstreams-{}.schema.json", target.as_str())
+    match target {
+        Target::Pingress => "proxy-pingress.schema.json".to_string(),
+        t => format!("upstreams-{}.schema.json", t.as_str()),
+    }
 }
 
 /// `target`'s schema as pretty-printed JSON with a final newline: the
@@ -23,10 +26,11 @@ pub fn json_schema(target: Target) -> String {
         Target::V1 => generate::<super::schema::V1File>(),
         Target::V02 => generate::<super::v02::File>(),
         Target::V2 => generate::<super::v2::File>(),
+        Target::Pingress => generate::<super::pingress::File>(),
     };
     schema.insert(
         "title".to_string(),
-        json!(format!("upstreams.yaml, {}", target.describe())),
+        json!(format!("{}, {}", target.file_name(), target.describe())),
     );
     schema.insert("description".to_string(), json!(description(target)));
     schema.insert(
@@ -54,6 +58,9 @@ fn description(target: Target) -> &'static str {
         }
         Target::V2 => {
             "The v2 routing file (Synapse newer than 0.8.7). Synapse refuses the whole file on any unknown key, as this schema does. Rules a schema cannot say (tls on every host, one of upstream/upstreams/redirect per route, expressions that compile) are checked by `synroute check --target v2 FILE`."
+        }
+        Target::Pingress => {
+            "The proxy.json of the Pingress proxy: one rule per host and path (Prefix or Exact), a Service backend by name, namespace and port, and the TLS files of the host. This schema refuses keys synroute does not write."
         }
     }
 }

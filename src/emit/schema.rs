@@ -37,6 +37,9 @@ pub fn sniff(text: &str) -> Option<Target> {
     if top.contains_key("kind") || top.contains_key("apiVersion") {
         return None;
     }
+    if top.len() == 1 && top.contains_key("rules") {
+        return Some(Target::Pingress);
+    }
     if top.contains_key("version") && top.contains_key("hosts") {
         return Some(Target::V2);
     }
@@ -64,6 +67,15 @@ pub fn validate(target: Target, text: &str) -> Vec<Finding> {
     match target {
         Target::V1 => lenient::<V1File>(text, "target v1 (Synapse 0.8)"),
         Target::V02 => lenient::<super::v02::File>(text, "target 0.2"),
+        // Pingress reads JSON, not YAML.
+        Target::Pingress => match serde_json::from_str::<super::pingress::File>(text) {
+            Ok(_) => Vec::new(),
+            Err(e) => vec![Finding {
+                refuses: true,
+                line: u32::try_from(e.line()).ok().filter(|l| *l > 0),
+                message: e.to_string(),
+            }],
+        },
         Target::V2 => match serde_yaml::from_str::<super::v2::File>(text) {
             Err(e) => vec![finding(true, &e)],
             Ok(f) => v2_rules(&f)

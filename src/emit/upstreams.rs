@@ -541,14 +541,10 @@ impl ParsedPath {
         self.servers
             .iter()
             .map(|s| match s {
-                ParsedServer::Plain(a) => crate::ir::Server {
-                    address: a.clone(),
-                    weight: None,
-                },
-                ParsedServer::Weighted { address, weight } => crate::ir::Server {
-                    address: address.clone(),
-                    weight: Some(*weight),
-                },
+                ParsedServer::Plain(a) => crate::ir::Server::at(a.clone(), None),
+                ParsedServer::Weighted { address, weight } => {
+                    crate::ir::Server::at(address.clone(), Some(*weight))
+                }
             })
             .collect()
     }

@@ -222,10 +222,7 @@ mod tests {
         weights
             .iter()
             .enumerate()
-            .map(|(i, w)| Server {
-                address: format!("s{i}:80"),
-                weight: Some(*w),
-            })
+            .map(|(i, w)| Server::at(format!("s{i}:80"), Some(*w)))
             .collect()
     }
 

@@ -479,10 +479,7 @@ mod tests {
             "r",
         ));
         let mut e = PathEntry::new(
-            Arc::from([Server {
-                address: format!("s{seq}:80"),
-                weight: None,
-            }]),
+            Arc::from([Server::at(format!("s{seq}:80"), None)]),
             Arc::new(PathSettings::default()),
             Provenance {
                 origin,

@@ -12,6 +12,11 @@
 //! expression routes in key order (`expr` evaluates them), then the
 //! longest plain key that is a prefix at `/` boundaries. The routes are
 //! laid out exactly as the v2 emitter writes them (`emit::v2::layout`).
+//!
+//! Pingress: the exact host, else the wildcard `*.suffix` whose suffix is
+//! the name less its first label (a wildcard covers one label, as in an
+//! Ingress); then the first of its rules, as `emit::pingress::layout`
+//! writes them, that matches the path. No method matters.
 //! Used by `explain` and by the tests that check every fixture's routing.
 //!
 //! It reads the table only; it never changes it nor reports diagnostics.
@@ -19,6 +24,7 @@
 pub mod expr;
 
 use crate::ir::{HostEntry, PathEntry, RouteTable};
+use crate::target::Target;
 
 /// Which part of the file answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,10 +128,48 @@ pub fn lookup<'a>(table: &'a RouteTable, host: &str, path: &str) -> Option<Match
 
 /// The entry Synapse would pick for `probe` on `host`, if any.
 pub fn lookup_request<'a>(table: &'a RouteTable, host: &str, probe: &Probe) -> Option<Match<'a>> {
-    if table.target.v2() {
-        return lookup_v2(table, host, probe);
+    match table.target {
+        Target::V2 => lookup_v2(table, host, probe),
+        Target::Pingress => lookup_pingress(table, host, &probe.path),
+        Target::V1 | Target::V02 => lookup_v1(table, host, &probe.path),
     }
-    lookup_v1(table, host, &probe.path)
+}
+
+/// The host Pingress serves `name` with: the exact name, else the
+/// wildcard of the name less its first label.
+pub fn pingress_host<'a>(table: &'a RouteTable, name: &str) -> Option<(&'a str, &'a HostEntry)> {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    let get = |key: &str| host_named(table, key);
+    get(&name).or_else(|| {
+        let (_, suffix) = name.split_once('.')?;
+        get(&format!("*.{suffix}"))
+    })
+}
+
+/// The table's host keyed `key`, with its key.
+fn host_named<'a>(table: &'a RouteTable, key: &str) -> Option<(&'a str, &'a HostEntry)> {
+    table
+        .hosts
+        .get_key_value(&crate::ir::HostKey::new(key))
+        .map(|(k, h)| (k.as_str(), h))
+}
+
+fn lookup_pingress<'a>(table: &'a RouteTable, host: &str, path: &str) -> Option<Match<'a>> {
+    let (name, h) = pingress_host(table, host)?;
+    let mut tried = Vec::new();
+    for rule in crate::emit::pingress::layout(h) {
+        tried.push(rule.key());
+        if rule.matches(path) {
+            return Some(Match {
+                table: Table::Host(name.to_string()),
+                key: rule.key(),
+                entry: rule.entry,
+                tried,
+                expr: None,
+            });
+        }
+    }
+    None
 }
 
 /// The host v2 serves `name` with: the exact name (case and a trailing dot
@@ -133,13 +177,7 @@ pub fn lookup_request<'a>(table: &'a RouteTable, host: &str, probe: &Probe) -> O
 /// longest suffix covering it.
 pub fn v2_host<'a>(table: &'a RouteTable, name: &str) -> Option<(&'a str, &'a HostEntry)> {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
-    let serving = |key: &str| {
-        table
-            .hosts
-            .get_key_value(&crate::ir::HostKey::new(key))
-            .filter(|(_, h)| h.passthrough().is_none())
-            .map(|(k, h)| (k.as_str(), h))
-    };
+    let serving = |key: &str| host_named(table, key).filter(|(_, h)| h.passthrough().is_none());
     if let Some(found) = serving(&name) {
         return Some(found);
     }

@@ -1,5 +1,5 @@
 //! cert-manager HTTP-01 solver paths → `internal_paths` (v1, 0.2) or
-//! routes of the hosts that serve their names (v2).
+//! routes of the hosts that serve their names (v2, Pingress).
 //!
 //! A solver path is served before any host entry: the exact token path goes
 //! to its own solver (several challenges can run at once), and the
@@ -39,14 +39,14 @@ pub fn challenge_key(path: &str) -> Option<&str> {
 pub fn claim_solver(
     ctx: &mut Ctx<'_>,
     token_path: &str,
-    address: String,
+    server: Server,
     provenance: Provenance,
     hosts: Vec<String>,
 ) {
     if let Some(ops) = &mut ctx.ops {
         ops.push(super::Op::Solver {
             token_path: token_path.to_string(),
-            address,
+            server,
             provenance,
             hosts,
         });
@@ -54,15 +54,15 @@ pub fn claim_solver(
     }
     let entry = PathEntry::new(
         Arc::from([Server {
-            address,
             weight: None,
+            ..server
         }]),
         Arc::new(PathSettings::default()),
         provenance,
         false,
     );
     if ctx.claim_internal(token_path, entry.clone()) {
-        if ctx.target().v2() {
+        if ctx.target().solvers_on_hosts() {
             ctx.table.solver_hosts.insert(token_path.to_string(), hosts);
         }
         if !ctx.table.internal_paths.contains_key(CATCH_ALL_KEY) {

@@ -234,7 +234,7 @@ pub fn read(
     s.response_headers = r
         .read("response-headers", &[], headers, parse_headers)
         .unwrap_or_default();
-    let sticky = r
+    let mut sticky = r
         .read("sticky-sessions", &[], "true or false", parse_bool)
         .unwrap_or(false);
     let use_regex = r.read("use-regex", &["use-regex"], "true or false", parse_bool);
@@ -271,6 +271,31 @@ pub fn read(
         s.write_timeout = None;
         s.idle_timeout = None;
     }
+    if !target.annotations() {
+        // Pingress reads none: each one synroute would read is left out,
+        // by name (use-regex and ssl-passthrough are reported below).
+        let skipped = ["use-regex", "ssl-passthrough"];
+        let read_here = |key: &str| {
+            let known = |prefix: &str, names: &[&str]| {
+                key.strip_prefix(prefix)
+                    .is_some_and(|n| names.contains(&n) && !skipped.contains(&n))
+            };
+            known(SYNAPSE_PREFIX, SYNAPSE_KEYS) || known(NGINX_PREFIX, NGINX_KEYS)
+        };
+        for key in annotations.keys().filter(|k| read_here(k)) {
+            limits.diags.push(diag_at(
+                Code::NotInTarget,
+                format!(
+                    "annotation {key}: {} reads no annotations; it is left out (a Synapse target can say it)",
+                    target.describe()
+                ),
+                origin,
+                &field(key),
+            ));
+        }
+        s = PathSettings::default();
+        sticky = false;
+    }
     let use_regex = use_regex == Some(true) && {
         limits.report_unless_v2(
             "use-regex",
@@ -280,7 +305,7 @@ pub fn read(
     let passthrough = passthrough == Some(true) && {
         limits.report_unless_v2(
             "ssl-passthrough",
-            "TLS passthrough; Synapse terminates TLS for these hosts and proxies HTTP",
+            "TLS passthrough; the proxy terminates TLS for these hosts and proxies HTTP",
         )
     };
     sweep(annotations, origin, diags);

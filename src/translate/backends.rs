@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use super::Ctx;
 use crate::diag::Code;
+use crate::ir::{Server, ServiceRef};
 use crate::model::{FieldPath, Obj, Origin, diag_at};
 
 /// How a backend names its port.
@@ -67,6 +68,27 @@ pub fn reference_allowed(
 
 /// Resolves a Service backend to an address, or reports why it cannot be.
 pub fn service_address(ctx: &mut Ctx<'_>, b: BackendRef<'_>) -> Option<String> {
+    resolve(ctx, b).map(|(address, _)| address)
+}
+
+/// Resolves a Service backend to a server that also names the Service and
+/// the port number its backend resolved to (what Pingress writes).
+pub fn service_server(ctx: &mut Ctx<'_>, b: BackendRef<'_>) -> Option<Server> {
+    let service = ServiceRef {
+        namespace: b.namespace.to_string(),
+        name: b.name.to_string(),
+        port: 0,
+    };
+    let (address, port) = resolve(ctx, b)?;
+    Some(Server {
+        address,
+        weight: None,
+        service: Some(Arc::new(ServiceRef { port, ..service })),
+    })
+}
+
+/// The address of a Service backend and its port number.
+fn resolve(ctx: &mut Ctx<'_>, b: BackendRef<'_>) -> Option<(String, i32)> {
     let BackendRef {
         namespace,
         name,
@@ -156,13 +178,14 @@ pub fn service_address(ctx: &mut Ctx<'_>, b: BackendRef<'_>) -> Option<String> {
             return None;
         }
     };
-    Some(address(
+    let address = address(
         service.and_then(external_name),
         name,
         namespace,
         &ctx.opts.cluster_domain,
         number,
-    ))
+    );
+    Some((address, number))
 }
 
 /// `host:port`, the host being the external name or the Service's cluster

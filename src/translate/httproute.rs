@@ -171,13 +171,13 @@ pub fn render(
                     origin: origin.clone(),
                     field: mfield,
                 };
-                let names = if ctx.target().v2() {
+                let names = if ctx.target().solvers_on_hosts() {
                     hosts.iter().map(|(h, _)| h.clone()).collect()
                 } else {
                     Vec::new()
                 };
                 let token = m.path.value().trim_end_matches('/').to_string();
-                acme::claim_solver(ctx, &token, server.address.clone(), prov, names);
+                acme::claim_solver(ctx, &token, server.clone(), prov, names);
             }
         }
         let static_redirect = redirect
@@ -469,7 +469,7 @@ fn backends(
             }
             w => w.map(|w| w as u32),
         };
-        servers.push(Server { address, weight });
+        servers.push(Server::at(address, weight));
     }
     servers
 }

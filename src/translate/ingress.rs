@@ -14,7 +14,7 @@ use k8s_openapi::api::networking::v1::{HTTPIngressPath, IngressBackend, IngressS
 
 use crate::model::Ingress;
 
-use super::backends::{BackendRef, PortRef, service_address};
+use super::backends::{BackendRef, PortRef, service_server};
 use super::{Ctx, Op, acme, annotations, prefix_key, regex, report_path, routable_host, tls};
 use crate::Options;
 use crate::diag::Code;
@@ -59,19 +59,13 @@ pub fn translate(ctx: &mut Ctx<'_>, alone: Vec<Alone>) {
     }
 }
 
-/// The one-server list for `address`: one of `pools` if it holds that
-/// address, else a new one, added to them.
-fn single_server(pools: &mut Vec<Arc<[Server]>>, address: String) -> Arc<[Server]> {
-    if let Some(found) = pools
-        .iter()
-        .find(|p| matches!(&p[..], [s] if s.address == address && s.weight.is_none()))
-    {
+/// The one-server list for `server`: one of `pools` if it holds that
+/// server, else a new one, added to them.
+fn single_server(pools: &mut Vec<Arc<[Server]>>, server: Server) -> Arc<[Server]> {
+    if let Some(found) = pools.iter().find(|p| matches!(&p[..], [s] if *s == server)) {
         return Arc::clone(found);
     }
-    let pool: Arc<[Server]> = Arc::from([Server {
-        address,
-        weight: None,
-    }]);
+    let pool: Arc<[Server]> = Arc::from([server]);
     pools.push(Arc::clone(&pool));
     pool
 }
@@ -230,15 +224,15 @@ fn translate_one(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>) {
             let pfield = rfield.key("http").key("paths").idx(pi);
             let raw = p.path.as_deref().unwrap_or("");
             if let Some(key) = acme::challenge_key(raw) {
-                if let Some(address) =
-                    backend_address(ctx, origin, &p.backend, &pfield.key("backend"))
+                if let Some(server) =
+                    backend_server(ctx, origin, &p.backend, &pfield.key("backend"))
                 {
                     let prov = Provenance {
                         origin: origin.clone(),
                         field: pfield,
                     };
                     let names = solver_names(ctx, rule.host.as_deref(), origin, &rfield);
-                    acme::claim_solver(ctx, key, address, prov, names);
+                    acme::claim_solver(ctx, key, server, prov, names);
                 }
             } else {
                 host_paths.push((pi, p, pfield));
@@ -258,12 +252,12 @@ fn translate_one(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>) {
             let Some(m) = path_match(ctx, origin, p, &pfield, ann.use_regex) else {
                 continue;
             };
-            let Some(address) = backend_address(ctx, origin, &p.backend, &pfield.key("backend"))
+            let Some(server) = backend_server(ctx, origin, &p.backend, &pfield.key("backend"))
             else {
                 continue;
             };
             let entry = PathEntry {
-                servers: single_server(&mut pools, address),
+                servers: single_server(&mut pools, server),
                 settings: ann.settings.clone(),
                 provenance: Provenance {
                     origin: origin.clone(),
@@ -293,7 +287,7 @@ fn translate_one(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>) {
         let Some(secret) = t.secret_name.as_deref().filter(|s| !s.is_empty()) else {
             ctx.push(diag_at(
                 Code::TlsWithoutSecret,
-                "the TLS entry names no Secret; Synapse serves its default certificate for these hosts".to_string(),
+                format!("the TLS entry names no Secret; {} serves its default certificate for these hosts", ctx.target().proxy()),
                 origin,
                 &tfield,
             ));
@@ -356,7 +350,7 @@ fn path_match(
     };
     match kind {
         "Prefix" | "ImplementationSpecific" => Some(RouteMatch::prefix(key)),
-        "Exact" if ctx.target().v2() => Some(RouteMatch {
+        "Exact" if ctx.target().exact_paths() => Some(RouteMatch {
             path: PathMatch::Exact(if raw.is_empty() {
                 "/".into()
             } else {
@@ -387,16 +381,16 @@ fn path_match(
     }
 }
 
-/// The names an HTTP-01 solver of `rule_host` answers for, which v2 needs
-/// (it routes the solver on their host); none for v1 and 0.2, whose
-/// internal paths answer every host.
+/// The names an HTTP-01 solver of `rule_host` answers for, which v2 and
+/// Pingress need (they route the solver on their host); none for v1 and
+/// 0.2, whose internal paths answer every host.
 fn solver_names(
     ctx: &mut Ctx<'_>,
     rule_host: Option<&str>,
     origin: &Arc<Origin>,
     rfield: &FieldPath,
 ) -> Vec<String> {
-    if !ctx.target().v2() {
+    if !ctx.target().solvers_on_hosts() {
         return Vec::new();
     }
     routable_host(ctx, rule_host, origin, &rfield.key("host"))
@@ -423,7 +417,10 @@ fn passthrough(ctx: &mut Ctx<'_>, ing: &Obj<Ingress>, spec: &IngressSpec) {
             continue;
         };
         let bfield = rfield.key("http").key("paths").idx(pi).key("backend");
-        let Some(upstream) = backend_address(ctx, origin, &first.backend, &bfield) else {
+        let Some(Server {
+            address: upstream, ..
+        }) = backend_server(ctx, origin, &first.backend, &bfield)
+        else {
             continue;
         };
         if paths.len() > 1 {
@@ -473,18 +470,18 @@ fn default_backend(
         if hosts.is_empty() {
             ctx.push(diag_at(
                 Code::CatchAllHostUnsupported,
-                "spec.defaultBackend matches every host, which Synapse cannot express; it is not rendered".to_string(),
+                format!("spec.defaultBackend matches every host, which {} cannot express; it is not rendered", ctx.target().proxy()),
                 origin,
                 &field,
             ));
         }
         return false;
     }
-    let Some(address) = backend_address(ctx, origin, backend, &field) else {
+    let Some(server) = backend_server(ctx, origin, backend, &field) else {
         return false;
     };
     let mut rendered = false;
-    let servers = single_server(&mut Vec::new(), address);
+    let servers = single_server(&mut Vec::new(), server);
     for host in &targets {
         let entry = PathEntry {
             servers: servers.clone(),
@@ -510,13 +507,13 @@ fn default_backend(
     rendered
 }
 
-/// An Ingress backend's address, or None after reporting why not.
-fn backend_address(
+/// An Ingress backend's server, or None after reporting why not.
+fn backend_server(
     ctx: &mut Ctx<'_>,
     origin: &Arc<Origin>,
     backend: &IngressBackend,
     field: &FieldPath,
-) -> Option<String> {
+) -> Option<Server> {
     let Some(svc) = backend.service.as_ref() else {
         let what = if backend.resource.is_some() {
             "backend.resource"
@@ -529,7 +526,10 @@ fn backend_address(
             } else {
                 Code::BackendUnresolved
             },
-            format!("{what} cannot be proxied by Synapse; the path is not rendered"),
+            format!(
+                "{what} cannot be proxied by {}; the path is not rendered",
+                ctx.target().proxy()
+            ),
             origin,
             field,
         ));
@@ -543,7 +543,7 @@ fn backend_address(
         },
         None => PortRef::Missing,
     };
-    service_address(
+    service_server(
         ctx,
         BackendRef {
             namespace: &origin.namespace,

@@ -151,7 +151,7 @@ pub enum Op {
     Passthrough { host: String, p: Passthrough },
     Solver {
         token_path: String,
-        address: String,
+        server: crate::ir::Server,
         provenance: Provenance,
         /// The names the solver answers for (v2 routes it on their host).
         hosts: Vec<String>,
@@ -235,10 +235,10 @@ impl<'a> Ctx<'a> {
                 }
                 Op::Solver {
                     token_path,
-                    address,
+                    server,
                     provenance,
                     hosts,
-                } => acme::claim_solver(self, &token_path, address, provenance, hosts),
+                } => acme::claim_solver(self, &token_path, server, provenance, hosts),
                 Op::Sticky(prov) => {
                     if rendered {
                         self.set_sticky(prov);
@@ -492,8 +492,10 @@ pub fn routable_host(
         }
         ctx.push(diag_at(
             Code::CatchAllHostUnsupported,
-            "the rule matches every host, which Synapse cannot express; it is not rendered"
-                .to_string(),
+            format!(
+                "the rule matches every host, which {} cannot express; it is not rendered",
+                ctx.target().proxy()
+            ),
             origin,
             field,
         ));
@@ -502,7 +504,7 @@ pub fn routable_host(
     match classify_host(host) {
         HostName::Concrete(h) => Some(h),
         // v2 has wildcard hosts: the longest suffix covering a name serves it.
-        HostName::Wildcard(h) if ctx.target().v2() => Some(h),
+        HostName::Wildcard(h) if ctx.target().wildcard_hosts() => Some(h),
         HostName::Wildcard(h) => {
             ctx.push(diag_at(
                 Code::WildcardHostUnsupported,
@@ -572,7 +574,8 @@ pub fn report_path(
         PathProblem::Regex => (
             Code::UnsupportedPathRegex,
             format!(
-                "path {path:?} is a regular expression, which Synapse cannot match; it is not rendered"
+                "path {path:?} is a regular expression, which {} cannot match; it is not rendered",
+                ctx.target().proxy()
             ),
         ),
         PathProblem::NotAbsolute => (
@@ -618,7 +621,7 @@ pub fn translate(
         || {
             ingress::translate(&mut ctx, streamed.ingresses);
             gateway::translate(&mut ctx, scope, streamed.http_routes);
-            if ctx.target().v2() {
+            if ctx.target().solvers_on_hosts() {
                 acme::place_on_hosts(&mut ctx);
             }
             let paths = tls::assign_certificates(&mut ctx.table);

@@ -134,7 +134,17 @@ pub fn scope(snap: &Snapshot, opts: &Options) -> Scope {
             .map(|s| s.gateway_class_name.as_str())
             .unwrap_or("");
         let selected = ctx.opts.gateways.is_empty() || ctx.opts.gateways.contains(key);
-        if classes.contains(class) && selected {
+        if classes.contains(class) && !ctx.target().gateway_api() {
+            ctx.push(diag_at(
+                Code::GatewayApiNotInTarget,
+                format!(
+                    "{} reads Ingresses alone; the Gateway and its routes are not rendered",
+                    ctx.target().describe()
+                ),
+                &gw.origin,
+                &FieldPath::of(&["spec", "gatewayClassName"]),
+            ));
+        } else if classes.contains(class) && selected {
             ours.insert(key.clone(), gw);
         } else if !classes.contains(class) {
             ctx.push(diag_at(

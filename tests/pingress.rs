@@ -1,0 +1,258 @@
+//! `--target pingress` from the command line: the proxy.json and TLS files
+//! written, its flags, exit codes, determinism, and `explain`, `diff` and
+//! `check` on it. (The rules themselves are pinned by the fixtures
+//! `pingress-*` and their `expect.pingress.txt`.)
+
+mod common;
+
+use std::fs;
+
+use common::{code, stderr, stdout};
+
+const CASE: &str = "fixtures/pingress-rules-and-tls-files";
+const UNDEFINED: &str = "fixtures/pingress-what-it-cannot-say";
+
+fn synroute(args: &[&str]) -> std::process::Output {
+    common::run(args, None, &[])
+}
+
+fn rules(json: &str) -> Vec<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_str(json).expect("proxy.json is JSON");
+    v["rules"].as_array().cloned().expect("a rules list")
+}
+
+#[test]
+fn renders_the_pingress_class_into_proxy_json_and_host_tls_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("proxy.json");
+    let certs = dir.path().join("keys");
+    let o = synroute(&[
+        "render",
+        CASE,
+        "--target",
+        "pingress",
+        "-o",
+        out.to_str().expect("utf8"),
+        "--certs-out",
+        certs.to_str().expect("utf8"),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = fs::read_to_string(&out).expect("proxy.json written");
+    let rules = rules(&text);
+    // The class defaults to pingress: the synapse-class Ingress is not here.
+    assert!(rules.iter().all(|r| r["host"] != "other.example.com"));
+    let healthz = rules
+        .iter()
+        .find(|r| r["path"]["path"] == "/healthz")
+        .expect("the Exact rule");
+    assert_eq!(healthz["path"]["type"], "Exact");
+    assert_eq!(
+        healthz["backend"],
+        serde_json::json!({"type": "Service", "name": "health", "namespace": "default", "port": 8081})
+    );
+    assert_eq!(
+        healthz["tls"]["cert"],
+        "/etc/pingress/keys/example.com.cert"
+    );
+    let wildcard = rules
+        .iter()
+        .find(|r| r["host"] == "*.apps.example.com")
+        .expect("the wildcard host");
+    assert_eq!(
+        wildcard["tls"]["key"],
+        "/etc/pingress/keys/_.apps.example.com.key"
+    );
+    // The files the rules name, and nothing else.
+    let mut names: Vec<String> = fs::read_dir(&certs)
+        .expect("keys dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "_.apps.example.com.cert",
+            "_.apps.example.com.key",
+            "example.com.cert",
+            "example.com.key"
+        ]
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(certs.join("example.com.key"))
+            .expect("key")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn keys_dir_names_where_the_proxy_reads_the_files() {
+    let o = synroute(&[
+        "render",
+        CASE,
+        "--target",
+        "pingress",
+        "--keys-dir",
+        "/srv/tls/",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("\"cert\": \"/srv/tls/example.com.cert\""));
+    assert!(!stdout(&o).contains("/etc/pingress/keys"));
+    // Only Pingress reads it; and proxy.json names files by absolute path.
+    let o = synroute(&["render", CASE, "--keys-dir", "/srv/tls"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--target pingress"), "{}", stderr(&o));
+    let o = synroute(&["render", CASE, "--target", "pingress", "--keys-dir", "keys"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("absolute"), "{}", stderr(&o));
+    // Pingress has no default host.
+    let o = synroute(&[
+        "render",
+        CASE,
+        "--target",
+        "pingress",
+        "--catch-all-host",
+        "*",
+    ]);
+    assert_eq!(code(&o), 2);
+}
+
+#[test]
+fn exit_codes_follow_the_diagnostics() {
+    // Warnings and errors in the manifests: written, exit 0; --strict: 1.
+    let o = synroute(&["render", UNDEFINED, "--target", "pingress", "-q"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("SR1604"));
+    let o = synroute(&[
+        "render", UNDEFINED, "--target", "pingress", "--strict", "-q",
+    ]);
+    assert_eq!(code(&o), 1);
+    assert!(stdout(&o).is_empty(), "--strict writes nothing");
+    let o = synroute(&[
+        "check", UNDEFINED, "--target", "pingress", "--format", "json",
+    ]);
+    assert_eq!(code(&o), 1, "SR1206 is an error");
+    assert!(stdout(&o).contains("SR1608"));
+    let o = synroute(&["render", "fixtures/malformed-yaml", "--target", "pingress"]);
+    assert_eq!(code(&o), 2);
+    let o = synroute(&["render", CASE, "--target", "pingres"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("pingress"));
+}
+
+#[test]
+fn the_same_input_gives_the_same_bytes_whatever_the_order_and_jobs() {
+    let base = synroute(&["render", CASE, "--target", "pingress", "-q"]);
+    assert_eq!(code(&base), 0);
+    let files = [
+        format!("{CASE}/services.yaml"),
+        format!("{CASE}/secrets.yaml"),
+        format!("{CASE}/ingress.yaml"),
+    ];
+    for jobs in ["1", "3"] {
+        let mut args = vec!["render", "--target", "pingress", "-q", "-j", jobs];
+        args.extend(files.iter().map(String::as_str));
+        let o = synroute(&args);
+        assert_eq!(code(&o), 0);
+        assert_eq!(stdout(&o), stdout(&base), "-j {jobs}, files reversed");
+    }
+}
+
+#[test]
+fn explain_answers_as_pingress_looks_up() {
+    let o = synroute(&[
+        "explain",
+        "https://example.com/healthz",
+        "--target",
+        "pingress",
+        CASE,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("entry    /healthz (exact)"), "{text}");
+    assert!(text.contains("Service default/health port 8081"), "{text}");
+    assert!(text.contains("TLS files example.com.cert"), "{text}");
+    // Below an Exact path: the next rule, the prefix `/`.
+    let o = synroute(&[
+        "explain",
+        "https://example.com/healthz/deep",
+        "--target",
+        "pingress",
+        CASE,
+    ]);
+    assert!(stdout(&o).contains("entry    /\n"), "{}", stdout(&o));
+    // A wildcard covers one label.
+    let o = synroute(&[
+        "explain",
+        "https://a.b.apps.example.com/",
+        "--target",
+        "pingress",
+        CASE,
+    ]);
+    assert!(
+        stdout(&o).contains("is not in proxy.json; Pingress answers 404"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn diff_and_check_read_proxy_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("proxy.json");
+    let o = synroute(&[
+        "render",
+        CASE,
+        "--target",
+        "pingress",
+        "-q",
+        "-o",
+        out.to_str().expect("utf8"),
+    ]);
+    assert_eq!(code(&o), 0);
+    let file = out.to_str().expect("utf8");
+    // The committed file against the manifests it came from: no change.
+    let o = synroute(&["diff", file, CASE, "--target", "pingress"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    // Against other manifests: the rules that went and came.
+    let o = synroute(&["diff", file, UNDEFINED, "--target", "pingress"]);
+    assert_eq!(code(&o), 1);
+    let text = stdout(&o);
+    assert!(
+        text.contains("- host removed example.com: was /, /.well-known/acme-challenge, /.well-known/acme-challenge/tok-123, /api, /healthz (exact)"),
+        "{text}"
+    );
+    // A rule the emitter reported and left out is not "added".
+    assert!(
+        text.contains("+ host added odd.example.com: /fine\n"),
+        "{text}"
+    );
+    // Another keys dir is a change of every TLS host's certificate file.
+    let o = synroute(&[
+        "diff",
+        file,
+        CASE,
+        "--target",
+        "pingress",
+        "--keys-dir",
+        "/srv/tls",
+    ]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stdout(&o).contains("/srv/tls/example.com.cert"),
+        "{}",
+        stdout(&o)
+    );
+    // check: the file is recognised as Pingress's and read strictly.
+    let o = synroute(&["check", file]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let text = fs::read_to_string(&out).expect("read");
+    fs::write(&out, text.replacen("\"host\"", "\"hostname\"", 1)).expect("write");
+    let o = synroute(&["check", file, "--target", "pingress", "--format", "json"]);
+    assert_eq!(code(&o), 1);
+    assert!(stdout(&o).contains("SR1606"), "{}", stdout(&o));
+}
