@@ -174,7 +174,7 @@ fn diag_at(
     message: String,
     field: &FieldPath,
 ) -> Diagnostic {
-    let (line, column) = locate(doc.text, field);
+    let (line, column) = locate(&doc.text, field);
     Diagnostic {
         location: Some(Location {
             file: doc.file.to_string(),
@@ -274,7 +274,7 @@ pub fn config_hash(sources: &[Source], opts: &HashOptions) -> Hashed {
                 }
             };
         match (doc.kind.as_str(), core, apps) {
-            ("ConfigMap", true, _) => match serde_yaml::from_str::<ConfigMap>(doc.text) {
+            ("ConfigMap", true, _) => match serde_yaml::from_str::<ConfigMap>(&doc.text) {
                 Err(e) => out.diagnostics.push(malformed(e)),
                 Ok(cm) if in_scope(&cm.metadata) && opts.selector.matches(&cm.metadata.labels) => {
                     let ignored = |k: &String| opts.ignore_configmap_keys.contains(k);
@@ -307,7 +307,7 @@ pub fn config_hash(sources: &[Source], opts: &HashOptions) -> Hashed {
                 }
                 Ok(_) => {}
             },
-            ("Secret", true, _) => match serde_yaml::from_str::<Secret>(doc.text) {
+            ("Secret", true, _) => match serde_yaml::from_str::<Secret>(&doc.text) {
                 Err(e) => out.diagnostics.push(malformed(e)),
                 Ok(s) if in_scope(&s.metadata) && opts.selector.matches(&s.metadata.labels) => {
                     let mut data: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
@@ -349,7 +349,7 @@ pub fn config_hash(sources: &[Source], opts: &HashOptions) -> Hashed {
                 Ok(_) => {}
             },
             ("Deployment" | "DaemonSet" | "StatefulSet", _, true) => {
-                match serde_yaml::from_str::<Value>(doc.text) {
+                match serde_yaml::from_str::<Value>(&doc.text) {
                     Err(e) => out.diagnostics.push(malformed(e)),
                     Ok(v) => {
                         let meta: Meta =

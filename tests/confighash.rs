@@ -122,6 +122,20 @@ fn bad_input_is_exit_2() {
     assert!(stderr(&out).contains("error[SR1001]") && stdout(&out).is_empty());
 }
 
+#[test]
+fn the_items_of_a_list_count_as_documents() {
+    let want = digests(&sources(), &HashOptions::default());
+    for json in [false, true] {
+        let list = [common::as_list(&sources(), json)];
+        assert_eq!(digests(&list, &HashOptions::default()), want, "json {json}");
+    }
+    // A malformed item is located at its own line in the List.
+    let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: c\n    labels: {app.kubernetes.io/name: synapse}\n  data: [not, a, map]\n";
+    let out = synroute(&["hash", "-"], Some(text.as_bytes()));
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("-:9:"), "{}", stderr(&out));
+}
+
 /// Documents dealt into new files in an order `seed` decides, a Secret's
 /// `data` keys reversed.
 fn dealt(sources: &[Source], seed: u64) -> Vec<Source> {

@@ -161,6 +161,19 @@ fn listeners_are_what_the_seed_describes() {
     );
 }
 
+/// The same objects as the items of a `kind: List` (YAML or JSON), as
+/// `kubectl get -o yaml` writes them, make the same Gateways.
+#[test]
+fn the_items_of_a_list_are_read() {
+    let gateways = |sources: &[Source]| synthesize(sources, &Options::default()).stream();
+    let want = gateways(&sources(CASE));
+    assert!(want.contains("kind: Gateway"));
+    for json in [false, true] {
+        let list = [common::as_list(&sources(CASE), json)];
+        assert_eq!(gateways(&list), want, "json {json}");
+    }
+}
+
 /// The tree with the WrappedGateways, and the same tree with the Gateways
 /// they generate committed in their place, render the same files.
 #[test]

@@ -144,7 +144,7 @@ pub fn read(docs: &[RawDoc<'_>], opts: &Options, beside_render: bool) -> Read {
                 file: doc.file.clone(),
                 line: doc.line,
                 first_line: doc.first_line,
-                text: Arc::from(doc.text),
+                text: Arc::from(&*doc.text),
                 kind: doc.kind.clone(),
                 namespace_unset: stated.is_none(),
                 namespace: stated
@@ -155,7 +155,7 @@ pub fn read(docs: &[RawDoc<'_>], opts: &Options, beside_render: bool) -> Read {
         };
         let malformed = |e: serde_yaml::Error| doc.malformed(&e);
         if wrapped {
-            match serde_yaml::from_str::<WrappedDoc>(doc.text) {
+            match serde_yaml::from_str::<WrappedDoc>(&doc.text) {
                 Ok(w) => {
                     let place = meta_of(&w.metadata);
                     if opts
@@ -175,7 +175,7 @@ pub fn read(docs: &[RawDoc<'_>], opts: &Options, beside_render: bool) -> Read {
                 Err(e) => out.diagnostics.push(malformed(e)),
             }
         } else {
-            match serde_yaml::from_str::<RouteDoc>(doc.text) {
+            match serde_yaml::from_str::<RouteDoc>(&doc.text) {
                 Ok(r) => {
                     let place = meta_of(&r.metadata);
                     if opts

@@ -128,3 +128,29 @@ pub fn dealt(
         })
         .collect()
 }
+
+/// Every document of `sources` as an item of one `kind: List`, as
+/// `kubectl get -o yaml` (or `-o json`) writes them.
+pub fn as_list(sources: &[synroute::Source], json: bool) -> synroute::Source {
+    let mut items = Vec::new();
+    for s in sources {
+        let text = String::from_utf8_lossy(&s.content);
+        for doc in serde_yaml::Deserializer::from_str(&text) {
+            let v =
+                <serde_yaml::Value as serde::Deserialize>::deserialize(doc).expect("fixture YAML");
+            if !v.is_null() {
+                items.push(v);
+            }
+        }
+    }
+    let mut list = serde_yaml::Mapping::new();
+    list.insert("apiVersion".into(), "v1".into());
+    list.insert("kind".into(), "List".into());
+    list.insert("items".into(), serde_yaml::Value::Sequence(items));
+    let list = serde_yaml::Value::Mapping(list);
+    if json {
+        synroute::Source::new("list.json", serde_json::to_vec_pretty(&list).expect("JSON"))
+    } else {
+        synroute::Source::new("list.yaml", serde_yaml::to_string(&list).expect("YAML"))
+    }
+}
