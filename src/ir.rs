@@ -27,8 +27,8 @@ pub struct Server {
     /// Set only in weighted pools.
     pub weight: Option<u32>,
     /// The Service the address was resolved from, for a format that names
-    /// Services instead of addresses (Pingress). Set for Ingress backends;
-    /// None for a server read back from a routing file.
+    /// Services instead of addresses (Pingress): set for its Ingress
+    /// backends, None otherwise.
     pub service: Option<Arc<ServiceRef>>,
 }
 

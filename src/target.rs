@@ -79,6 +79,11 @@ impl Target {
         matches!(self, Target::V2 | Target::Pingress)
     }
 
+    /// Names a backend by its Service, namespace and port, not by address.
+    pub fn names_services(self) -> bool {
+        self == Target::Pingress
+    }
+
     /// Reads Gateway API routes (Pingress reads Ingresses alone).
     pub fn gateway_api(self) -> bool {
         self != Target::Pingress

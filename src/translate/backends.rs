@@ -71,19 +71,24 @@ pub fn service_address(ctx: &mut Ctx<'_>, b: BackendRef<'_>) -> Option<String> {
     resolve(ctx, b).map(|(address, _)| address)
 }
 
-/// Resolves a Service backend to a server that also names the Service and
-/// the port number its backend resolved to (what Pingress writes).
+/// Resolves a Service backend to a server that, for a target that names
+/// Services (Pingress), also names the Service and the port number its
+/// backend resolved to (for the others it would be memory spent on every
+/// route of a large render for nothing).
 pub fn service_server(ctx: &mut Ctx<'_>, b: BackendRef<'_>) -> Option<Server> {
-    let service = ServiceRef {
-        namespace: b.namespace.to_string(),
-        name: b.name.to_string(),
-        port: 0,
-    };
+    let (namespace, name) = (b.namespace, b.name);
     let (address, port) = resolve(ctx, b)?;
+    let service = ctx.target().names_services().then(|| {
+        Arc::new(ServiceRef {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            port,
+        })
+    });
     Some(Server {
         address,
         weight: None,
-        service: Some(Arc::new(ServiceRef { port, ..service })),
+        service,
     })
 }
 
