@@ -717,3 +717,23 @@ fn render_from_a_real_cluster_when_kubeconfig_is_set() {
     let parsed: Result<serde_yaml::Value, _> = serde_yaml::from_str(&text);
     assert!(parsed.is_ok(), "upstreams.yaml parses: {text}");
 }
+
+/// Synapse reloads on SIGHUP; Pingress's proxy restarts itself when its
+/// folder changes, so a Pingress watch signals nobody unless told to.
+#[test]
+fn the_reload_signal_follows_the_target() {
+    use synroute::watch::Reload;
+    let reload = |extra: &[&str]| {
+        let mut args: Vec<String> = vec!["-o".into(), "out.yaml".into(), "in".into()];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        synroute::cli::watch_settings_for(&args)
+            .expect("watch arguments")
+            .reload
+    };
+    assert!(matches!(reload(&[]), Reload::Name(n) if n == "synapse"));
+    assert!(matches!(reload(&["--target", "pingress"]), Reload::Off));
+    assert!(matches!(
+        reload(&["--target", "pingress", "--reload-process-name", "pingress-proxy"]),
+        Reload::Name(n) if n == "pingress-proxy"
+    ));
+}

@@ -92,9 +92,10 @@ struct WatchArgs {
     #[arg(long, default_value = "500ms", value_parser = parse_duration)]
     debounce: std::time::Duration,
     /// SIGHUP every process of this name (from /proc; never synroute) after
-    /// a render that changed a file.
-    #[arg(long, default_value = "synapse", value_name = "NAME")]
-    reload_process_name: String,
+    /// a render that changed a file [default: synapse; with --target
+    /// pingress none: its proxy watches its files and restarts itself].
+    #[arg(long, value_name = "NAME")]
+    reload_process_name: Option<String>,
     /// SIGHUP the PID in this file instead.
     #[arg(long, value_name = "FILE", conflicts_with = "no_reload")]
     reload_pid_file: Option<PathBuf>,

@@ -44,10 +44,14 @@ pub(super) fn cmd_watch(a: WatchArgs, stderr: &mut dyn Write) -> io::Result<u8> 
 /// diagnostics, write through `write_outputs`, then signal as asked.
 pub(super) fn watch_settings(a: WatchArgs) -> crate::watch::Settings {
     use crate::watch::{self, Reload, Settings};
-    let reload = match (&a.reload_pid_file, a.no_reload) {
-        (_, true) => Reload::Off,
-        (Some(f), false) => Reload::PidFile(f.clone()),
-        (None, false) => Reload::Name(a.reload_process_name.clone()),
+    let target = a.input.select.target.unwrap_or_default();
+    let reload = match (&a.reload_pid_file, a.no_reload, a.reload_process_name) {
+        (_, true, _) => Reload::Off,
+        (Some(f), false, _) => Reload::PidFile(f.clone()),
+        (None, false, Some(name)) => Reload::Name(name),
+        // Pingress's proxy reloads on its own when its folder changes.
+        (None, false, None) if target == crate::target::Target::Pingress => Reload::Off,
+        (None, false, None) => Reload::Name("synapse".to_string()),
     };
     let select = a.input.select;
     let (output, certs_out) = (a.output, a.certs_out);
