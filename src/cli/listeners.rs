@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{EXIT_ERROR, EXIT_FOUND, EXIT_OK, InputArgs, options, read_inputs};
+use super::{EXIT_ERROR, EXIT_FOUND, EXIT_OK, InputArgs, ReportArgs, options, read_inputs};
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::outputs::write_atomic_if_changed;
 
@@ -19,15 +19,8 @@ pub(super) struct ListenersArgs {
     /// of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Write nothing and exit 1 when any warning or error is found.
-    #[arg(long)]
-    strict: bool,
-    /// Lowest severity printed on stderr.
-    #[arg(long, default_value = "warning", value_parser = ["info", "warning", "error"])]
-    min_severity: String,
-    /// Print no summary line.
-    #[arg(long, short = 'q')]
-    quiet: bool,
+    #[command(flatten)]
+    report: ReportArgs,
 }
 
 pub(super) fn cmd_listeners(
@@ -37,7 +30,7 @@ pub(super) fn cmd_listeners(
     stderr: &mut dyn Write,
 ) -> io::Result<u8> {
     let sources = read_inputs(&a.input, stdin)?;
-    let opts = options(&a.input.select, a.strict);
+    let opts = options(&a.input.select, a.report.strict);
     let mut s = crate::listeners::synthesize(&sources, &opts);
     if s.gateways.is_empty()
         && !s
@@ -50,7 +43,7 @@ pub(super) fn cmd_listeners(
             "the input holds no WrappedGateway (gateway-route-sync.homelab-helper.benfiola.com/v1)",
         ));
     }
-    let min = Severity::parse(&a.min_severity).unwrap_or(Severity::Warning);
+    let min = Severity::parse(&a.report.min_severity).unwrap_or(Severity::Warning);
     let mut err = io::BufWriter::new(&mut *stderr);
     for d in s.diagnostics.iter().filter(|d| d.severity >= min) {
         writeln!(err, "{}", d.concise())?;
@@ -65,7 +58,7 @@ pub(super) fn cmd_listeners(
         )?;
         return Ok(EXIT_ERROR);
     }
-    if a.strict && worst >= Some(Severity::Warning) {
+    if a.report.strict && worst >= Some(Severity::Warning) {
         writeln!(
             stderr,
             "synroute: --strict: warnings or errors found; nothing was written"
@@ -79,7 +72,7 @@ pub(super) fn cmd_listeners(
         }
         None => stdout.write_all(text.as_bytes())?,
     }
-    if !a.quiet {
+    if !a.report.quiet {
         let listeners: usize = s.gateways.iter().map(|g| g.listeners).sum();
         let count = |sev: Severity| s.diagnostics.iter().filter(|d| d.severity == sev).count();
         writeln!(

@@ -246,19 +246,13 @@ struct RenderArgs {
     /// instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Write <stem>.crt / <stem>.key files here, in place, only on change;
-    /// prune files synroute wrote before and no longer needs.
+    /// Write <stem>.crt / <stem>.key files (Pingress: <host>.cert /
+    /// <host>.key) here, in place, only on change; prune files synroute
+    /// wrote before and no longer needs.
     #[arg(long, value_name = "DIR")]
     certs_out: Option<PathBuf>,
-    /// Write nothing and exit 1 when any warning or error is found.
-    #[arg(long)]
-    strict: bool,
-    /// Lowest severity printed on stderr.
-    #[arg(long, default_value = "warning", value_parser = ["info", "warning", "error"])]
-    min_severity: String,
-    /// Print no summary line.
-    #[arg(long, short = 'q')]
-    quiet: bool,
+    #[command(flatten)]
+    report: ReportArgs,
     /// Write nothing; exit 1 when -o FILE or --certs-out DIR is not what
     /// this render would write ("is the committed output up to date?").
     #[arg(long)]
@@ -273,6 +267,21 @@ struct RenderArgs {
     #[cfg(feature = "watch")]
     #[arg(long, requires = "from_cluster")]
     once: bool,
+}
+
+/// How a command that writes files reports: the flags `render` and
+/// `listeners` share.
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// Write nothing and exit 1 when any warning or error is found.
+    #[arg(long)]
+    strict: bool,
+    /// Lowest severity printed on stderr.
+    #[arg(long, default_value = "warning", value_parser = ["info", "warning", "error"])]
+    min_severity: String,
+    /// Print no summary line.
+    #[arg(long, short = 'q')]
+    quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -495,7 +504,7 @@ pub fn options_for(args: &[String]) -> Result<Options, String> {
     match Cli::try_parse_from(argv) {
         Ok(Cli {
             command: Command::Render(a),
-        }) => Ok(options(&a.input.select, a.strict)),
+        }) => Ok(options(&a.input.select, a.report.strict)),
         Ok(_) => Err("not a render command".to_string()),
         Err(e) => Err(e.to_string()),
     }

@@ -21,11 +21,11 @@ pub(super) fn cmd_render(
     stderr: &mut dyn Write,
 ) -> io::Result<u8> {
     let sources = render_inputs(&a, stdin, stderr)?;
-    let opts = options(&a.input.select, a.strict);
+    let opts = options(&a.input.select, a.report.strict);
     // upstreams.yaml goes straight from the table to its file or stdout.
     let rendered = crate::render_owned_unwritten(sources, &opts);
     let upstreams = |w: &mut dyn Write| rendered.write_upstreams(w, opts.jobs);
-    let min = Severity::parse(&a.min_severity).unwrap_or(Severity::Warning);
+    let min = Severity::parse(&a.report.min_severity).unwrap_or(Severity::Warning);
     print_diagnostics(&rendered, min, stderr)?;
     if rendered.malformed {
         writeln!(
@@ -37,7 +37,7 @@ pub(super) fn cmd_render(
     if a.check {
         return check_outputs(&a, &rendered, &upstreams, stderr);
     }
-    if a.strict && rendered.worst() >= Some(Severity::Warning) {
+    if a.report.strict && rendered.worst() >= Some(Severity::Warning) {
         writeln!(
             stderr,
             "synroute: --strict: warnings or errors found; nothing was written"
@@ -53,7 +53,7 @@ pub(super) fn cmd_render(
     if a.output.is_none() {
         upstreams(stdout)?;
     }
-    if !a.quiet {
+    if !a.report.quiet {
         writeln!(stderr, "{}", summary(&rendered))?;
     }
     // The process ends after the command: freeing a large render's objects
@@ -122,7 +122,7 @@ pub(super) fn check_outputs(
         writeln!(stderr, "synroute: stale: {s}")?;
     }
     if stale.is_empty() {
-        if !a.quiet {
+        if !a.report.quiet {
             writeln!(stderr, "synroute: up to date")?;
         }
         Ok(EXIT_OK)
