@@ -12,8 +12,8 @@ use serde_yaml::{Mapping, Value};
 use sha2::{Digest, Sha256};
 
 use crate::Source;
-use crate::diag::{Code, Diagnostic, Location, ObjectRef};
-use crate::load::{RawDoc, RawMeta as Meta, documents_of, locate};
+use crate::diag::{Code, Diagnostic, ObjectRef};
+use crate::load::{RawDoc, RawMeta as Meta, documents_of};
 use crate::model::FieldPath;
 
 /// What `synroute hash` is asked, named as the operator names its flags.
@@ -174,17 +174,8 @@ fn diag_at(
     message: String,
     field: &FieldPath,
 ) -> Diagnostic {
-    let (line, column) = locate(&doc.text, field);
-    Diagnostic {
-        location: Some(Location {
-            file: doc.file.to_string(),
-            line: doc.first_line + line,
-            column: Some(column),
-        }),
-        object,
-        field: (!field.is_root()).then(|| field.to_string()),
-        ..Diagnostic::new(code, message)
-    }
+    let at = (&*doc.file, &*doc.text, doc.first_line);
+    crate::load::diag_in(at, object, code, message, field)
 }
 
 fn b64(text: &str) -> Option<Vec<u8>> {
@@ -255,9 +246,15 @@ pub fn config_hash(sources: &[Source], opts: &HashOptions) -> Hashed {
             })
         };
         let in_scope = |m: &Meta| opts.namespace.as_ref().is_none_or(|ns| *ns == ns_of(m));
+        // An object's digest under `kind/name` of its namespace, if it has
+        // a key left to hash.
         let mut keep =
-            |ns: String, entry: String, digest: String, m: &Meta, diags: &mut Vec<Diagnostic>| {
-                match entries.entry(ns).or_default().entry(entry) {
+            |kind: &str, kv: &[(u8, &str, Vec<u8>)], m: &Meta, diags: &mut Vec<Diagnostic>| {
+                let Some(digest) = object_digest(kv) else {
+                    return;
+                };
+                let entry = format!("{kind}/{}", m.name.as_deref().unwrap_or_default());
+                match entries.entry(ns_of(m)).or_default().entry(entry) {
                     std::collections::btree_map::Entry::Occupied(o) => diags.push(diag_at(
                         doc,
                         object(m),
@@ -294,16 +291,7 @@ pub fn config_hash(sources: &[Source], opts: &HashOptions) -> Hashed {
                             )),
                         }
                     }
-                    if let Some(d) = object_digest(&kv) {
-                        let name = cm.metadata.name.clone().unwrap_or_default();
-                        keep(
-                            ns_of(&cm.metadata),
-                            format!("configmap/{name}"),
-                            d,
-                            &cm.metadata,
-                            &mut out.diagnostics,
-                        );
-                    }
+                    keep("configmap", &kv, &cm.metadata, &mut out.diagnostics);
                 }
                 Ok(_) => {}
             },
@@ -335,16 +323,7 @@ pub fn config_hash(sources: &[Source], opts: &HashOptions) -> Hashed {
                         .filter(|(k, _)| !opts.ignore_secret_keys.iter().any(|i| i == k))
                         .map(|(k, v)| (b'd', k, v))
                         .collect();
-                    if let Some(d) = object_digest(&kv) {
-                        let name = s.metadata.name.clone().unwrap_or_default();
-                        keep(
-                            ns_of(&s.metadata),
-                            format!("secret/{name}"),
-                            d,
-                            &s.metadata,
-                            &mut out.diagnostics,
-                        );
-                    }
+                    keep("secret", &kv, &s.metadata, &mut out.diagnostics);
                 }
                 Ok(_) => {}
             },

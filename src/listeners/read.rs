@@ -10,8 +10,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::Options;
-use crate::diag::{Code, Diagnostic, Location, ObjectRef};
-use crate::load::{RawDoc, RawMeta as Meta, locate};
+use crate::diag::{Code, Diagnostic, ObjectRef};
+use crate::load::{RawDoc, RawMeta as Meta};
 use crate::model::{FieldPath, ParentRef};
 
 /// The group of WrappedGateway.
@@ -56,17 +56,8 @@ impl Place {
 
     /// A diagnostic about `field` of this object, at its line and column.
     pub fn diag(&self, code: Code, message: String, field: &FieldPath) -> Diagnostic {
-        let (line, column) = locate(&self.text, field);
-        Diagnostic {
-            location: Some(Location {
-                file: self.file.to_string(),
-                line: self.first_line + line,
-                column: Some(column),
-            }),
-            object: Some(self.object()),
-            field: (!field.is_root()).then(|| field.to_string()),
-            ..Diagnostic::new(code, message)
-        }
+        let doc = (&*self.file, &*self.text, self.first_line);
+        crate::load::diag_in(doc, Some(self.object()), code, message, field)
     }
 }
 
@@ -154,17 +145,21 @@ pub fn read(docs: &[RawDoc<'_>], opts: &Options, beside_render: bool) -> Read {
             }
         };
         let malformed = |e: serde_yaml::Error| doc.malformed(&e);
+        // Where the object is, unless --namespace leaves it out.
+        let placed = |m: &Meta| {
+            let place = meta_of(m);
+            let out = opts
+                .namespace
+                .as_ref()
+                .is_some_and(|ns| *ns != place.namespace);
+            (!out).then_some(place)
+        };
         if wrapped {
             match serde_yaml::from_str::<WrappedDoc>(&doc.text) {
                 Ok(w) => {
-                    let place = meta_of(&w.metadata);
-                    if opts
-                        .namespace
-                        .as_ref()
-                        .is_some_and(|ns| *ns != place.namespace)
-                    {
+                    let Some(place) = placed(&w.metadata) else {
                         continue;
-                    }
+                    };
                     out.wrapped.push(Wrapped {
                         place,
                         labels: w.metadata.labels,
@@ -177,14 +172,9 @@ pub fn read(docs: &[RawDoc<'_>], opts: &Options, beside_render: bool) -> Read {
         } else {
             match serde_yaml::from_str::<RouteDoc>(&doc.text) {
                 Ok(r) => {
-                    let place = meta_of(&r.metadata);
-                    if opts
-                        .namespace
-                        .as_ref()
-                        .is_some_and(|ns| *ns != place.namespace)
-                    {
+                    let Some(place) = placed(&r.metadata) else {
                         continue;
-                    }
+                    };
                     out.routes.push(Route {
                         place,
                         parent_refs: r.spec.parent_refs,

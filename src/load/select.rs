@@ -56,6 +56,28 @@ impl RawDoc<'_> {
     }
 }
 
+/// A diagnostic about `field` of the object whose document is `text`,
+/// starting at `first_line` of `file`: at the field's line and column.
+pub fn diag_in(
+    (file, text, first_line): (&str, &str, u32),
+    object: Option<crate::diag::ObjectRef>,
+    code: Code,
+    message: String,
+    field: &crate::model::FieldPath,
+) -> Diagnostic {
+    let (line, column) = super::locate(text, field);
+    Diagnostic {
+        location: Some(Location {
+            file: file.to_string(),
+            line: first_line + line,
+            column: Some(column),
+        }),
+        object,
+        field: (!field.is_root()).then(|| field.to_string()),
+        ..Diagnostic::new(code, message)
+    }
+}
+
 /// The documents of `sources` whose kind is one of `kinds`, in input
 /// order. A cheap textual test skips a source that cannot hold any; a
 /// source that is not UTF-8 or does not split is left to the render,
