@@ -4,6 +4,8 @@
 //! SIGHUPs gets exactly one per render that changed a file.
 #![cfg(feature = "watch")]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -363,32 +365,20 @@ use serde_json::Value;
 /// The objects of a fixture folder as the API server would hold them:
 /// only kinds it serves, every namespaced object in a namespace.
 fn cluster_objects(dir: &str) -> Vec<Value> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("fixture folder")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
     let mut out = Vec::new();
-    for file in files {
-        let text = std::fs::read_to_string(&file).expect("read fixture");
-        for doc in serde_yaml::Deserializer::from_str(&text) {
-            let Ok(yaml) = <serde_yaml::Value as serde::Deserialize>::deserialize(doc) else {
-                continue;
-            };
-            let Ok(mut obj) = serde_json::to_value(yaml) else {
-                continue;
-            };
-            let api_version = obj["apiVersion"].as_str().unwrap_or_default().to_string();
-            let kind = obj["kind"].as_str().unwrap_or_default().to_string();
-            let Some((_, namespaced)) = resource_of(&api_version, &kind) else {
-                continue;
-            };
-            if namespaced && obj["metadata"]["namespace"].is_null() {
-                obj["metadata"]["namespace"] = "default".into();
-            }
-            out.push(obj);
+    for yaml in common::yaml_documents(&common::fixture_sources(dir)) {
+        let Ok(mut obj) = serde_json::to_value(yaml) else {
+            continue;
+        };
+        let api_version = obj["apiVersion"].as_str().unwrap_or_default().to_string();
+        let kind = obj["kind"].as_str().unwrap_or_default().to_string();
+        let Some((_, namespaced)) = resource_of(&api_version, &kind) else {
+            continue;
+        };
+        if namespaced && obj["metadata"]["namespace"].is_null() {
+            obj["metadata"]["namespace"] = "default".into();
         }
+        out.push(obj);
     }
     out
 }

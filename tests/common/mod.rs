@@ -132,17 +132,7 @@ pub fn dealt(
 /// Every document of `sources` as an item of one `kind: List`, as
 /// `kubectl get -o yaml` (or `-o json`) writes them.
 pub fn as_list(sources: &[synroute::Source], json: bool) -> synroute::Source {
-    let mut items = Vec::new();
-    for s in sources {
-        let text = String::from_utf8_lossy(&s.content);
-        for doc in serde_yaml::Deserializer::from_str(&text) {
-            let v =
-                <serde_yaml::Value as serde::Deserialize>::deserialize(doc).expect("fixture YAML");
-            if !v.is_null() {
-                items.push(v);
-            }
-        }
-    }
+    let items = yaml_documents(sources);
     let mut list = serde_yaml::Mapping::new();
     list.insert("apiVersion".into(), "v1".into());
     list.insert("kind".into(), "List".into());
@@ -153,4 +143,20 @@ pub fn as_list(sources: &[synroute::Source], json: bool) -> synroute::Source {
     } else {
         synroute::Source::new("list.yaml", serde_yaml::to_string(&list).expect("YAML"))
     }
+}
+
+/// The YAML documents of `sources`, in order; empty ones and ones that do
+/// not parse left out.
+pub fn yaml_documents(sources: &[synroute::Source]) -> Vec<serde_yaml::Value> {
+    let mut out = Vec::new();
+    for s in sources {
+        let text = String::from_utf8_lossy(&s.content);
+        for doc in serde_yaml::Deserializer::from_str(&text) {
+            match <serde_yaml::Value as serde::Deserialize>::deserialize(doc) {
+                Ok(v) if !v.is_null() => out.push(v),
+                _ => {}
+            }
+        }
+    }
+    out
 }
