@@ -64,14 +64,10 @@ pub fn fingerprint(pem: &[u8]) -> String {
 
 /// A pool's weights reduced by their greatest common divisor: the same
 /// shares compare equal whatever the file's numbers (v1's 90/10, 0.2's
-/// nine and one repetitions), and its servers by address alone.
+/// nine and one repetitions).
 fn normalized(mut servers: Vec<Server>) -> Vec<Server> {
     fn gcd(a: u32, b: u32) -> u32 {
         if b == 0 { a } else { gcd(b, a % b) }
-    }
-    // A file names no Service: servers compare by address and weight.
-    for s in &mut servers {
-        s.service = None;
     }
     let g = servers.iter().filter_map(|s| s.weight).fold(0, gcd);
     if g > 1 {
