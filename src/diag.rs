@@ -370,6 +370,19 @@ codes! {
          class alone, so a Gateway of ours in the input, and the routes \
          attached to it, are not rendered into proxy.json. Render them with a \
          Synapse target.";
+    RoutingServerDropped = "SR1609", Warning,
+        "`check` of a routing file: a server the Synapse of `--target` cannot \
+         dial — in 0.2, one not `host:port` with a port up to 65535, an IPv6 \
+         address among them — is left out of its pool without a word, and a \
+         path left with no server answers 502. Name the server by a DNS name \
+         and a valid port.";
+    EmptyRenderRefused = "SR1701", Error,
+        "`render -o FILE` or `watch`: the render routes no host, and FILE (the \
+         file Synapse reads) routes some. Writing it would take every site \
+         down at once — the usual causes are a wrong `--ingress-class`, \
+         `--namespace` or `--gateway`, an empty checkout, or Gateway API CRDs \
+         not yet installed. Nothing is written and the old file stays. Pass \
+         `--allow-empty` when routing nothing is meant.";
 }
 
 impl fmt::Display for Code {

@@ -42,6 +42,37 @@ pub fn write_outputs(
     Ok(changed)
 }
 
+/// The empty-render guard: a diagnostic when `r` routes no host and the
+/// file at `output` — the one the proxy reads — routes some. Writing it
+/// would drop every site at once, and an empty render is far more often a
+/// mistake (a wrong class, namespace or Gateway filter; an empty checkout;
+/// CRDs not yet installed) than a wish. None when the render routes
+/// something, or the file is missing, empty or not a routing file.
+pub fn empty_render_refusal(output: &Path, r: &Rendered) -> Option<crate::diag::Diagnostic> {
+    if !r.table.hosts.is_empty() || !fs::metadata(output).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
+    let text = fs::read_to_string(output).ok()?;
+    let hosts = crate::route::file::routed_hosts(&text).filter(|n| *n > 0)?;
+    let mut d = crate::diag::Diagnostic::new(
+        crate::diag::Code::EmptyRenderRefused,
+        format!(
+            "the render routes no host, and {} routes {hosts} host{}: writing it would take them all down; nothing was written and the file stays as it was",
+            output.display(),
+            if hosts == 1 { "" } else { "s" }
+        ),
+    );
+    d.location = Some(crate::diag::Location {
+        file: output.display().to_string(),
+        line: 1,
+        column: None,
+    });
+    d.hint = Some(
+        "check --ingress-class, --namespace, --gateway and the input paths; pass --allow-empty when routing nothing is meant".to_string(),
+    );
+    Some(d)
+}
+
 /// Something that writes a file's bytes to a writer (`upstreams.yaml` from
 /// the table, or bytes already built).
 pub type Emit<'a> = &'a dyn Fn(&mut dyn Write) -> io::Result<()>;

@@ -111,6 +111,15 @@ impl Target {
     }
 
     /// The file's usual name.
+    /// What the proxy answers a request no route takes: 0.2.4 was seen
+    /// to answer 502, for an unknown host and for a path no key covers.
+    pub fn no_route_status(self) -> u16 {
+        match self {
+            Target::V02 => 502,
+            _ => 404,
+        }
+    }
+
     pub fn file_name(self) -> &'static str {
         match self {
             Target::Pingress => "proxy.json",

@@ -354,3 +354,90 @@ fn a_routing_file_is_checked_as_its_target_reads_it() {
     );
     assert!(out(&o).contains("colour"), "{}", out(&o));
 }
+
+/// `check --target 0.2` reads a file as the real Synapse 0.2.4 was seen to
+/// (../shared/synapse/README.md: each file posted to its config API):
+/// `provider`, `sticky_sessions` and `ssl_enabled` may be left out, its
+/// own keys (`force_https`, `rate_limit`, `config`) are not "ignored", a
+/// server it cannot dial is named (SR1609) and the rest refuse the file.
+#[test]
+fn a_0_2_file_is_checked_as_0_2_4_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let base =
+        "upstreams:\n  a.example.com:\n    paths:\n      /:\n        servers:\n        - web:80\n";
+    let check = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let o = synroute(
+            &["check", path.to_str().unwrap(), "--target", "0.2"],
+            None,
+            &[],
+        );
+        (code(&o), out(&o))
+    };
+    // Taken by 0.2.4: no finding at all.
+    for (name, text) in [
+        ("bare.yaml", base.to_string()),
+        (
+            "own-keys.yaml",
+            format!(
+                "config: {{global_headers: ['X-A: b']}}\n{base}        force_https: true\n        rate_limit: 5\n        ssl_enabled: false\n"
+            ),
+        ),
+        (
+            "provider.yaml",
+            format!("provider: file\nsticky_sessions: true\n{base}"),
+        ),
+    ] {
+        let (c, text) = check(name, &text);
+        assert_eq!(c, 0, "{name}: {text}");
+        assert!(!text.contains("[SR16"), "{name}: {text}");
+    }
+    // An unknown key alone is ignored, not refused.
+    let (c, text) = check("unknown.yaml", &format!("{base}        colour: red\n"));
+    assert_eq!(c, 0, "{text}");
+    assert!(
+        text.contains("warning[SR1607]") && !text.contains("SR1606"),
+        "{text}"
+    );
+    // A server past port 65535, an IPv6 one, one without a port: the file
+    // is taken and each is dropped without a word — named at its line.
+    let (c, text) = check(
+        "ports.yaml",
+        &format!("{base}        - 127.0.0.1:70000\n        - '[::1]:80'\n        - nameonly\n"),
+    );
+    assert_eq!(c, 0, "{text}");
+    for (line, server) in [(7, "127.0.0.1:70000"), (8, "[::1]:80"), (9, "nameonly")] {
+        assert!(
+            text.contains(&format!("ports.yaml:{line}: warning[{}]", "SR1609"))
+                && text.contains(server),
+            "{line} {server}: {text}"
+        );
+    }
+    // web:80 is fine: three findings, no more.
+    assert_eq!(text.matches("[SR1609]").count(), 3, "{text}");
+    // Refused whole by 0.2.4.
+    for (name, text) in [
+        (
+            "weighted.yaml",
+            base.replace("- web:80", "- {address: web:80, weight: 3}"),
+        ),
+        (
+            "no-servers.yaml",
+            base.replace(
+                "        servers:\n        - web:80\n",
+                "        ssl_enabled: false\n",
+            ),
+        ),
+        (
+            "no-paths.yaml",
+            "upstreams:\n  a.example.com:\n    certificate: a\n".to_string(),
+        ),
+        ("provider-foo.yaml", format!("provider: foo\n{base}")),
+        ("ssl-yes.yaml", format!("{base}        ssl_enabled: yes\n")),
+    ] {
+        let (c, out) = check(name, &text);
+        assert_eq!(c, 1, "{name}: {out}");
+        assert!(out.contains("error[SR1606]"), "{name}: {out}");
+    }
+}

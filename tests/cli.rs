@@ -712,3 +712,63 @@ fn a_kustomize_base_is_told_where_its_gateway_is() {
         "{file}"
     );
 }
+
+/// The empty-render guard: a render that routes no host is not written
+/// over a file that routes some — for every target — unless
+/// `--allow-empty`; nothing else (certs) is written either. A file that
+/// routes nothing, or none at all, is no reason to refuse.
+#[test]
+fn an_empty_render_never_replaces_a_file_that_routes_hosts() {
+    for target in ["v1", "0.2", "v2", "pingress"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("routes");
+        let certs = dir.path().join("certs");
+        let (o_, c_) = (out.to_str().expect("utf8"), certs.to_str().expect("utf8"));
+        // The demo's Ingresses (of class synapse, for Pingress too).
+        let full = [
+            "render",
+            "fixtures/demo",
+            "--target",
+            target,
+            "--ingress-class",
+            "synapse",
+        ];
+        let o = synroute(&[&full[..], &["-o", o_, "-q"]].concat(), None);
+        assert_eq!(code(&o), 0, "{target}: {}", stderr(&o));
+        let good = fs::read(&out).expect("read");
+        let old = set_old_mtime(&out);
+        // The same input under a class nobody uses: it routes nothing.
+        let empty = [
+            "render",
+            "fixtures/demo",
+            "--target",
+            target,
+            "--ingress-class",
+            "nope",
+        ];
+        let o = synroute(&[&empty[..], &["-o", o_, "--certs-out", c_]].concat(), None);
+        assert_eq!(code(&o), 1, "{target}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("{o_}:1: error[{}]", "SR1701"))
+                && err.contains("routes no host")
+                && err.contains("--allow-empty"),
+            "{target}: {err}"
+        );
+        assert_eq!(fs::read(&out).expect("read"), good, "{target}");
+        assert_eq!(mtime(&out), old, "{target}");
+        assert!(!certs.exists(), "{target}: no certs folder may be created");
+        // Asked for: written, and from then on an empty file is no reason
+        // to refuse the next empty render.
+        for _ in 0..2 {
+            let o = synroute(
+                &[&empty[..], &["-o", o_, "--allow-empty", "-q"]].concat(),
+                None,
+            );
+            assert_eq!(code(&o), 0, "{target}: {}", stderr(&o));
+            assert_ne!(fs::read(&out).expect("read"), good, "{target}");
+            let o = synroute(&[&empty[..], &["-o", o_, "-q"]].concat(), None);
+            assert_eq!(code(&o), 0, "{target}: {}", stderr(&o));
+        }
+    }
+}

@@ -8,6 +8,7 @@ use std::io::{self, Read, Write};
 
 use super::{CheckArgs, EXIT_ERROR, EXIT_FOUND, EXIT_OK, options, read_inputs};
 use crate::diag::{Code, Severity};
+use crate::emit::schema::Effect;
 use crate::report::{self, Format, Ignore, Policy, Report};
 use crate::target::Target;
 use crate::{Options, Rendered, Source, render};
@@ -114,10 +115,10 @@ pub(super) fn check_routing_file(
     rendered.diagnostics = crate::emit::schema::validate(target, text)
         .into_iter()
         .map(|f| {
-            let (code, what) = if f.refuses {
-                (Code::RoutingFileRefused, "refuses the whole file")
-            } else {
-                (Code::RoutingKeyIgnored, "ignores this")
+            let (code, what) = match f.effect {
+                Effect::Refuses => (Code::RoutingFileRefused, "refuses the whole file"),
+                Effect::Ignores => (Code::RoutingKeyIgnored, "ignores this"),
+                Effect::Drops => (Code::RoutingServerDropped, "drops this"),
             };
             let mut d = crate::diag::Diagnostic::new(
                 code,

@@ -87,6 +87,7 @@ pub fn explain_request(
         ));
     }
     let proxy = target.proxy();
+    let status = target.no_route_status();
     let Some(m) = lookup_request(&rendered.table, &req.host, probe) else {
         let served = match target {
             Target::V2 => {
@@ -99,17 +100,17 @@ pub fn explain_request(
         };
         if let Some(h) = served {
             out.push_str(&format!(
-                "  no entry: host {h} has no route that {} {} matches; {proxy} answers 404\n",
+                "  no entry: host {h} has no route that {} {} matches; {proxy} answers {status}\n",
                 probe.method, req.path
             ));
         } else if rendered.table.host(&req.host).is_some() {
             out.push_str(&format!(
-                "  no entry: host {} has no path that {} falls under; {proxy} answers 404\n",
+                "  no entry: host {} has no path that {} falls under; {proxy} answers {status}\n",
                 req.host, req.path
             ));
         } else {
             out.push_str(&format!(
-                "  no entry: host {} is not in {}; {proxy} answers 404\n",
+                "  no entry: host {} is not in {}; {proxy} answers {status}\n",
                 req.host,
                 target.file_name()
             ));
@@ -159,7 +160,18 @@ pub fn explain_request(
     if let Some(to) = &m.entry.settings.redirect {
         out.push_str(&format!("  redirect {} {}\n", to.status, to.location));
     }
-    for (i, s) in m.entry.servers.iter().enumerate() {
+    // 0.2 serves the pool its file holds: servers repeated by weight, and
+    // none it cannot dial.
+    let v02_pool;
+    let servers: &[crate::ir::Server] = if target == Target::V02 {
+        v02_pool = crate::route::file::v02_servers(&m.entry.servers);
+        &v02_pool
+    } else {
+        &m.entry.servers
+    };
+    let weighted = servers.iter().any(|s| s.weight.is_some());
+    let listed: u32 = servers.iter().filter_map(|s| s.weight).sum();
+    for (i, s) in servers.iter().enumerate() {
         let label = if i == 0 { "  servers  " } else { "           " };
         if let (Target::Pingress, Some(svc)) = (target, s.service.as_deref()) {
             out.push_str(&format!(
@@ -169,11 +181,23 @@ pub fn explain_request(
             continue;
         }
         match s.weight {
+            Some(w) if target == Target::V02 => out.push_str(&format!(
+                "{label}{} (listed {w} of {listed} times)\n",
+                s.address
+            )),
             Some(w) => out.push_str(&format!("{label}{} (weight {w})\n", s.address)),
-            None if m.entry.weighted() => {
-                out.push_str(&format!("{label}{} (weight 1)\n", s.address))
-            }
+            None if weighted => out.push_str(&format!("{label}{} (weight 1)\n", s.address)),
             None => out.push_str(&format!("{label}{}\n", s.address)),
+        }
+    }
+    if target == Target::V02 {
+        for s in m.entry.servers.iter() {
+            if !crate::emit::v02::dialable(&s.address) {
+                out.push_str(&format!(
+                    "  dropped  {} (0.2 cannot dial it; not in the file)\n",
+                    s.address
+                ));
+            }
         }
     }
     let st = &m.entry.settings;

@@ -102,6 +102,10 @@ struct WatchArgs {
     /// Send no signal.
     #[arg(long)]
     no_reload: bool,
+    /// Write -o FILE even when a render routes no host and FILE routes some
+    /// (by default that render is refused, SR1701, and the file kept).
+    #[arg(long)]
+    allow_empty: bool,
     /// Create this file after the first successful write (readiness probe).
     #[arg(long, value_name = "FILE")]
     ready_file: Option<PathBuf>,
@@ -253,6 +257,10 @@ struct RenderArgs {
     certs_out: Option<PathBuf>,
     #[command(flatten)]
     report: ReportArgs,
+    /// Write -o FILE even when this render routes no host and FILE routes
+    /// some (by default that render is refused, SR1701, exit 1).
+    #[arg(long)]
+    allow_empty: bool,
     /// Write nothing; exit 1 when -o FILE or --certs-out DIR is not what
     /// this render would write ("is the committed output up to date?").
     #[arg(long)]

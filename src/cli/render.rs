@@ -11,7 +11,7 @@ use super::{
     EXIT_ERROR, EXIT_FOUND, EXIT_OK, RenderArgs, options, print_diagnostics, read_inputs, summary,
 };
 use crate::diag::Severity;
-use crate::outputs::{Emit, holds, read_owned, write_outputs};
+use crate::outputs::{Emit, empty_render_refusal, holds, read_owned, write_outputs};
 use crate::{Rendered, Source};
 
 pub(super) fn cmd_render(
@@ -42,6 +42,12 @@ pub(super) fn cmd_render(
             stderr,
             "synroute: --strict: warnings or errors found; nothing was written"
         )?;
+        return Ok(EXIT_FOUND);
+    }
+    if let Some(path) = a.output.as_deref().filter(|_| !a.allow_empty)
+        && let Some(d) = empty_render_refusal(path, &rendered)
+    {
+        writeln!(stderr, "{}", d.concise())?;
         return Ok(EXIT_FOUND);
     }
     write_outputs(

@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 
 use super::{EXIT_ERROR, EXIT_OK, WatchArgs, options};
-use crate::outputs::write_outputs;
+use crate::outputs::{empty_render_refusal, write_outputs};
 use crate::render;
 
 /// `watch PATH...`: the loop of `crate::watch`, writing through
@@ -54,7 +54,7 @@ pub(super) fn watch_settings(a: WatchArgs) -> crate::watch::Settings {
         (None, false, None) => Reload::Name("synapse".to_string()),
     };
     let select = a.input.select;
-    let (output, certs_out) = (a.output, a.certs_out);
+    let (output, certs_out, allow_empty) = (a.output, a.certs_out, a.allow_empty);
     let mut last_diagnostics: Vec<serde_json::Value> = Vec::new();
     Settings {
         debounce: a.debounce,
@@ -94,6 +94,19 @@ pub(super) fn watch_settings(a: WatchArgs) -> crate::watch::Settings {
                     log_out,
                     "error",
                     serde_json::json!({"message": "the input is malformed; the last good files stay"}),
+                );
+                return Ok(None);
+            }
+            if !allow_empty && let Some(d) = empty_render_refusal(&output, &rendered) {
+                watch::log(
+                    log_out,
+                    "refused",
+                    serde_json::json!({
+                        "code": d.code.id(),
+                        "at": format!("{}:1", output.display()),
+                        "message": d.message,
+                        "hint": d.hint,
+                    }),
                 );
                 return Ok(None);
             }

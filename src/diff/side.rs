@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::diag::Diagnostic;
 use crate::emit::upstreams::ParsedFile;
 use crate::ir::{PathSettings, Provenance, Server};
+use crate::route::file::counted;
 use crate::target::Target;
 use crate::{Rendered, Source};
 
@@ -76,23 +77,6 @@ fn normalized(mut servers: Vec<Server>) -> Vec<Server> {
         }
     }
     servers
-}
-
-/// A list of servers in which repetition stands for weight (0.2) as a pool.
-fn counted(list: &[String]) -> Vec<Server> {
-    let mut out: Vec<Server> = Vec::new();
-    for a in list {
-        match out.iter_mut().find(|s| &s.address == a) {
-            Some(s) => s.weight = Some(s.weight.unwrap_or(1) + 1),
-            None => out.push(Server::at(a.clone(), None)),
-        }
-    }
-    if out.iter().any(|s| s.weight.is_some()) {
-        for s in &mut out {
-            s.weight.get_or_insert(1);
-        }
-    }
-    out
 }
 
 /// A v1 pool: a plain server listed twice is round-robined twice as often,

@@ -106,7 +106,7 @@ impl Laid<'_> {
 }
 
 /// Whether a rule of `kind` for `rule` matches a request for `path`.
-fn path_matches(kind: PathType, rule: &str, path: &str) -> bool {
+pub fn path_matches(kind: PathType, rule: &str, path: &str) -> bool {
     match kind {
         PathType::Exact => path == rule,
         PathType::Prefix => {

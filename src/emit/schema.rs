@@ -20,11 +20,21 @@ use serde::Deserialize;
 
 use crate::target::Target;
 
+/// What Synapse does with the part of the file a finding is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// It refuses the whole file (and keeps running without it).
+    Refuses,
+    /// It ignores the key and reads the rest.
+    Ignores,
+    /// It drops the value (a server it cannot dial) without a word.
+    Drops,
+}
+
 /// One thing a check found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
-    /// True: Synapse refuses the whole file. False: it ignores the key.
-    pub refuses: bool,
+    pub effect: Effect,
     /// 1-based, when the YAML reader knows it.
     pub line: Option<u32>,
     pub message: String,
@@ -54,9 +64,16 @@ pub fn sniff(text: &str) -> Option<Target> {
     None
 }
 
-fn finding(refuses: bool, e: &serde_yaml::Error) -> Finding {
+impl Finding {
+    /// True when Synapse refuses the whole file over it.
+    pub fn refuses(&self) -> bool {
+        self.effect == Effect::Refuses
+    }
+}
+
+fn finding(effect: Effect, e: &serde_yaml::Error) -> Finding {
     Finding {
-        refuses,
+        effect,
         line: e.location().map(|l| l.line() as u32),
         message: e.to_string(),
     }
@@ -66,28 +83,77 @@ fn finding(refuses: bool, e: &serde_yaml::Error) -> Finding {
 pub fn validate(target: Target, text: &str) -> Vec<Finding> {
     match target {
         Target::V1 => lenient::<V1File>(text, "target v1 (Synapse 0.8)"),
-        Target::V02 => lenient::<super::v02::File>(text, "target 0.2"),
+        Target::V02 => {
+            let mut found = lenient::<super::v02::File>(text, "target 0.2");
+            if !found.iter().any(Finding::refuses) {
+                found.extend(undialable_v02(text));
+            }
+            found
+        }
         // Pingress reads JSON, not YAML.
         Target::Pingress => match serde_json::from_str::<super::pingress::File>(text) {
             Ok(_) => Vec::new(),
             Err(e) => vec![Finding {
-                refuses: true,
+                effect: Effect::Refuses,
                 line: u32::try_from(e.line()).ok().filter(|l| *l > 0),
                 message: e.to_string(),
             }],
         },
         Target::V2 => match serde_yaml::from_str::<super::v2::File>(text) {
-            Err(e) => vec![finding(true, &e)],
+            Err(e) => vec![finding(Effect::Refuses, &e)],
             Ok(f) => v2_rules(&f)
                 .into_iter()
                 .map(|message| Finding {
-                    refuses: true,
+                    effect: Effect::Refuses,
                     line: None,
                     message,
                 })
                 .collect(),
         },
     }
+}
+
+/// The servers of a 0.2 file that 0.2.4 drops without a word (an IPv6
+/// address, no port, a port past 65535): each at the first line at or
+/// after the previous one's that holds it.
+fn undialable_v02(text: &str) -> Vec<Finding> {
+    let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
+        return Vec::new();
+    };
+    let mut servers = Vec::new();
+    let values = |v: Option<&serde_yaml::Value>| -> Vec<serde_yaml::Value> {
+        v.and_then(serde_yaml::Value::as_mapping)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    };
+    let mut paths = values(doc.get("arxignis_paths"));
+    for host in values(doc.get("upstreams")) {
+        paths.extend(values(host.get("paths")));
+    }
+    for p in &paths {
+        if let Some(list) = p.get("servers").and_then(serde_yaml::Value::as_sequence) {
+            servers.extend(list.iter().filter_map(|s| s.as_str().map(str::to_string)));
+        }
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let mut at = 0;
+    let mut out = Vec::new();
+    for server in servers {
+        if super::v02::dialable(&server) {
+            continue;
+        }
+        if let Some(i) = lines.iter().skip(at).position(|l| l.contains(&server)) {
+            at += i;
+        }
+        out.push(Finding {
+            effect: Effect::Drops,
+            line: u32::try_from(at + 1).ok(),
+            message: format!(
+                "server {server:?} is not host:port with a port up to 65535 (an IPv6 address does not parse either); Synapse leaves it out of the pool"
+            ),
+        });
+    }
+    out
 }
 
 /// v1 and 0.2 ignore keys they do not know and refuse values of the wrong
@@ -101,14 +167,14 @@ fn lenient<T: serde::de::DeserializeOwned>(text: &str, who: &str) -> Vec<Finding
             let stripped = value.map(strip_unknown::<T>);
             match stripped {
                 Ok(Ok(_)) | Err(_) => {
-                    let mut f = finding(false, &e);
+                    let mut f = finding(Effect::Ignores, &e);
                     f.message = format!("{who} ignores this key: {}", f.message);
                     vec![f]
                 }
-                Ok(Err(refused)) => vec![finding(true, &e), refused],
+                Ok(Err(refused)) => vec![finding(Effect::Refuses, &e), refused],
             }
         }
-        Err(e) => vec![finding(true, &e)],
+        Err(e) => vec![finding(Effect::Refuses, &e)],
     }
 }
 
@@ -125,14 +191,14 @@ fn strip_unknown<T: serde::de::DeserializeOwned>(
                 let msg = e.to_string();
                 let Some(key) = unknown_key(&msg) else {
                     return Err(Finding {
-                        refuses: true,
+                        effect: Effect::Refuses,
                         line: None,
                         message: msg,
                     });
                 };
                 if !remove_key(&mut value, &key) {
                     return Err(Finding {
-                        refuses: true,
+                        effect: Effect::Refuses,
                         line: None,
                         message: msg,
                     });
@@ -353,17 +419,17 @@ mod tests {
         assert!(validate(Target::V1, ok).is_empty());
         let unknown = ok.replace("servers", "colour: red\n        servers");
         let f = validate(Target::V1, &unknown);
-        assert!(f.len() == 1 && !f[0].refuses, "{f:?}");
+        assert!(f.len() == 1 && !f[0].refuses(), "{f:?}");
         assert!(f[0].message.contains("colour"));
         let wrong = ok.replace("[a:80]", "a:80");
-        assert!(validate(Target::V1, &wrong).iter().any(|f| f.refuses));
+        assert!(validate(Target::V1, &wrong).iter().any(|f| f.refuses()));
     }
 
     #[test]
     fn weighted_servers_refuse_a_0_2_file() {
         let f = "provider: file\nsticky_sessions: false\nupstreams:\n  a.com:\n    paths:\n      /:\n        servers:\n        - address: a:80\n          weight: 3\n        ssl_enabled: false\n";
         let found = validate(Target::V02, f);
-        assert!(found.iter().any(|x| x.refuses), "{found:?}");
+        assert!(found.iter().any(|x| x.refuses()), "{found:?}");
     }
 
     #[test]
@@ -387,7 +453,7 @@ mod tests {
             (base.replace("upstream: 'a:80', ", ""), "no upstream"),
         ] {
             assert!(
-                validate(Target::V2, &bad).iter().any(|f| f.refuses),
+                validate(Target::V2, &bad).iter().any(|f| f.refuses()),
                 "{why}: {bad}"
             );
         }

@@ -515,6 +515,14 @@ pub struct ParsedPath {
     pub request_headers: Vec<String>,
     #[serde(default)]
     pub response_headers: Vec<String>,
+    /// Answered by Synapse itself; the path has no servers.
+    pub redirect: Option<ParsedRedirect>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ParsedRedirect {
+    pub status: u16,
+    pub location: String,
 }
 
 impl ParsedPath {
@@ -532,7 +540,12 @@ impl ParsedPath {
             disable_access_log: self.disable_access_log,
             request_headers: self.request_headers.clone(),
             response_headers: self.response_headers.clone(),
-            redirect: None,
+            redirect: self.redirect.as_ref().map(|r| {
+                Box::new(crate::ir::Redirect {
+                    status: r.status,
+                    location: r.location.clone(),
+                })
+            }),
             transforms: None,
         }
     }

@@ -25,12 +25,31 @@ pub const MAX_REPEATED_SERVERS: u32 = 100;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct File {
-    pub provider: String,
+    /// Unsaid: `file` (0.2.4 takes a file without it). Always said.
+    #[serde(default)]
+    pub provider: Provider,
+    /// Unsaid: false (0.2.4 takes a file without it). Always said.
+    #[serde(default)]
     pub sticky_sessions: bool,
+    /// Read, never written: a map (`global_headers`, …) or the file is
+    /// refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub arxignis_paths: BTreeMap<String, Path>,
     #[serde(default)]
     pub upstreams: BTreeMap<String, Host>,
+}
+
+/// Where Synapse takes its routes from: this file, or (not modelled here)
+/// Consul or the Kubernetes API. Any other value refuses the file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    #[default]
+    File,
+    Consul,
+    Kubernetes,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -38,6 +57,12 @@ pub struct File {
 pub struct Host {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<String>,
+    /// Read, never written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<i64>,
+    /// Read, never written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acme: Option<serde_json::Value>,
     pub paths: BTreeMap<String, Path>,
 }
 
@@ -49,11 +74,20 @@ pub struct Path {
     /// error that refuses the whole file.
     pub servers: Vec<String>,
     /// Unsaid: true. Always said.
+    #[serde(default = "unsaid_ssl")]
     pub ssl_enabled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http2_enabled: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "force_https",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub https_proxy_enabled: Option<bool>,
+    /// Requests a second past which Synapse answers 429. Read, never
+    /// written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -61,6 +95,27 @@ pub struct Path {
     /// Applied to the request sent upstream and to the response.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<String>,
+}
+
+/// What 0.2 reads when a path does not say `ssl_enabled`.
+fn unsaid_ssl() -> bool {
+    true
+}
+
+/// Whether 0.2 can dial `server`: `host:port` split on the first `:`, the
+/// port a number up to 65535. An IPv6 address, a name without a port and a
+/// port past 65535 are dropped by Synapse without a word (seen with
+/// 0.2.4).
+pub fn dialable(server: &str) -> bool {
+    match server.split_once(':') {
+        Some((host, port)) => {
+            !host.is_empty()
+                && !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && port.parse::<u16>().is_ok()
+        }
+        None => false,
+    }
 }
 
 fn gcd(a: u32, b: u32) -> u32 {
@@ -174,6 +229,7 @@ fn path_out(
         http2_enabled: st.http2_enabled,
         https_proxy_enabled: st.https_proxy_enabled,
         healthcheck: st.healthcheck,
+        rate_limit: None,
         disable_access_log: st.disable_access_log,
         headers,
     })
@@ -184,8 +240,9 @@ pub fn build(table: &RouteTable) -> (File, Vec<Anchored>) {
     let mut diags = Vec::new();
     let mut merged = std::collections::BTreeSet::new();
     let mut file = File {
-        provider: "file".to_string(),
+        provider: Provider::File,
         sticky_sessions: table.sticky_sessions.is_some(),
+        config: None,
         arxignis_paths: BTreeMap::new(),
         upstreams: BTreeMap::new(),
     };
@@ -206,6 +263,8 @@ pub fn build(table: &RouteTable) -> (File, Vec<Anchored>) {
                 name.to_string(),
                 Host {
                     certificate: h.certificate.clone(),
+                    rate_limit: None,
+                    acme: None,
                     paths,
                 },
             );

@@ -22,6 +22,7 @@
 //! It reads the table only; it never changes it nor reports diagnostics.
 
 pub mod expr;
+pub mod file;
 
 use crate::ir::{HostEntry, PathEntry, RouteTable};
 use crate::target::Target;
@@ -138,12 +139,36 @@ pub fn lookup_request<'a>(table: &'a RouteTable, host: &str, probe: &Probe) -> O
 /// The host Pingress serves `name` with: the exact name, else the
 /// wildcard of the name less its first label.
 pub fn pingress_host<'a>(table: &'a RouteTable, name: &str) -> Option<(&'a str, &'a HostEntry)> {
+    pingress_search(name, |key| host_named(table, key))
+}
+
+/// Pingress's choice of host for `name`: `found` asked for the exact name
+/// (lowercase, no trailing dot), else for `*.` and the name less its first
+/// label.
+pub fn pingress_search<T>(name: &str, mut found: impl FnMut(&str) -> Option<T>) -> Option<T> {
     let name = name.trim_end_matches('.').to_ascii_lowercase();
-    let get = |key: &str| host_named(table, key);
-    get(&name).or_else(|| {
+    found(&name).or_else(|| {
         let (_, suffix) = name.split_once('.')?;
-        get(&format!("*.{suffix}"))
+        found(&format!("*.{suffix}"))
     })
+}
+
+/// v2's choice of host for `name`: `found` asked for the exact name
+/// (lowercase, no trailing dot), then for each wildcard `*.suffix` covering
+/// it, longest suffix first; the first it finds.
+pub fn v2_search<T>(name: &str, mut found: impl FnMut(&str) -> Option<T>) -> Option<T> {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    if let Some(t) = found(&name) {
+        return Some(t);
+    }
+    let mut rest = name.as_str();
+    while let Some((_, suffix)) = rest.split_once('.') {
+        if let Some(t) = found(&format!("*.{suffix}")) {
+            return Some(t);
+        }
+        rest = suffix;
+    }
+    None
 }
 
 /// The table's host keyed `key`, with its key.
@@ -176,19 +201,9 @@ fn lookup_pingress<'a>(table: &'a RouteTable, host: &str, path: &str) -> Option<
 /// aside; a passthrough host serves no HTTP), else the wildcard with the
 /// longest suffix covering it.
 pub fn v2_host<'a>(table: &'a RouteTable, name: &str) -> Option<(&'a str, &'a HostEntry)> {
-    let name = name.trim_end_matches('.').to_ascii_lowercase();
-    let serving = |key: &str| host_named(table, key).filter(|(_, h)| h.passthrough().is_none());
-    if let Some(found) = serving(&name) {
-        return Some(found);
-    }
-    let mut rest = name.as_str();
-    while let Some((_, suffix)) = rest.split_once('.') {
-        if let Some(found) = serving(&format!("*.{suffix}")) {
-            return Some(found);
-        }
-        rest = suffix;
-    }
-    None
+    v2_search(name, |key| {
+        host_named(table, key).filter(|(_, h)| h.passthrough().is_none())
+    })
 }
 
 /// The passthrough host v2 hands a TLS connection for `sni` to, if any.
@@ -199,62 +214,74 @@ pub fn sni<'a>(table: &'a RouteTable, sni: &str) -> Option<(&'a str, &'a crate::
     if !table.target.v2() {
         return None;
     }
-    let name = sni.trim_end_matches('.').to_ascii_lowercase();
-    let host = |key: &str| table.hosts.get_key_value(&crate::ir::HostKey::new(key));
-    let mut found = host(&name);
-    let mut rest = name.as_str();
-    while found.is_none()
-        && let Some((_, suffix)) = rest.split_once('.')
-    {
-        found = host(&format!("*.{suffix}"));
-        rest = suffix;
-    }
-    let (key, h) = found?;
-    h.passthrough().map(|p| (key.as_str(), p))
+    let (key, h) = v2_search(sni, |key| host_named(table, key))?;
+    h.passthrough().map(|p| (key, p))
 }
 
 fn lookup_v2<'a>(table: &'a RouteTable, host: &str, probe: &Probe) -> Option<Match<'a>> {
     let (name, h) = v2_host(table, host)?;
     let laid = crate::emit::v2::layout(h);
-    let found = |key: &str, laid: &crate::emit::v2::Laid<'a>, tried: Vec<String>| Match {
-        table: Table::Host(name.to_string()),
-        key: key.to_string(),
-        entry: laid.entry,
-        tried,
-        expr: laid.expr.clone(),
-    };
-    let mut tried = vec![probe.path.clone()];
-    if let Some(l) = laid
+    let routes: Vec<(&str, Option<&str>)> = laid
         .iter()
-        .find(|l| l.expr.is_none() && l.key == probe.path)
-    {
-        return Some(found(&l.key, l, tried));
+        .map(|l| (l.key.as_str(), l.expr.as_deref()))
+        .collect();
+    let (i, tried) = v2_route(&routes, probe);
+    let l = laid.get(i?)?;
+    Some(Match {
+        table: Table::Host(name.to_string()),
+        key: l.key.clone(),
+        entry: l.entry,
+        tried,
+        expr: l.expr.clone(),
+    })
+}
+
+/// v2's choice of route among a host's `(key, match_expr)`: a plain key
+/// equal to the path; else the expression routes in byte order of their
+/// keys, the first that holds; else the longest plain key that is a prefix
+/// at `/` boundaries. The index of the route, and the keys tried.
+pub fn v2_route(routes: &[(&str, Option<&str>)], probe: &Probe) -> (Option<usize>, Vec<String>) {
+    let plain = |key: &str| routes.iter().position(|(k, e)| e.is_none() && *k == key);
+    let mut tried = vec![probe.path.clone()];
+    if let Some(i) = plain(&probe.path) {
+        return (Some(i), tried);
     }
-    let mut exprs: Vec<&crate::emit::v2::Laid<'a>> =
-        laid.iter().filter(|l| l.expr.is_some()).collect();
-    exprs.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut exprs: Vec<(usize, &str, &str)> = routes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (k, e))| e.map(|e| (i, *k, e)))
+        .collect();
+    exprs.sort_by(|a, b| a.1.cmp(b.1));
     let request = expr::Request {
         path: &probe.path,
         method: &probe.method,
     };
-    for l in exprs {
-        tried.push(l.key.clone());
-        let holds = l
-            .expr
-            .as_deref()
-            .and_then(|e| expr::parse(e).ok())
-            .is_some_and(|e| e.eval(&request));
-        if holds {
-            return Some(found(&l.key, l, tried));
+    for (i, key, e) in exprs {
+        tried.push(key.to_string());
+        if expr::parse(e).ok().is_some_and(|e| e.eval(&request)) {
+            return (Some(i), tried);
         }
     }
-    for key in cut_backs(&probe.path).into_iter().skip(1) {
+    let (found, more) = cut_back_key(&probe.path, true, |key| plain(key).is_some());
+    tried.extend(more);
+    (found.and_then(|key| plain(&key)), tried)
+}
+
+/// The first of `cut_backs(path)` (less the path itself when
+/// `skip_exact`) that `has` accepts, and the keys tried up to it.
+pub fn cut_back_key(
+    path: &str,
+    skip_exact: bool,
+    has: impl Fn(&str) -> bool,
+) -> (Option<String>, Vec<String>) {
+    let mut tried = Vec::new();
+    for key in cut_backs(path).into_iter().skip(usize::from(skip_exact)) {
         tried.push(key.clone());
-        if let Some(l) = laid.iter().find(|l| l.expr.is_none() && l.key == key) {
-            return Some(found(&key, l, tried));
+        if has(&key) {
+            return (Some(key), tried);
         }
     }
-    None
+    (None, tried)
 }
 
 /// v1 and 0.2: internal paths, then the host's keys cut back at `/`.
@@ -264,20 +291,18 @@ fn lookup_v1<'a>(table: &'a RouteTable, host: &str, path: &str) -> Option<Match<
     }
     let host = host.to_ascii_lowercase();
     let entry = table.host(&host)?;
-    let mut tried = Vec::new();
-    for key in cut_backs(path) {
-        tried.push(key.clone());
-        if let Some(e) = entry.paths.get(&key) {
-            return Some(Match {
-                table: Table::Host(host),
-                key,
-                entry: e,
-                tried,
-                expr: None,
-            });
-        }
-    }
-    None
+    // 0.2 skips a path none of whose servers it can dial for a shorter one.
+    let serves =
+        |e: &PathEntry| table.target != Target::V02 || !file::v02_servers(&e.servers).is_empty();
+    let (key, tried) = cut_back_key(path, false, |key| entry.paths.get(key).is_some_and(serves));
+    let key = key?;
+    Some(Match {
+        table: Table::Host(host),
+        entry: entry.paths.get(&key)?,
+        key,
+        tried,
+        expr: None,
+    })
 }
 
 /// `/a/b/c` → `/a/b/c`, `/a/b`, `/a`, `/`.
@@ -299,27 +324,29 @@ pub fn cut_backs(path: &str) -> Vec<String> {
 }
 
 fn lookup_internal<'a>(table: &'a RouteTable, path: &str) -> Option<Match<'a>> {
-    if let Some(e) = table.internal_paths.get(path) {
-        return Some(Match {
-            table: Table::Internal,
-            key: path.to_string(),
-            entry: e,
-            tried: vec![path.to_string()],
-            expr: None,
-        });
-    }
-    let best = table
-        .internal_paths
-        .iter()
-        .filter(|(k, _)| internal_key_matches(k, path))
-        .max_by_key(|(k, _)| k.len())?;
+    let key = internal_key(table.internal_paths.keys().map(String::as_str), path)?;
     Some(Match {
         table: Table::Internal,
-        key: best.0.clone(),
-        entry: best.1,
-        tried: vec![best.0.clone()],
+        key: key.to_string(),
+        entry: table.internal_paths.get(key)?,
+        tried: vec![key.to_string()],
         expr: None,
     })
+}
+
+/// The internal (v1) or arxignis (0.2) path key among `keys` that answers
+/// `path`: the path itself, else the longest key covering it.
+pub fn internal_key<'k>(keys: impl Iterator<Item = &'k str>, path: &str) -> Option<&'k str> {
+    let mut best: Option<&str> = None;
+    for k in keys {
+        if k == path {
+            return Some(k);
+        }
+        if internal_key_matches(k, path) && best.is_none_or(|b| k.len() >= b.len()) {
+            best = Some(k);
+        }
+    }
+    best
 }
 
 fn internal_key_matches(key: &str, path: &str) -> bool {

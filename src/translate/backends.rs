@@ -156,7 +156,21 @@ fn resolve(ctx: &mut Ctx<'_>, b: BackendRef<'_>) -> Option<(String, i32)> {
                 return None;
             };
             match named_port(svc, port_name) {
-                Some(n) => n,
+                Some(n) if (1..=65535).contains(&n) => n,
+                // No proxy dials it: Synapse drops such a server without a
+                // word and the path answers 502.
+                Some(n) => {
+                    ctx.push(
+                        diag_at(
+                            Code::BackendUnresolved,
+                            format!("port {port_name:?} of Service {namespace}/{name} is {n}, which is not a valid port (1-65535); the path is not rendered"),
+                            origin,
+                            &port_field(),
+                        )
+                        .related("the Service", &svc.origin, &FieldPath::of(&["spec", "ports"])),
+                    );
+                    return None;
+                }
                 None => {
                     ctx.push(
                         diag_at(
