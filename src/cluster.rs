@@ -699,6 +699,7 @@ mod tests {
         let settings = Settings {
             debounce: Duration::from_millis(50),
             reload: watch::Reload::Off,
+            reload_repeat: Duration::from_secs(5),
             ready_file: None,
             max_renders: Some(3),
             render: Box::new(move |sources, _| {

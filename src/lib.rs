@@ -20,6 +20,8 @@ pub mod listeners;
 pub mod load;
 pub mod model;
 pub mod outputs;
+#[cfg(feature = "watch")]
+pub mod reload;
 pub mod report;
 pub mod route;
 pub mod smallmap;

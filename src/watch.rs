@@ -4,11 +4,12 @@
 //! system or a cluster:
 //! - `Machine`, a small state machine (waiting for the initial lists →
 //!   idle ⇄ pending) that says when to render; time is passed in.
-//! - `Reload`: finds the process to signal (by name under /proc, never
-//!   synroute itself, or by a PID file) and sends it SIGHUP.
+//! - `crate::reload`: how the proxy is told (SIGHUP for Synapse 0.8 and
+//!   later, the config API or a trigger file for 0.2, nothing for
+//!   Pingress), and when (0.2's reloads are spaced and repeated).
 //! - `run_files`: the loop for `watch PATH...` — file-system notifications
 //!   feed the machine; each render goes through the same writer as
-//!   `render -o`, and only a render that changed a file sends a signal.
+//!   `render -o`, and only a render that changed a file reloads.
 //!   A render that fails (malformed input, an unwritable folder) keeps the
 //!   last good files and is logged.
 //!
@@ -103,72 +104,7 @@ impl Machine {
     }
 }
 
-/// The process that reloads on SIGHUP.
-#[derive(Clone, Debug)]
-pub enum Reload {
-    /// Every process of this name (argv[0] or `comm`), except synroute.
-    Name(String),
-    /// The PID written in this file.
-    PidFile(PathBuf),
-    Off,
-}
-
-impl Reload {
-    /// Sends SIGHUP; returns the PIDs signalled.
-    pub fn signal(&self) -> io::Result<Vec<i32>> {
-        let pids = match self {
-            Reload::Off => return Ok(Vec::new()),
-            Reload::Name(name) => pids_named(name)?,
-            Reload::PidFile(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display()))
-                })?;
-                let pid = text
-                    .trim()
-                    .parse::<i32>()
-                    .map_err(|_| io::Error::other(format!("{} holds no PID", path.display())))?;
-                vec![pid]
-            }
-        };
-        for &pid in &pids {
-            hangup(pid)?;
-        }
-        Ok(pids)
-    }
-}
-
-/// PIDs of the processes named `name` — the base name of their argv[0],
-/// or their `comm` — never this process. A process that ends while the
-/// table is read is passed over.
-pub fn pids_named(name: &str) -> io::Result<Vec<i32>> {
-    let me = std::process::id() as i32;
-    let table = procfs::process::all_processes().map_err(io::Error::other)?;
-    let mut pids = Vec::new();
-    for process in table.flatten() {
-        let pid = process.pid();
-        if pid == me {
-            continue;
-        }
-        let argv0 = process.cmdline().ok().and_then(|args| {
-            let first = args.into_iter().next()?;
-            first.rsplit('/').next().map(str::to_string)
-        });
-        let named =
-            argv0.as_deref() == Some(name) || process.stat().is_ok_and(|stat| stat.comm == name);
-        if named {
-            pids.push(pid);
-        }
-    }
-    pids.sort_unstable();
-    Ok(pids)
-}
-
-fn hangup(pid: i32) -> io::Result<()> {
-    let target = rustix::process::Pid::from_raw(pid)
-        .filter(|_| pid > 0)
-        .ok_or_else(|| io::Error::other(format!("{pid} is not a process id")))?;
-    rustix::process::kill_process(target, rustix::process::Signal::HUP).map_err(io::Error::from)
-}
+pub use crate::reload::{Reload, pids_named};
 
 /// One JSON line on `out`: `{"ts": now, "event": event, …fields}`.
 pub fn log(out: &mut dyn Write, event: &str, fields: serde_json::Value) {
@@ -187,7 +123,7 @@ pub fn log(out: &mut dyn Write, event: &str, fields: serde_json::Value) {
 /// What one render of the loop did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// Files changed on disk (and the reload target was signalled).
+    /// Files changed on disk (and the proxy is to be told).
     Changed,
     Unchanged,
     /// The render failed; the last good files stay.
@@ -202,6 +138,9 @@ pub type RenderFn = Box<dyn FnMut(&[crate::Source], &mut dyn Write) -> io::Resul
 pub struct Settings {
     pub debounce: Duration,
     pub reload: Reload,
+    /// How long after a 0.2 reload it is sent again (past a health-check
+    /// round of Synapse's, which could undo it).
+    pub reload_repeat: Duration,
     pub ready_file: Option<PathBuf>,
     pub render: RenderFn,
     /// Stop after this many renders (tests); None: run until killed.
@@ -218,7 +157,7 @@ pub trait Input {
     fn sources(&mut self) -> io::Result<Vec<crate::Source>>;
 }
 
-/// One render of the loop: read, render, write, signal, log.
+/// One render of the loop: read, render, write, log.
 pub fn render_once(
     s: &mut Settings,
     input: &mut dyn FnMut() -> io::Result<Vec<crate::Source>>,
@@ -252,21 +191,11 @@ pub fn render_once(
             ),
         }
     }
-    if !changed {
-        return Outcome::Unchanged;
+    if changed {
+        Outcome::Changed
+    } else {
+        Outcome::Unchanged
     }
-    if matches!(s.reload, Reload::Off) {
-        return Outcome::Changed;
-    }
-    match s.reload.signal() {
-        Ok(pids) => log(log_out, "reload", serde_json::json!({"pids": pids})),
-        Err(e) => log(
-            log_out,
-            "error",
-            serde_json::json!({"message": format!("reload: {e}")}),
-        ),
-    }
-    Outcome::Changed
 }
 
 /// The loop: waits for the initial lists, then renders after every burst
@@ -278,6 +207,13 @@ pub fn run<I: Input>(
     log_out: &mut dyn Write,
 ) -> io::Result<()> {
     let mut machine = Machine::new(input.initial(), s.debounce);
+    let mut reloader = crate::reload::Reloader::new(s.reload.clone(), s.reload_repeat);
+    let notes = |notes: Vec<crate::reload::Note>, log_out: &mut dyn Write| {
+        for n in notes {
+            log(log_out, n.event, n.fields);
+        }
+    };
+    notes(vec![reloader.announce()], log_out);
     let mut ready = false;
     let mut renders = 0;
     let mut due = false;
@@ -289,12 +225,20 @@ pub fn run<I: Input>(
                 "render",
                 serde_json::json!({"outcome": format!("{outcome:?}").to_lowercase()}),
             );
+            if outcome == Outcome::Changed {
+                notes(reloader.changed(Instant::now()), log_out);
+            }
             renders += 1;
             if s.max_renders.is_some_and(|m| renders >= m) {
                 return Ok(());
             }
         }
-        let wait = machine.deadline().map_or(Duration::from_secs(3600), |d| {
+        notes(reloader.run_due(Instant::now()), log_out);
+        let next = [machine.deadline(), reloader.due()]
+            .into_iter()
+            .flatten()
+            .min();
+        let wait = next.map_or(Duration::from_secs(3600), |d| {
             d.saturating_duration_since(Instant::now())
         });
         let events = match rx.recv_timeout(wait) {

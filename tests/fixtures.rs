@@ -25,25 +25,18 @@
 //! pingress); each routing file is read back as its proxy reads it
 //! (`emit::schema`): nothing in it may be refused or ignored.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
 use std::sync::OnceLock;
+
+use common::expect::{cases, expectations, requests, shares};
 
 use synroute::route::file::Routing;
 use synroute::route::{Probe, Request};
 use synroute::target::Target;
 use synroute::{Rendered, Source, render};
-
-fn cases() -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir("fixtures")
-        .expect("fixtures folder")
-        .filter_map(Result::ok)
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .collect();
-    v.sort();
-    v
-}
 
 fn args_of(case: &str) -> Vec<String> {
     fs::read_to_string(Path::new("fixtures").join(case).join("args"))
@@ -144,15 +137,6 @@ fn snapshot_text(case: &str, r: &Rendered) -> String {
     out
 }
 
-/// The expectations file of `case` for `target`, if it has one.
-fn expectations(case: &str, target: Target) -> Option<String> {
-    let name = match target {
-        Target::V1 => "expect.txt".to_string(),
-        t => format!("expect.{t}.txt"),
-    };
-    fs::read_to_string(Path::new("fixtures").join(case).join(name)).ok()
-}
-
 /// The routing file of a render, read back as its proxy reads it.
 fn routing_of(case: &str, target: Target, r: &Rendered) -> Result<Routing, String> {
     let text = String::from_utf8_lossy(&r.upstreams);
@@ -193,39 +177,28 @@ fn answer(routing: &Routing, request: &str) -> Option<String> {
     })
 }
 
-/// A line's servers with their weights reduced by the weights' greatest
-/// common divisor: `a@90 b@10` and `a@9 b@1` (0.2's repetitions) are one
-/// pool.
-fn shares(servers: &str) -> String {
-    fn gcd(a: u64, b: u64) -> u64 {
-        if b == 0 { a } else { gcd(b, a % b) }
+/// What `explain --target 0.2` names for a request: the table's entry as
+/// 0.2 looks it up, and the pool the 0.2 file holds for it.
+fn explained_v02(r: &Rendered, request: &str) -> Option<String> {
+    let url = request.trim();
+    if url.starts_with("tls://") {
+        return Some("none".into());
     }
-    let parts: Vec<(&str, Option<u64>)> = servers
-        .split_whitespace()
-        .map(|t| match t.rsplit_once('@') {
-            Some((a, w)) if w.parse::<u64>().is_ok() => (a, w.parse().ok()),
-            _ => (t, None),
-        })
-        .collect();
-    let g = parts.iter().filter_map(|(_, w)| *w).fold(0, gcd).max(1);
-    // Equal shares are plain round robin.
-    let equal = parts.iter().all(|(_, w)| w.is_none_or(|w| w == g));
-    parts
-        .iter()
-        .map(|(a, w)| match w {
-            Some(w) if !equal => format!("{a}@{}", w / g),
-            _ => a.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The requests (left sides) a file's routing lines name.
-fn requests(text: &str) -> Vec<String> {
-    text.lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .filter_map(|l| l.split_once(" -> ").map(|(u, _)| u.trim().to_string()))
-        .collect()
+    let url = url.split_once(' ').map_or(url, |(_, u)| u.trim());
+    let req = Request::parse(url)?;
+    Some(
+        match synroute::route::lookup(&r.table, &req.host, &req.path) {
+            Some(m) => synroute::route::file::v02_servers(&m.entry.servers)
+                .iter()
+                .map(|s| match s.weight {
+                    Some(w) => format!("{}@{w}", s.address),
+                    None => s.address.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+            None => "none".into(),
+        },
+    )
 }
 
 /// Checks the routing lines (`URL -> …`) of `text` alone, but for the
@@ -249,6 +222,14 @@ fn check_routing(
         if let Some((url, want)) = line.split_once(" -> ") {
             if except.iter().any(|e| e == url.trim()) {
                 continue;
+            }
+            if target == Target::V02
+                && let (Some(file), Some(said)) = (answer(&routing, url), explained_v02(r, url))
+                && shares(&file) != shares(&said)
+            {
+                failures.push(format!(
+                    "{case} (0.2): {url}: explain says {said}, the file routes {file}"
+                ));
             }
             match answer(&routing, url) {
                 None => failures.push(format!("{case} ({target}): bad request line {line:?}")),

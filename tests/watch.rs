@@ -353,6 +353,98 @@ fn changed_renders_write_and_signal_unchanged_and_failed_ones_do_not() {
     assert_eq!(signals, 3, "one SIGHUP per changed render: {log}");
 }
 
+/// The loop with the CLI's render step, fed `states` one after another
+/// (the first is the initial one): the log, and the file after each state.
+fn drive(extra: &[&str], out: &Path, states: Vec<Vec<synroute::Source>>) -> (String, Vec<String>) {
+    let mut args: Vec<String> = ["--debounce", "50ms", "--no-reload", "-o"]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    args.push(out.display().to_string());
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args.extend([
+        "--max-renders".to_string(),
+        states.len().to_string(),
+        "unused".into(),
+    ]);
+    let settings = synroute::cli::watch_settings_for(&args).expect("watch arguments");
+    let mut states = states.into_iter();
+    let first = states.next().unwrap_or_default();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let file = out.to_path_buf();
+    let sender = std::thread::spawn(move || {
+        let settle = || std::thread::sleep(Duration::from_millis(300));
+        let _ = tx.send(None);
+        settle();
+        let mut files = vec![read(&file)];
+        for state in states {
+            let _ = tx.send(Some(state));
+            settle();
+            files.push(read(&file));
+        }
+        files
+    });
+    let mut log = Vec::new();
+    synroute::watch::run(settings, Script(first), rx, &mut log).expect("the loop");
+    let files = sender.join().expect("sender");
+    (String::from_utf8(log).expect("utf-8 log"), files)
+}
+
+/// An Ingress of a class nobody renders: the input routes nothing.
+fn foreign_state() -> Vec<synroute::Source> {
+    vec![
+        synroute::Source::new("svc.yaml", SERVICE),
+        synroute::Source::new(
+            "ing.yaml",
+            ingress("a.example.com")
+                .replace("ingressClassName: synapse", "ingressClassName: other"),
+        ),
+    ]
+}
+
+/// The empty-render guard in the loop: a render that routes nothing is
+/// refused with SR1701 and the file Synapse reads stays as it was (its
+/// bytes, and no reload), until --allow-empty; a render that routes again
+/// is written as usual.
+#[test]
+fn watch_never_replaces_routes_with_an_empty_render() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("upstreams.yaml");
+    let states = vec![
+        state("a.example.com"),
+        foreign_state(),
+        state("b.example.com"),
+    ];
+    let (log, files) = drive(&[], &out, states.clone());
+    assert!(files[0].contains("a.example.com"), "{}", files[0]);
+    assert_eq!(
+        files[1], files[0],
+        "the refused render left the file: {log}"
+    );
+    assert!(files[2].contains("b.example.com"), "{}", files[2]);
+    let refused: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("\"event\":\"refused\""))
+        .collect();
+    assert_eq!(refused.len(), 1, "{log}");
+    assert!(
+        refused[0].contains("\"code\":\"SR1701\"")
+            && refused[0].contains(&format!("{}:1", out.display()))
+            && refused[0].contains("--allow-empty"),
+        "{log}"
+    );
+    assert!(log.contains("\"outcome\":\"failed\""), "{log}");
+    // Asked for: the empty render is written.
+    std::fs::remove_file(&out).expect("rm");
+    let (log, files) = drive(&["--allow-empty"], &out, states);
+    assert!(!log.contains("\"refused\""), "{log}");
+    assert!(
+        !files[1].contains("a.example.com") && files[1].contains("upstreams: {}"),
+        "{}",
+        files[1]
+    );
+}
+
 // ---------------------------------------------------------------------
 // `--from-cluster`, against the in-process fake API server.
 
@@ -708,22 +800,98 @@ fn render_from_a_real_cluster_when_kubeconfig_is_set() {
     assert!(parsed.is_ok(), "upstreams.yaml parses: {text}");
 }
 
-/// Synapse reloads on SIGHUP; Pingress's proxy restarts itself when its
-/// folder changes, so a Pingress watch signals nobody unless told to.
+/// Synapse 0.8 and later reload on SIGHUP; 0.2 is never signalled (the
+/// signal ends it): its config API, or a trigger file beside the file;
+/// Pingress's proxy restarts itself when its folder changes, so a Pingress
+/// watch signals nobody unless told to.
 #[test]
-fn the_reload_signal_follows_the_target() {
+fn the_reload_follows_the_target() {
     use synroute::watch::Reload;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let key = tmp.path().join("key");
+    std::fs::write(&key, "s3cret\n").expect("write");
+    let key = key.display().to_string();
     let reload = |extra: &[&str]| {
-        let mut args: Vec<String> = vec!["-o".into(), "out.yaml".into(), "in".into()];
+        let mut args: Vec<String> = vec!["-o".into(), "/shared/out.yaml".into(), "in".into()];
         args.extend(extra.iter().map(|a| a.to_string()));
-        synroute::cli::watch_settings_for(&args)
-            .expect("watch arguments")
-            .reload
+        synroute::cli::watch_settings_for(&args).map(|s| s.reload)
     };
-    assert!(matches!(reload(&[]), Reload::Name(n) if n == "synapse"));
-    assert!(matches!(reload(&["--target", "pingress"]), Reload::Off));
+    assert!(matches!(reload(&[]), Ok(Reload::Name(n)) if n == "synapse"));
+    assert!(matches!(reload(&["--target", "v2"]), Ok(Reload::Name(n)) if n == "synapse"));
+    assert!(matches!(reload(&["--target", "pingress"]), Ok(Reload::Off)));
     assert!(matches!(
         reload(&["--target", "pingress", "--reload-process-name", "pingress-proxy"]),
-        Reload::Name(n) if n == "pingress-proxy"
+        Ok(Reload::Name(n)) if n == "pingress-proxy"
     ));
+    // 0.2: a trigger file beside the output by default, the API when
+    // given, never a signal.
+    assert!(matches!(
+        reload(&["--target", "0.2"]),
+        Ok(Reload::Trigger(f)) if f == std::path::Path::new("/shared/out.yaml")
+    ));
+    assert!(matches!(
+        reload(&["--target", "0.2", "--synapse-api", "http://127.0.0.1:8080", "--synapse-api-key-file", &key]),
+        Ok(Reload::Api(api)) if api.url() == "http://127.0.0.1:8080"
+    ));
+    assert!(matches!(
+        reload(&["--target", "0.2", "--no-reload"]),
+        Ok(Reload::Off)
+    ));
+    for bad in [
+        &["--target", "0.2", "--reload-process-name", "synapse"][..],
+        &["--target", "0.2", "--reload-pid-file", "/run/synapse.pid"],
+        &[
+            "--synapse-api",
+            "http://127.0.0.1:8080",
+            "--synapse-api-key-file",
+            &key,
+        ],
+        &[
+            "--target",
+            "0.2",
+            "--synapse-api",
+            "https://127.0.0.1:8080",
+            "--synapse-api-key-file",
+            &key,
+        ],
+        &[
+            "--target",
+            "0.2",
+            "--synapse-api",
+            "http://127.0.0.1:8080",
+            "--synapse-api-key-file",
+            "/nonexistent/key",
+        ],
+    ] {
+        assert!(reload(bad).is_err(), "{bad:?}");
+    }
+}
+
+/// `watch --target 0.2 --reload-process-name …` is a usage error that says
+/// why, before anything is read or written.
+#[test]
+fn watch_refuses_to_signal_synapse_0_2() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("upstreams.yaml");
+    let o = common::run(
+        &[
+            "watch",
+            "fixtures/demo",
+            "--target",
+            "0.2",
+            "--reload-process-name",
+            "synapse",
+            "-o",
+            out.to_str().expect("utf8"),
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(common::code(&o), 2);
+    assert!(
+        common::stderr(&o).contains("SIGHUP"),
+        "{}",
+        common::stderr(&o)
+    );
+    assert!(!out.exists());
 }

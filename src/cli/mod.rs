@@ -92,14 +92,33 @@ struct WatchArgs {
     #[arg(long, default_value = "500ms", value_parser = parse_duration)]
     debounce: std::time::Duration,
     /// SIGHUP every process of this name (from /proc; never synroute) after
-    /// a render that changed a file [default: synapse; with --target
-    /// pingress none: its proxy watches its files and restarts itself].
+    /// a render that changed a file [default for v1 and v2: synapse].
+    /// Refused with --target 0.2, which the signal would end; with
+    /// --target pingress nothing is sent by default (its proxy watches its
+    /// files and restarts itself).
     #[arg(long, value_name = "NAME")]
     reload_process_name: Option<String>,
-    /// SIGHUP the PID in this file instead.
+    /// SIGHUP the PID in this file instead (not with --target 0.2).
     #[arg(long, value_name = "FILE", conflicts_with = "no_reload")]
     reload_pid_file: Option<PathBuf>,
-    /// Send no signal.
+    /// --target 0.2: reload through Synapse's config API at this base URL
+    /// (http://HOST:PORT, its config_address): the file is POSTed to
+    /// /conf, with the key from --synapse-api-key-file or SYNAPSE_API_KEY.
+    /// Without it, a trigger file beside -o FILE makes Synapse's file
+    /// watcher read the file again.
+    #[arg(long, value_name = "URL", conflicts_with = "no_reload")]
+    synapse_api: Option<String>,
+    /// The file holding the config API's master key (else the environment
+    /// variable SYNAPSE_API_KEY; never a flag value).
+    #[arg(long, value_name = "FILE", requires = "synapse_api")]
+    synapse_api_key_file: Option<PathBuf>,
+    /// --target 0.2: send each reload again this long after it was taken,
+    /// past a health-check round of Synapse's (whose write-back can undo a
+    /// reload taken in its middle; rounds are healthcheck_interval apart,
+    /// 2 s by default, plus the time their checks take).
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    reload_repeat: std::time::Duration,
+    /// Tell the proxy nothing.
     #[arg(long)]
     no_reload: bool,
     /// Write -o FILE even when a render routes no host and FILE routes some
@@ -498,7 +517,7 @@ pub fn watch_settings_for(args: &[String]) -> Result<crate::watch::Settings, Str
     match Cli::try_parse_from(argv) {
         Ok(Cli {
             command: Command::Watch(a),
-        }) => Ok(watch_settings(a)),
+        }) => watch_settings(a),
         Ok(_) => Err("not a watch command".to_string()),
         Err(e) => Err(e.to_string()),
     }

@@ -31,7 +31,13 @@ pub(super) fn cmd_watch(a: WatchArgs, stderr: &mut dyn Write) -> io::Result<u8> 
     let (paths, exclude) = (a.input.paths.clone(), a.input.select.exclude.clone());
     let (from_cluster, crd_recheck) = (a.from_cluster, a.crd_recheck);
     let namespace = a.input.select.namespace.clone();
-    let settings = watch_settings(a);
+    let settings = match watch_settings(a) {
+        Ok(s) => s,
+        Err(why) => {
+            writeln!(stderr, "synroute: error: {why}")?;
+            return Ok(EXIT_ERROR);
+        }
+    };
     if from_cluster {
         crate::cluster::run(settings, namespace, crd_recheck, stderr)?;
     } else {
@@ -40,25 +46,67 @@ pub(super) fn cmd_watch(a: WatchArgs, stderr: &mut dyn Write) -> io::Result<u8> 
     Ok(EXIT_OK)
 }
 
-/// What the loop does on each render: render with the flags, log the
-/// diagnostics, write through `write_outputs`, then signal as asked.
-pub(super) fn watch_settings(a: WatchArgs) -> crate::watch::Settings {
-    use crate::watch::{self, Reload, Settings};
+/// How the proxy of the target is told to reload, from the flags; a
+/// usage error for a way that proxy does not have.
+fn reload_of(a: &WatchArgs) -> Result<crate::watch::Reload, String> {
+    use crate::reload::{Api, Reload};
+    use crate::target::Target;
     let target = a.input.select.target.unwrap_or_default();
-    let reload = match (&a.reload_pid_file, a.no_reload, a.reload_process_name) {
-        (_, true, _) => Reload::Off,
-        (Some(f), false, _) => Reload::PidFile(f.clone()),
-        (None, false, Some(name)) => Reload::Name(name),
-        // Pingress's proxy reloads on its own when its folder changes.
-        (None, false, None) if target == crate::target::Target::Pingress => Reload::Off,
-        (None, false, None) => Reload::Name("synapse".to_string()),
-    };
+    let signalled = a.reload_pid_file.is_some() || a.reload_process_name.is_some();
+    if target == Target::V02 && signalled {
+        return Err(
+            "--target 0.2: Synapse 0.2 has no SIGHUP handler and the signal ends it; it reloads through its config API (--synapse-api URL) or, by default, a trigger file its watcher sees".to_string(),
+        );
+    }
+    if let Some(url) = &a.synapse_api {
+        if target != Target::V02 {
+            return Err(format!(
+                "--synapse-api is the reload of Synapse 0.2 (--target 0.2); {} reloads on SIGHUP",
+                target.describe()
+            ));
+        }
+        if signalled {
+            return Err("--synapse-api reloads through the API; give no --reload-process-name or --reload-pid-file".to_string());
+        }
+        let key = match &a.synapse_api_key_file {
+            Some(f) => std::fs::read_to_string(f)
+                .map_err(|e| format!("--synapse-api-key-file {}: {e}", f.display()))?,
+            None => std::env::var("SYNAPSE_API_KEY").map_err(|_| {
+                "--synapse-api needs the API's key: --synapse-api-key-file FILE, or SYNAPSE_API_KEY in the environment".to_string()
+            })?,
+        };
+        return Ok(Reload::Api(Box::new(Api::new(
+            url,
+            key.trim(),
+            a.output.clone(),
+        )?)));
+    }
+    Ok(
+        match (&a.reload_pid_file, a.no_reload, &a.reload_process_name) {
+            (_, true, _) => Reload::Off,
+            (Some(f), false, _) => Reload::PidFile(f.clone()),
+            (None, false, Some(name)) => Reload::Name(name.clone()),
+            // Pingress's proxy reloads on its own when its folder changes.
+            (None, false, None) if target == Target::Pingress => Reload::Off,
+            // 0.2's watcher misses a rename: a trigger file it does see.
+            (None, false, None) if target == Target::V02 => Reload::Trigger(a.output.clone()),
+            (None, false, None) => Reload::Name("synapse".to_string()),
+        },
+    )
+}
+
+/// What the loop does on each render: render with the flags, log the
+/// diagnostics, write through `write_outputs`; and how the proxy is told.
+pub(super) fn watch_settings(a: WatchArgs) -> Result<crate::watch::Settings, String> {
+    use crate::watch::{self, Settings};
+    let reload = reload_of(&a)?;
     let select = a.input.select;
     let (output, certs_out, allow_empty) = (a.output, a.certs_out, a.allow_empty);
     let mut last_diagnostics: Vec<serde_json::Value> = Vec::new();
-    Settings {
+    Ok(Settings {
         debounce: a.debounce,
         reload,
+        reload_repeat: a.reload_repeat,
         ready_file: a.ready_file,
         max_renders: a.max_renders,
         render: Box::new(move |sources, log_out| {
@@ -126,5 +174,5 @@ pub(super) fn watch_settings(a: WatchArgs) -> crate::watch::Settings {
             );
             Ok(Some(changed))
         }),
-    }
+    })
 }

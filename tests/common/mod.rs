@@ -2,6 +2,8 @@
 //! to run the binary.
 #![allow(dead_code)]
 
+pub mod expect;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
