@@ -109,7 +109,7 @@ fn resolve(ctx: &mut Ctx<'_>, b: BackendRef<'_>) -> Option<(String, i32)> {
             if !(1..=65535).contains(&n) {
                 ctx.push(diag_at(
                     Code::BackendUnresolved,
-                    format!("Service {namespace}/{name} port {n} is not a valid port; the path is not rendered"),
+                    format!("Service {namespace}/{name} port {n} is not a valid port (1-65535); the path is not rendered"),
                     origin,
                     &port_field(),
                 ));
