@@ -31,24 +31,12 @@ use std::fs;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use common::expect::{cases, expectations, requests, shares};
+use common::expect::{args_of, cases, expectations, pool_text, requests, shares};
 
 use synroute::route::file::Routing;
 use synroute::route::{Probe, Request};
 use synroute::target::Target;
 use synroute::{Rendered, Source, render};
-
-fn args_of(case: &str) -> Vec<String> {
-    fs::read_to_string(Path::new("fixtures").join(case).join("args"))
-        .map(|s| {
-            s.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// Renders a fixture the way the CLI would.
 pub fn render_case(case: &str) -> (Rendered, Vec<Source>) {
@@ -163,15 +151,7 @@ fn answer(routing: &Routing, request: &str) -> Option<String> {
     Some(match routing.lookup(&req.host, &probe) {
         Some(a) => match &a.redirect {
             Some(to) => format!("redirect {} {}", to.status, to.location),
-            None => a
-                .servers
-                .iter()
-                .map(|s| match s.weight {
-                    Some(w) => format!("{}@{w}", s.address),
-                    None => s.address.clone(),
-                })
-                .collect::<Vec<_>>()
-                .join(" "),
+            None => pool_text(&a.servers),
         },
         None => "none".to_string(),
     })
@@ -188,14 +168,7 @@ fn explained_v02(r: &Rendered, request: &str) -> Option<String> {
     let req = Request::parse(url)?;
     Some(
         match synroute::route::lookup(&r.table, &req.host, &req.path) {
-            Some(m) => synroute::route::file::v02_servers(&m.entry.servers)
-                .iter()
-                .map(|s| match s.weight {
-                    Some(w) => format!("{}@{w}", s.address),
-                    None => s.address.clone(),
-                })
-                .collect::<Vec<_>>()
-                .join(" "),
+            Some(m) => pool_text(&synroute::route::file::v02_servers(&m.entry.servers)),
             None => "none".into(),
         },
     )

@@ -27,7 +27,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use common::expect::{cases, routing_lines, shares};
+use common::expect::{args_of, cases, routing_lines, shares};
 use synroute::route::Request;
 use synroute::route::file::Routing;
 use synroute::target::Target;
@@ -36,28 +36,12 @@ const KEY: &str = "synroute-e2e-key";
 
 /// The Synapse binary, if the tests can run.
 fn synapse_bin() -> Option<PathBuf> {
-    match std::env::var_os("SYNROUTE_SYNAPSE") {
-        Some(p) => {
-            let p = PathBuf::from(p);
-            assert!(
-                p.is_file(),
-                "SYNROUTE_SYNAPSE={} is not a file",
-                p.display()
-            );
-            Some(std::fs::canonicalize(&p).expect("the Synapse binary's path"))
-        }
-        None => {
-            let p = PathBuf::from("../shared/synapse/synapse");
-            if p.is_file() {
-                Some(std::fs::canonicalize(&p).expect("the Synapse binary's path"))
-            } else {
-                eprintln!(
-                    "skipping: ../shared/synapse/synapse is missing and SYNROUTE_SYNAPSE is unset"
-                );
-                None
-            }
-        }
-    }
+    let bin = common::shared_path(
+        "SYNROUTE_SYNAPSE",
+        "../shared/synapse/synapse",
+        Path::is_file,
+    )?;
+    Some(std::fs::canonicalize(&bin).expect("the Synapse binary's path"))
 }
 
 fn free_port() -> u16 {
@@ -392,15 +376,7 @@ fn pointed_at(text: &str, addresses: &BTreeMap<String, u16>) -> String {
 
 /// Renders a fixture `--target 0.2` as the CLI does.
 fn render_02(case: &str) -> Option<Vec<u8>> {
-    let args: Vec<String> = std::fs::read_to_string(Path::new("fixtures").join(case).join("args"))
-        .map(|s| {
-            s.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
+    let args = args_of(case);
     let mut opts = synroute::cli::options_for(&args).expect("args");
     opts.target = Target::V02;
     let sources =

@@ -19,6 +19,31 @@ pub fn cases() -> Vec<String> {
     v
 }
 
+/// The render flags of `case` (its `args` file, one per line).
+pub fn args_of(case: &str) -> Vec<String> {
+    fs::read_to_string(Path::new("fixtures").join(case).join("args"))
+        .map(|s| {
+            s.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A pool as an expectation line's right side writes it: `a b`, `a@9 b@1`.
+pub fn pool_text(servers: &[synroute::ir::Server]) -> String {
+    servers
+        .iter()
+        .map(|s| match s.weight {
+            Some(w) => format!("{}@{w}", s.address),
+            None => s.address.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The expectations file of `case` for `target`, if it has one.
 pub fn expectations(case: &str, target: Target) -> Option<String> {
     let name = match target {

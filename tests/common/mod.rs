@@ -5,29 +5,32 @@
 pub mod expect;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// The shared corpus: `SYNROUTE_CORPUS`, else `../shared/corpus`. When the
 /// variable is set and the folder is missing, the test fails; when it is
 /// unset and the default is missing, the test says so and is skipped.
 pub fn corpus_root() -> Option<PathBuf> {
-    match std::env::var_os("SYNROUTE_CORPUS") {
+    shared_path("SYNROUTE_CORPUS", "../shared/corpus", Path::is_dir)
+}
+
+/// Something of `../shared` a test needs: the path in `var`, else
+/// `default`. Set and not `there`, the test fails; unset and the default
+/// not there, it says so and is skipped (None).
+pub fn shared_path(var: &str, default: &str, there: fn(&Path) -> bool) -> Option<PathBuf> {
+    match std::env::var_os(var) {
         Some(p) => {
             let p = PathBuf::from(p);
-            assert!(
-                p.is_dir(),
-                "SYNROUTE_CORPUS={} is not a folder",
-                p.display()
-            );
+            assert!(there(&p), "{var}={} is missing", p.display());
             Some(p)
         }
         None => {
-            let p = PathBuf::from("../shared/corpus");
-            if p.is_dir() {
+            let p = PathBuf::from(default);
+            if there(&p) {
                 Some(p)
             } else {
-                eprintln!("skipping: ../shared/corpus is missing and SYNROUTE_CORPUS is unset");
+                eprintln!("skipping: {default} is missing and {var} is unset");
                 None
             }
         }
