@@ -287,6 +287,19 @@ codes! {
          it: by the Gateway API's listener isolation, requests for that host \
          are matched against that listener's routes only, so this route is \
          not rendered there.";
+    UnsupportedProtocol = "SR2018", Warning,
+        "A GRPCRoute attached to a plain HTTP listener needs HTTP/2 without \
+         TLS (h2c, with prior knowledge), and Synapse's plain listener speaks \
+         HTTP/1.1 alone: the route is not attached to that listener (the \
+         Gateway API's reason is UnsupportedProtocol). Attach it to an HTTPS \
+         listener: Synapse offers HTTP/2 there by ALPN.";
+    RouteKindConflict = "SR2019", Warning,
+        "A GRPCRoute and an HTTPRoute meet on one hostname of one listener. \
+         The Gateway API lets routes of one kind serve a hostname on a \
+         listener and rejects the other (Accepted=False); synroute takes \
+         HTTPRoutes as attached first, so the GRPCRoute is not attached \
+         there. Serve gRPC under a hostname of its own, or route it with \
+         HTTPRoutes by path.";
     ListenerNoHostname = "SR2101", Warning,
         "`synroute listeners`: an HTTPRoute, GRPCRoute or TLSRoute attached \
          to a WrappedGateway's Gateway has no `spec.hostnames`. Listeners are \

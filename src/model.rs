@@ -13,6 +13,7 @@ use std::sync::{Arc, OnceLock};
 // then reported as unsupported instead of refused as malformed.
 use gateway_api::experimental::gatewayclasses::GatewayClassSpec;
 use gateway_api::experimental::gateways::GatewaySpec;
+use gateway_api::experimental::grpcroutes::GrpcRouteSpec;
 use gateway_api::experimental::httproutes::HttpRouteSpec;
 use gateway_api::experimental::listenersets::ListenerSetSpec;
 use gateway_api::experimental::referencegrants::ReferenceGrantSpec;
@@ -39,6 +40,7 @@ pub enum Kind {
     ListenerSet,
     BackendTlsPolicy,
     TlsRoute,
+    GrpcRoute,
 }
 
 impl Kind {
@@ -56,6 +58,7 @@ impl Kind {
             Kind::ListenerSet => "ListenerSet",
             Kind::BackendTlsPolicy => "BackendTLSPolicy",
             Kind::TlsRoute => "TLSRoute",
+            Kind::GrpcRoute => "GRPCRoute",
         }
     }
 
@@ -409,6 +412,8 @@ pub type ReferenceGrant = Resource<ReferenceGrantSpec>;
 pub type ListenerSet = Resource<ListenerSetSpec>;
 pub type BackendTlsPolicy = Resource<BackendTlsPolicySpec>;
 pub type TlsRoute = Resource<TlsRouteSpec>;
+/// GRPCRoute v1 and v1alpha2 alike (the same shape).
+pub type GrpcRoute = Resource<GrpcRouteSpec>;
 
 /// A TLSRoute as synroute reads it (v1, v1alpha3, v1alpha2 alike): every
 /// field optional, so that the alpha versions, which do not require
@@ -589,6 +594,7 @@ pub struct Snapshot {
     pub listener_sets: BTreeMap<Key, Obj<ListenerSet>>,
     pub backend_tls_policies: BTreeMap<Key, Obj<BackendTlsPolicy>>,
     pub tls_routes: BTreeMap<Key, Obj<TlsRoute>>,
+    pub grpc_routes: BTreeMap<Key, Obj<GrpcRoute>>,
     /// Gateways, ListenerSets, Services and Secrets by kind and name, in
     /// every namespace (`same_name`); built on first use.
     pub same_name: OnceLock<ByKindAndName>,
@@ -609,6 +615,7 @@ impl Snapshot {
             + self.listener_sets.len()
             + self.backend_tls_policies.len()
             + self.tls_routes.len()
+            + self.grpc_routes.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -661,6 +668,7 @@ impl Snapshot {
         v.extend(of(&self.listener_sets, |o| &o.metadata));
         v.extend(of(&self.backend_tls_policies, |o| &o.metadata));
         v.extend(of(&self.tls_routes, |o| &o.metadata));
+        v.extend(of(&self.grpc_routes, |o| &o.metadata));
         v
     }
 }

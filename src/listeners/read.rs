@@ -114,7 +114,7 @@ pub struct Read {
 
 /// Reads the documents `documents_of` found for `KINDS`.
 /// With `beside_render`, a route of a kind the render reads itself
-/// (HTTPRoute, TLSRoute) that does not read is left for the render to
+/// (HTTPRoute, GRPCRoute, TLSRoute) that does not read is left for the render to
 /// report, once.
 pub fn read(docs: &[RawDoc<'_>], opts: &Options, beside_render: bool) -> Read {
     let mut out = Read::default();
@@ -183,7 +183,8 @@ pub fn read(docs: &[RawDoc<'_>], opts: &Options, beside_render: bool) -> Read {
                     });
                 }
                 Err(_)
-                    if beside_render && matches!(doc.kind.as_str(), "HTTPRoute" | "TLSRoute") => {}
+                    if beside_render
+                        && matches!(doc.kind.as_str(), "HTTPRoute" | "GRPCRoute" | "TLSRoute") => {}
                 Err(e) => out.diagnostics.push(malformed(e)),
             }
         }

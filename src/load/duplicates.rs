@@ -23,6 +23,7 @@ pub(crate) struct Kinds {
     pub(super) listener_sets: Vec<(Arc<Origin>, ListenerSet, ())>,
     pub(super) backend_tls_policies: Vec<(Arc<Origin>, BackendTlsPolicy, ())>,
     pub(super) tls_routes: Vec<(Arc<Origin>, TlsRoute, ())>,
+    pub(super) grpc_routes: Vec<(Arc<Origin>, GrpcRoute, ())>,
 }
 
 impl Kinds {
@@ -43,6 +44,7 @@ impl Kinds {
                 Object::ListenerSet(v) => self.listener_sets.push((origin, *v, ())),
                 Object::BackendTlsPolicy(v) => self.backend_tls_policies.push((origin, v, ())),
                 Object::TlsRoute(v) => self.tls_routes.push((origin, *v, ())),
+                Object::GrpcRoute(v) => self.grpc_routes.push((origin, *v, ())),
             }
         }
     }
@@ -68,6 +70,7 @@ impl Kinds {
             listener_sets,
             backend_tls_policies,
             tls_routes,
+            grpc_routes,
         } = self;
         let (snap, diags) = (&mut loaded.snapshot, &mut loaded.diagnostics);
         let mut service_diags = Vec::new();
@@ -85,6 +88,7 @@ impl Kinds {
             fill(&mut snap.listener_sets, diags, listener_sets);
             fill(&mut snap.backend_tls_policies, diags, backend_tls_policies);
             fill(&mut snap.tls_routes, diags, tls_routes);
+            fill(&mut snap.grpc_routes, diags, grpc_routes);
             also();
         };
         beside(jobs, services, rest);

@@ -34,9 +34,9 @@ use std::sync::Arc;
 
 use crate::diag::{Code, Diagnostic, Location, SUBSTITUTION_HINT, Severity};
 use crate::model::{
-    Anchored, BackendTlsPolicy, DocSpan, FieldPath, Gateway, GatewayClass, HttpRoute, Ingress,
-    IngressClass, Key, Kind, ListenerSet, Meta, Namespace, Obj, Origin, ReferenceGrant, Secret,
-    Service, Snapshot, TlsRoute, diag_at,
+    Anchored, BackendTlsPolicy, DocSpan, FieldPath, Gateway, GatewayClass, GrpcRoute, HttpRoute,
+    Ingress, IngressClass, Key, Kind, ListenerSet, Meta, Namespace, Obj, Origin, ReferenceGrant,
+    Secret, Service, Snapshot, TlsRoute, diag_at,
 };
 use crate::{Options, Source};
 use parse::{Class, Object};

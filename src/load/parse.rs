@@ -8,8 +8,8 @@
 use serde::Deserialize;
 
 use crate::model::{
-    BackendTlsPolicy, Gateway, GatewayClass, HttpRoute, Ingress, IngressClass, Kind, ListenerSet,
-    Meta, Namespace, ReferenceGrant, Secret, Service, TlsRoute,
+    BackendTlsPolicy, Gateway, GatewayClass, GrpcRoute, HttpRoute, Ingress, IngressClass, Kind,
+    ListenerSet, Meta, Namespace, ReferenceGrant, Secret, Service, TlsRoute,
 };
 
 /// A typed object of a kind synroute uses. Large variants are boxed.
@@ -27,6 +27,7 @@ pub enum Object {
     ListenerSet(Box<ListenerSet>),
     BackendTlsPolicy(BackendTlsPolicy),
     TlsRoute(Box<TlsRoute>),
+    GrpcRoute(Box<GrpcRoute>),
 }
 
 impl Object {
@@ -44,6 +45,7 @@ impl Object {
             Object::ListenerSet(o) => &o.metadata,
             Object::BackendTlsPolicy(o) => &o.metadata,
             Object::TlsRoute(o) => &o.metadata,
+            Object::GrpcRoute(o) => &o.metadata,
         }
     }
 }
@@ -87,6 +89,7 @@ pub fn classify(api_version: &str, kind: &str) -> Class {
         (GATEWAY_GROUP, "ListenerSet") => versioned(Kind::ListenerSet, &["v1"]),
         (X_GATEWAY_GROUP, "XListenerSet") => versioned(Kind::ListenerSet, &["v1alpha1"]),
         (GATEWAY_GROUP, "TLSRoute") => versioned(Kind::TlsRoute, &["v1", "v1alpha3", "v1alpha2"]),
+        (GATEWAY_GROUP, "GRPCRoute") => versioned(Kind::GrpcRoute, &["v1", "v1alpha2"]),
         (GATEWAY_GROUP, "BackendTLSPolicy") => {
             versioned(Kind::BackendTlsPolicy, &["v1", "v1alpha3"])
         }
@@ -108,6 +111,7 @@ pub fn supported_versions(kind: Kind) -> &'static str {
         }
         Kind::BackendTlsPolicy => "gateway.networking.k8s.io/v1 or v1alpha3",
         Kind::TlsRoute => "gateway.networking.k8s.io/v1, v1alpha3 or v1alpha2",
+        Kind::GrpcRoute => "gateway.networking.k8s.io/v1 or v1alpha2",
     }
 }
 
@@ -478,6 +482,7 @@ where
         Kind::ListenerSet => Object::ListenerSet(Box::new(ListenerSet::deserialize(d)?)),
         Kind::BackendTlsPolicy => Object::BackendTlsPolicy(BackendTlsPolicy::deserialize(d)?),
         Kind::TlsRoute => Object::TlsRoute(Box::new(TlsRoute::deserialize(d)?)),
+        Kind::GrpcRoute => Object::GrpcRoute(Box::new(GrpcRoute::deserialize(d)?)),
     })
 }
 

@@ -2,9 +2,13 @@
 //! route's parentRefs reach, and the hostnames it is rendered under — as
 //! the Gateway API spec defines them (sectionName, port, protocol,
 //! allowedRoutes, hostname intersection, ReferenceGrants). Shared by every kind
-//! of route (`httproute.rs`, `tlsroute.rs`); it renders nothing itself.
+//! of route (`httproute.rs`, `grpcroute.rs`, `tlsroute.rs`); it renders
+//! nothing itself. For a GRPCRoute also what the GRPCRoute spec adds: a
+//! plain HTTP listener is refused (Synapse's plain listener speaks no
+//! h2c), and a hostname an HTTPRoute holds on the listener is not shared
+//! (cross serving; `HttpHosts`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::Ctx;
@@ -30,21 +34,101 @@ pub enum RouteKind {
     Http,
     /// TLSRoute: TLS listeners in Passthrough mode.
     Tls,
+    /// GRPCRoute: HTTPS listeners (HTTP ones are looked at, and refused:
+    /// h2c).
+    Grpc,
 }
 
 impl RouteKind {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             RouteKind::Http => "HTTPRoute",
             RouteKind::Tls => "TLSRoute",
+            RouteKind::Grpc => "GRPCRoute",
         }
     }
 
     fn takes(self, l: &Listener) -> bool {
         match self {
-            RouteKind::Http => l.protocol == "HTTP" || l.protocol == "HTTPS",
+            RouteKind::Http | RouteKind::Grpc => l.protocol == "HTTP" || l.protocol == "HTTPS",
             RouteKind::Tls => l.protocol == "TLS" && l.passthrough,
         }
+    }
+}
+
+/// The hostnames HTTPRoutes reached on each listener (by its index in the
+/// scope), for a GRPCRoute's cross-serving check: a hostname is served by
+/// routes of one kind on a listener. Looked up by name and by suffix, so
+/// that a check costs the same whatever the number of hosts.
+#[derive(Default)]
+pub struct HttpHosts {
+    /// Listeners an HTTPRoute reached with no hostname at all.
+    catch_all: BTreeSet<usize>,
+    /// (listener, host) as reached.
+    hosts: BTreeSet<(usize, String)>,
+    /// (listener, host reversed): a wildcard's suffix query is a range.
+    reversed: BTreeSet<(usize, String)>,
+}
+
+impl HttpHosts {
+    /// From the (listener, host) pairs HTTPRoutes reached; an empty host
+    /// is a route reached with no hostname (`attach`'s marker).
+    pub fn new(reached: impl IntoIterator<Item = (usize, String)>) -> HttpHosts {
+        let mut out = HttpHosts::default();
+        for (i, h) in reached {
+            if h.is_empty() {
+                out.catch_all.insert(i);
+            } else {
+                out.reversed.insert((i, h.chars().rev().collect()));
+                out.hosts.insert((i, h));
+            }
+        }
+        out
+    }
+
+    /// An HTTPRoute's hostname on listener `i` that meets `host`, if any.
+    fn meets(&self, i: usize, host: &RouteHost) -> Option<String> {
+        if self.catch_all.contains(&i) {
+            return Some("every name (an HTTPRoute without hostnames)".to_string());
+        }
+        let has = |h: &str| self.hosts.contains(&(i, h.to_string()));
+        let (name, wild) = match host {
+            RouteHost::CatchAll => {
+                // Every name: any HTTPRoute on the listener.
+                let first = self.hosts.range((i, String::new())..).next();
+                return first.filter(|(j, _)| *j == i).map(|(_, h)| h.clone());
+            }
+            RouteHost::Host(h) => match h.strip_prefix("*.") {
+                Some(suffix) => (suffix, true),
+                None => (h.as_str(), false),
+            },
+        };
+        if !wild && has(name) {
+            return Some(name.to_string());
+        }
+        // A wildcard covering the name (or, for a wildcard, covering or
+        // equal to it): `*.` and each suffix.
+        let mut rest = name;
+        if wild && has(&format!("*.{rest}")) {
+            return Some(format!("*.{rest}"));
+        }
+        while let Some((_, suffix)) = rest.split_once('.') {
+            if has(&format!("*.{suffix}")) {
+                return Some(format!("*.{suffix}"));
+            }
+            rest = suffix;
+        }
+        if wild {
+            // Names under the wildcard: those ending in `.suffix`.
+            let key: String = format!(".{name}").chars().rev().collect();
+            let found = self
+                .reversed
+                .range((i, key.clone())..)
+                .next()
+                .filter(|(j, r)| *j == i && r.starts_with(&key));
+            return found.map(|(_, r)| r.chars().rev().collect());
+        }
+        None
     }
 }
 
@@ -62,6 +146,28 @@ impl<'a> RouteView<'a> {
         Some(RouteView {
             origin: &route.origin,
             kind: RouteKind::Http,
+            hostnames: spec.hostnames.clone().unwrap_or_default(),
+            parents: spec
+                .parent_refs
+                .iter()
+                .flatten()
+                .map(|p| ParentRef {
+                    group: p.group.clone(),
+                    kind: p.kind.clone(),
+                    namespace: p.namespace.clone(),
+                    name: p.name.clone(),
+                    section_name: p.section_name.clone(),
+                    port: p.port,
+                })
+                .collect(),
+        })
+    }
+
+    pub fn of_grpc(route: &'a Obj<crate::model::GrpcRoute>) -> Option<RouteView<'a>> {
+        let spec = route.value.spec.as_ref()?;
+        Some(RouteView {
+            origin: &route.origin,
+            kind: RouteKind::Grpc,
             hostnames: spec.hostnames.clone().unwrap_or_default(),
             parents: spec
                 .parent_refs
@@ -327,6 +433,74 @@ pub(super) fn attach(
             );
             continue;
         }
+        if route.kind == RouteKind::Grpc {
+            // HTTP/2 without TLS (h2c) is what a GRPCRoute needs on a plain
+            // listener; Synapse's plain listener speaks HTTP/1.1 alone.
+            let (plain, tls): (Vec<_>, Vec<_>) = allowed
+                .into_iter()
+                .partition(|(_, l, _)| l.protocol == "HTTP");
+            allowed = tls;
+            let names: Vec<&str> = plain.iter().map(|(_, l, _)| l.name.as_str()).collect();
+            if allowed.is_empty() && !plain.is_empty() {
+                report_parent(
+                    ctx,
+                    route,
+                    &field,
+                    &parent,
+                    Code::UnsupportedProtocol,
+                    &format!(
+                        "has only plain HTTP listeners ({}): a GRPCRoute there needs HTTP/2 without TLS (h2c), which Synapse's plain listener does not speak",
+                        names.join(", ")
+                    ),
+                );
+                continue;
+            }
+            if !plain.is_empty() {
+                ctx.push(diag_at(
+                    Code::UnsupportedProtocol,
+                    format!(
+                        "parentRef {parent}: the plain HTTP listeners {} would need HTTP/2 without TLS (h2c), which Synapse's plain listener does not speak; the route is attached to its HTTPS listeners alone",
+                        names.join(", ")
+                    ),
+                    origin,
+                    &field,
+                ));
+            }
+            let met = allowed.iter().find_map(|(i, l, hs)| {
+                let hosts: Vec<String> = match hs {
+                    None => hostnames.clone(),
+                    Some(hs) => hs
+                        .iter()
+                        .filter_map(|&h| hostnames.get(h).cloned())
+                        .collect(),
+                };
+                intersect(l.hostname.as_deref(), &hosts)
+                    .into_iter()
+                    .find_map(|t| {
+                        scope
+                            .http_hosts
+                            .meets(*i, &t)
+                            .map(|h| (l.name.clone(), t, h))
+                    })
+            });
+            if let Some((listener, t, h)) = met {
+                let name = match t {
+                    RouteHost::Host(n) => n,
+                    RouteHost::CatchAll => "every name".to_string(),
+                };
+                report_parent(
+                    ctx,
+                    route,
+                    &field,
+                    &parent,
+                    Code::RouteKindConflict,
+                    &format!(
+                        "serves {name} on listener {listener}, where an HTTPRoute holds {h}: a hostname is served by HTTPRoutes or by GRPCRoutes on a listener, never both, and synroute takes HTTPRoutes as attached first"
+                    ),
+                );
+                continue;
+            }
+        }
         let mut found = ReachedSet::default();
         let mut isolated: Vec<(RouteHost, &Listener, String)> = Vec::new();
         for (i, l, hs) in allowed {
@@ -343,12 +517,17 @@ pub(super) fn attach(
                 }
             };
             for t in intersect(l.hostname.as_deref(), route_hosts) {
-                if let RouteHost::Host(h) = &t {
-                    if let Some(by) = more_specific(scope, l, h) {
-                        isolated.push((t.clone(), l, by));
-                        continue;
+                match &t {
+                    RouteHost::Host(h) => {
+                        if let Some(by) = more_specific(scope, l, h) {
+                            isolated.push((t.clone(), l, by));
+                            continue;
+                        }
+                        listener_hosts.push((i, h.clone()));
                     }
-                    listener_hosts.push((i, h.clone()));
+                    // Reached with no hostname: every name of the listener
+                    // (an empty host marks it).
+                    RouteHost::CatchAll => listener_hosts.push((i, String::new())),
                 }
                 found.add(t, via);
             }

@@ -1,7 +1,8 @@
 //! The Gateway API stage: each HTTPRoute attached (`attach.rs`) and
 //! rendered (`httproute.rs`) on its own, as soon as it is read; then the
-//! routes applied in the SPEC's order, TLSRoutes (`tlsroute.rs`), and the
-//! listeners' TLS certificateRefs projected onto the hosts they serve.
+//! routes applied in the SPEC's order, GRPCRoutes (`grpcroute.rs`),
+//! TLSRoutes (`tlsroute.rs`), and the listeners' TLS certificateRefs
+//! projected onto the hosts they serve.
 //!
 //! It owns the order of the stage only: attachment rules are `attach.rs`'s,
 //! rule translation `httproute.rs`'s.
@@ -92,6 +93,15 @@ pub fn translate(ctx: &mut Ctx<'_>, mut scope: Scope, routes: Vec<RouteAlone>) {
         pending.extend(alone.pending);
         ctx.replay(alone.ops);
     }
+    // GRPCRoutes after every HTTPRoute: a hostname an HTTPRoute holds on a
+    // listener is not theirs there (cross serving).
+    scope.http_hosts = super::attach::HttpHosts::new(
+        by_listener
+            .iter()
+            .enumerate()
+            .flat_map(|(i, hosts)| hosts.iter().map(move |h| (i, h.clone()))),
+    );
+    super::grpcroute::translate(ctx, &scope, &mut pending, &mut by_listener);
     let mut listener_hosts = ListenerHosts::new();
     for (l, hosts) in scope.listeners.iter().zip(by_listener) {
         if hosts.is_empty() {
@@ -174,7 +184,9 @@ fn project_listener_certs(
                 let known: BTreeSet<&str> = bundle.hosts.iter().map(String::as_str).collect();
                 let added: Vec<String> = attached
                     .iter()
-                    .filter(|h| !h.starts_with("*.") && !known.contains(h.as_str()))
+                    .filter(|h| {
+                        !h.is_empty() && !h.starts_with("*.") && !known.contains(h.as_str())
+                    })
                     .cloned()
                     .collect();
                 bundle.hosts.extend(added);

@@ -37,6 +37,12 @@ pub struct Pending {
 }
 
 impl Pending {
+    /// A rule with no backend left: reported once every route has claimed
+    /// its entries, with the entry its requests fall through to.
+    pub fn fall_through(&mut self, host: String, m: RouteMatch, prov: Provenance) {
+        self.fallthrough.push((host, m, prov));
+    }
+
     /// Appends another route's pending work, after this one's.
     pub fn extend(&mut self, other: Pending) {
         self.redirects.extend(other.redirects);
@@ -253,7 +259,6 @@ fn filters(
     settings: &mut PathSettings,
 ) -> Option<RedirectFilter> {
     let mut redirect = None;
-    let v2 = ctx.target().v2();
     let mut transforms = Transforms::default();
     for (fi, f) in rule.filters.iter().flatten().enumerate() {
         let ffield = rfield.key("filters").idx(fi);
@@ -266,63 +271,19 @@ fn filters(
                 &ffield,
             ));
         };
-        // The request and response modifiers are distinct generated types of
-        // one shape: set becomes `Name:Value` entries; add appends (v2) or is
-        // written like a set; remove removes (v2) or is lost.
-        macro_rules! header_modifier {
-            ($modifier:expr, $list:expr, $add:expr, $remove:expr, $field:literal, $title:literal) => {
-                if let Some(m) = &$modifier {
-                    for h in m.set.iter().flatten() {
-                        $list.push(format!("{}:{}", h.name, h.value));
-                    }
-                    for (hi, h) in m.add.iter().flatten().enumerate() {
-                        if v2 {
-                            $add.push(format!("{}:{}", h.name, h.value));
-                        } else {
-                            $list.push(format!("{}:{}", h.name, h.value));
-                            add_approximated(
-                                ctx,
-                                origin,
-                                &ffield.key($field).key("add").idx(hi),
-                                &h.name,
-                            );
-                        }
-                    }
-                    let removed = m.remove.iter().flatten();
-                    if v2 {
-                        $remove.extend(removed.cloned());
-                    } else if m.remove.as_ref().is_some_and(|r| !r.is_empty()) {
-                        ctx.push(diag_at(
-                            Code::UnsupportedFilter,
-                            format!(
-                                "{} remove cannot be said in {}; the rule renders without it (target v2 can)",
-                                $title,
-                                ctx.target().describe()
-                            ),
-                            origin,
-                            &ffield,
-                        ));
-                    }
-                }
-            };
-        }
         match name.as_str() {
-            "RequestHeaderModifier" => header_modifier!(
-                f.request_header_modifier,
-                settings.request_headers,
-                transforms.request_add,
-                transforms.request_remove,
-                "requestHeaderModifier",
-                "RequestHeaderModifier"
-            ),
-            "ResponseHeaderModifier" => header_modifier!(
-                f.response_header_modifier,
-                settings.response_headers,
-                transforms.response_add,
-                transforms.response_remove,
-                "responseHeaderModifier",
-                "ResponseHeaderModifier"
-            ),
+            "RequestHeaderModifier" => {
+                if let Some(m) = &f.request_header_modifier {
+                    let m = header_mod!(m);
+                    apply_header_mod(ctx, origin, &ffield, m, true, settings, &mut transforms);
+                }
+            }
+            "ResponseHeaderModifier" => {
+                if let Some(m) = &f.response_header_modifier {
+                    let m = header_mod!(m);
+                    apply_header_mod(ctx, origin, &ffield, m, false, settings, &mut transforms);
+                }
+            }
             "RequestRedirect" => {
                 if let Some(r) = &f.request_redirect {
                     let path = r.path.as_ref();
@@ -359,6 +320,94 @@ fn filters(
     redirect
 }
 
+/// A RequestHeaderModifier or ResponseHeaderModifier, whatever the
+/// route kind's generated type for it.
+pub(super) struct HeaderMod {
+    pub set: Vec<(String, String)>,
+    pub add: Vec<(String, String)>,
+    pub remove: Vec<String>,
+}
+
+/// Reads a generated header modifier (each route kind and each direction
+/// has its own type of one shape) into a `HeaderMod`.
+macro_rules! header_mod {
+    ($m:expr) => {
+        $crate::translate::httproute::HeaderMod {
+            set: $m
+                .set
+                .iter()
+                .flatten()
+                .map(|h| (h.name.clone(), h.value.clone()))
+                .collect(),
+            add: $m
+                .add
+                .iter()
+                .flatten()
+                .map(|h| (h.name.clone(), h.value.clone()))
+                .collect(),
+            remove: $m.remove.clone().unwrap_or_default(),
+        }
+    };
+}
+pub(super) use header_mod;
+
+/// Applies a header modifier of the request (or the response) to a
+/// rule's settings, as the target can say it: set becomes `Name:Value`
+/// entries; add appends (v2) or is written like a set (reported); remove
+/// removes (v2) or is lost (reported).
+pub(super) fn apply_header_mod(
+    ctx: &mut Ctx<'_>,
+    origin: &Arc<Origin>,
+    ffield: &FieldPath,
+    m: HeaderMod,
+    request: bool,
+    settings: &mut PathSettings,
+    transforms: &mut Transforms,
+) {
+    let v2 = ctx.target().v2();
+    let (list, add, remove, field, title) = if request {
+        (
+            &mut settings.request_headers,
+            &mut transforms.request_add,
+            &mut transforms.request_remove,
+            "requestHeaderModifier",
+            "RequestHeaderModifier",
+        )
+    } else {
+        (
+            &mut settings.response_headers,
+            &mut transforms.response_add,
+            &mut transforms.response_remove,
+            "responseHeaderModifier",
+            "ResponseHeaderModifier",
+        )
+    };
+    for (name, value) in &m.set {
+        list.push(format!("{name}:{value}"));
+    }
+    for (hi, (name, value)) in m.add.iter().enumerate() {
+        if v2 {
+            add.push(format!("{name}:{value}"));
+        } else {
+            list.push(format!("{name}:{value}"));
+            add_approximated(ctx, origin, &ffield.key(field).key("add").idx(hi), name);
+        }
+    }
+    if v2 {
+        remove.extend(m.remove);
+    } else if !m.remove.is_empty() {
+        ctx.push(diag_at(
+            Code::UnsupportedFilter,
+            format!(
+                "{title} remove cannot be said in {}; the rule renders without it (target v2 can)",
+                ctx.target().describe()
+            ),
+            origin,
+            ffield,
+        ));
+    }
+}
+
 fn add_approximated(ctx: &mut Ctx<'_>, origin: &Arc<Origin>, field: &FieldPath, name: &str) {
     ctx.push(diag_at(
         Code::HeaderAddApproximated,
@@ -391,20 +440,66 @@ fn unsupported_fields(
     }
 }
 
+/// A backendRef as every route kind has it (each kind's generated type
+/// has its own).
+pub(super) struct RefView<'a> {
+    pub group: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub name: &'a str,
+    pub namespace: Option<&'a str>,
+    pub port: Option<i32>,
+    pub weight: Option<i32>,
+    pub has_filters: bool,
+}
+
+/// Reads a generated backendRef into a `RefView`.
+macro_rules! ref_view {
+    ($b:expr) => {
+        $crate::translate::httproute::RefView {
+            group: $b.group.as_deref(),
+            kind: $b.kind.as_deref(),
+            name: &$b.name,
+            namespace: $b.namespace.as_deref(),
+            port: $b.port,
+            weight: $b.weight,
+            has_filters: $b.filters.as_ref().is_some_and(|f| !f.is_empty()),
+        }
+    };
+}
+pub(super) use ref_view;
+
 fn backends(
     ctx: &mut Ctx<'_>,
     origin: &Arc<Origin>,
     rule: &HttpRouteRules,
     rfield: &FieldPath,
 ) -> Vec<Server> {
-    let refs = rule.backend_refs.as_deref().unwrap_or_default();
+    let refs: Vec<RefView<'_>> = rule
+        .backend_refs
+        .iter()
+        .flatten()
+        .map(|b| ref_view!(b))
+        .collect();
+    servers_of(ctx, origin, "HTTPRoute", &refs, rfield)
+}
+
+/// A rule's backendRefs as a pool of servers: Services only, weights
+/// when any is given, ReferenceGrant-checked; what cannot be used is
+/// reported at its backendRef.
+pub(super) fn servers_of(
+    ctx: &mut Ctx<'_>,
+    origin: &Arc<Origin>,
+    route_kind: &str,
+    refs: &[RefView<'_>],
+    rfield: &FieldPath,
+) -> Vec<Server> {
     let weighted = refs.iter().any(|b| b.weight.is_some());
     let mut servers = Vec::new();
     for (bi, b) in refs.iter().enumerate() {
         let bfield = rfield.key("backendRefs").idx(bi);
-        let group = b.group.as_deref().unwrap_or("");
-        let kind = b.kind.as_deref().unwrap_or("Service");
-        if b.filters.as_ref().is_some_and(|f| !f.is_empty()) {
+        let group = b.group.unwrap_or("");
+        let kind = b.kind.unwrap_or("Service");
+        if b.has_filters {
             ctx.push(diag_at(
                 Code::UnsupportedFilter,
                 "per-backend filters have no Synapse equivalent; the backend renders without them"
@@ -432,14 +527,11 @@ fn backends(
         if weight == Some(0) {
             continue;
         }
-        let ns = b
-            .namespace
-            .clone()
-            .unwrap_or_else(|| origin.namespace.clone());
-        if !reference_allowed(ctx, "HTTPRoute", origin, (&ns, &b.name), &bfield) {
+        let ns = b.namespace.unwrap_or(&origin.namespace).to_string();
+        if !reference_allowed(ctx, route_kind, origin, (&ns, b.name), &bfield) {
             continue;
         }
-        tls_policy(ctx, origin, &ns, &b.name, &bfield);
+        tls_policy(ctx, origin, &ns, b.name, &bfield);
         let port = match b.port {
             Some(p) => PortRef::Number(p),
             None => PortRef::Missing,
@@ -448,7 +540,7 @@ fn backends(
             ctx,
             BackendRef {
                 namespace: &ns,
-                name: &b.name,
+                name: b.name,
                 port,
                 origin,
                 field: &bfield,
@@ -643,7 +735,15 @@ pub fn finish(ctx: &mut Ctx<'_>, pending: Pending) {
             )),
         }
     }
+    let status = ctx.target().no_route_status();
     for (host, key, prov) in pending.fallthrough {
+        // What a rule without backends should answer: a 500 (HTTPRoute),
+        // UNIMPLEMENTED (GRPCRoute).
+        let owed = if prov.origin.kind == crate::model::Kind::GrpcRoute {
+            "the gRPC status UNIMPLEMENTED"
+        } else {
+            "a 500"
+        };
         let probe = Probe::for_match(&key);
         let dest =
             lookup_request(&ctx.table, &host, &probe).map(|m| (m.key, m.entry.provenance.clone()));
@@ -651,7 +751,7 @@ pub fn finish(ctx: &mut Ctx<'_>, pending: Pending) {
             Some((k, to)) => diag_at(
                 Code::BackendFallThrough,
                 format!(
-                    "the rule has no backend left, so requests for {host}{key} fall through to {k} ({}) instead of a 500",
+                    "the rule has no backend left, so requests for {host}{key} fall through to {k} ({}) instead of {owed}",
                     to.origin.describe()
                 ),
                 &prov.origin,
@@ -660,7 +760,7 @@ pub fn finish(ctx: &mut Ctx<'_>, pending: Pending) {
             .related("the entry that answers them", &to.origin, &to.field),
             None => diag_at(
                 Code::BackendFallThrough,
-                format!("the rule has no backend left, so requests for {host}{key} get 404 instead of a 500"),
+                format!("the rule has no backend left, so requests for {host}{key} get {status} instead of {owed}"),
                 &prov.origin,
                 &prov.field,
             ),
@@ -673,34 +773,41 @@ pub fn finish(ctx: &mut Ctx<'_>, pending: Pending) {
 /// not a parent accepted the route: False with the first reason found
 /// (InvalidKind, RefNotPermitted, BackendNotFound), else True.
 pub fn resolved_refs(ctx: &Ctx<'_>, route: &Obj<HttpRoute>) -> Condition {
-    let origin = &route.origin;
     let refs = route
         .value
         .spec
         .iter()
         .flat_map(|s| s.rules.iter().flatten())
-        .flat_map(|r| r.backend_refs.iter().flatten());
+        .flat_map(|r| r.backend_refs.iter().flatten())
+        .map(|b| ref_view!(b));
+    resolved_refs_of(ctx, &route.origin, "HTTPRoute", refs)
+}
+
+/// `resolved_refs` for the backendRefs of a route of any kind.
+pub(super) fn resolved_refs_of<'a>(
+    ctx: &Ctx<'_>,
+    origin: &Arc<Origin>,
+    route_kind: &str,
+    refs: impl Iterator<Item = RefView<'a>>,
+) -> Condition {
     for b in refs {
-        let group = b.group.as_deref().unwrap_or("");
-        let kind = b.kind.as_deref().unwrap_or("Service");
-        let ns = b
-            .namespace
-            .clone()
-            .unwrap_or_else(|| origin.namespace.clone());
+        let group = b.group.unwrap_or("");
+        let kind = b.kind.unwrap_or("Service");
+        let ns = b.namespace.unwrap_or(&origin.namespace);
         let (reason, message) = if !(group.is_empty() || group == "core") || kind != "Service" {
             ("InvalidKind", format!("backendRef {} is a {kind}", b.name))
         } else if ns != origin.namespace
             && !grant_allows(
                 ctx,
-                (GROUP, "HTTPRoute", &origin.namespace),
-                ("", "Service", &ns, &b.name),
+                (GROUP, route_kind, &origin.namespace),
+                ("", "Service", ns, b.name),
             )
         {
             (
                 "RefNotPermitted",
                 format!("no ReferenceGrant allows Service {ns}/{}", b.name),
             )
-        } else if ctx.service(&ns, &b.name).is_none() {
+        } else if ctx.service(ns, b.name).is_none() {
             (
                 "BackendNotFound",
                 format!("Service {ns}/{} is not in the input", b.name),

@@ -10,6 +10,7 @@ pub mod attach;
 pub mod backends;
 pub mod certcheck;
 pub mod gateway;
+pub mod grpcroute;
 pub mod httproute;
 pub mod ingress;
 pub mod listener;

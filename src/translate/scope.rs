@@ -111,6 +111,9 @@ pub struct Scope {
     /// reach (thousands of listeners on one Gateway).
     pub(super) by_owner: HashMap<(Kind, Key), Owned>,
     pub(super) diags: Vec<Anchored>,
+    /// The hostnames HTTPRoutes reached on each listener, once they are
+    /// all attached (for GRPCRoutes' cross serving).
+    pub(super) http_hosts: super::attach::HttpHosts,
 }
 
 pub fn scope(snap: &Snapshot, opts: &Options) -> Scope {
@@ -202,6 +205,7 @@ pub fn scope(snap: &Snapshot, opts: &Options) -> Scope {
         hostnames,
         by_owner,
         diags: own.diags,
+        http_hosts: super::attach::HttpHosts::default(),
     }
 }
 
