@@ -300,6 +300,31 @@ codes! {
          HTTPRoutes as attached first, so the GRPCRoute is not attached \
          there. Serve gRPC under a hostname of its own, or route it with \
          HTTPRoutes by path.";
+    RouteKindUnsupported = "SR2020", Warning,
+        "An object whose parentRefs name a Gateway or ListenerSet of ours is \
+         of a kind synroute does not render — a TCPRoute or UDPRoute (Synapse \
+         proxies HTTP and TLS alone), a route kind of another project — or the \
+         target reads no Gateway API (Pingress). What it asks for is not \
+         served. Route HTTP with HTTPRoute or GRPCRoute, TLS by SNI with \
+         TLSRoute, and raw TCP or UDP with another proxy.";
+    PolicyNotApplied = "SR2021", Warning,
+        "A policy (any object with targetRefs: Envoy Gateway's \
+         BackendTrafficPolicy, SecurityPolicy or ClientTrafficPolicy, Istio's \
+         or Kuadrant's policies, …) targets a Gateway of ours, a route \
+         attached to one, or a Service a rendered route uses. synroute \
+         applies no policy: the retries, timeouts, authentication or rate \
+         limits it asks for are not in the routing file. Say what Synapse can \
+         do with annotations (docs/behaviour.md), or apply it elsewhere.";
+    ListenerProtocolUnsupported = "SR2022", Warning,
+        "A listener of a Gateway (or ListenerSet) of ours has a protocol \
+         Synapse does not serve — TCP, UDP, anything but HTTP, HTTPS and \
+         TLS. Nothing attached to it is rendered; said once per listener.";
+    CatchAllNameOnly = "SR2023", Info,
+        "A route on a listener without hostname matches every name; the \
+         target has no default host, so it is rendered under \
+         `--catch-all-host` alone and a request for any other name reaches \
+         nothing. Give the listener or the route the hostnames it serves \
+         (v1: `--catch-all-host '*'` is the default host).";
     ListenerNoHostname = "SR2101", Warning,
         "`synroute listeners`: an HTTPRoute, GRPCRoute or TLSRoute attached \
          to a WrappedGateway's Gateway has no `spec.hostnames`. Listeners are \

@@ -483,6 +483,41 @@ pub struct PolicyTargetRef {
     pub name: String,
 }
 
+/// An object of a kind synroute does not read that names Gateway API
+/// objects: a route of another kind (TCPRoute, UDPRoute, a vendor's) by
+/// its parentRefs, a policy by its targetRefs (or targetRef). Read
+/// generically — its kind, names, references and where they are — so that
+/// one aimed at a Synapse Gateway, route or backend is said, never
+/// dropped in silence.
+#[derive(Clone, Debug, Default)]
+pub struct Attaching {
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub file: Arc<str>,
+    /// The document's first line that holds content.
+    pub line: u32,
+    /// Each parentRef, with its line and column in the file.
+    pub parents: Vec<(ParentRef, u32, u32)>,
+    /// Each targetRef, with its line and column in the file.
+    pub targets: Vec<(TargetRef, u32, u32)>,
+}
+
+/// A policy's target, in one shape for every policy kind.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetRef {
+    #[serde(default)]
+    pub group: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub name: String,
+    pub namespace: Option<String>,
+    pub section_name: Option<String>,
+}
+
 /// Namespace and name; the key of every map in the snapshot.
 pub type Key = (String, String);
 
@@ -595,6 +630,9 @@ pub struct Snapshot {
     pub backend_tls_policies: BTreeMap<Key, Obj<BackendTlsPolicy>>,
     pub tls_routes: BTreeMap<Key, Obj<TlsRoute>>,
     pub grpc_routes: BTreeMap<Key, Obj<GrpcRoute>>,
+    /// Objects of other kinds that name Gateway API objects (`Attaching`),
+    /// in input order.
+    pub attaching: Vec<Attaching>,
     /// Gateways, ListenerSets, Services and Secrets by kind and name, in
     /// every namespace (`same_name`); built on first use.
     pub same_name: OnceLock<ByKindAndName>,

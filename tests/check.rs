@@ -441,3 +441,46 @@ fn a_0_2_file_is_checked_as_0_2_4_reads_it() {
         assert!(out.contains("error[SR1606]"), "{name}: {out}");
     }
 }
+
+/// Every object that reaches a Synapse Gateway is rendered or named: a
+/// TCPRoute, a UDPRoute, another project's route kind, their TCP and UDP
+/// listeners, and policies on our Gateway, route and Service — under every
+/// target, failing `--fail-on warning`; what reaches someone else's
+/// Gateway is not ours to say.
+#[test]
+fn every_object_that_reaches_our_gateway_is_named() {
+    let case = "fixtures/gateway-other-kinds-and-policies";
+    for target in ["v1", "0.2", "v2", "pingress"] {
+        let o = synroute(
+            &["check", case, "--target", target, "--fail-on", "warning"],
+            None,
+            &[],
+        );
+        assert_eq!(code(&o), 1, "{target}: {}", out(&o));
+        let text = out(&o);
+        let mut named = vec![
+            ("SR2020", "(TCPRoute infra/db)"),
+            ("SR2020", "(UDPRoute infra/dns)"),
+            ("SR2020", "(MQTTRoute infra/telemetry)"),
+            ("SR2021", "(SecurityPolicy infra/oidc)"),
+        ];
+        if target != "pingress" {
+            named.extend([
+                ("SR2021", "(BackendTrafficPolicy infra/retries)"),
+                ("SR2021", "(BackendLBPolicy infra/sticky)"),
+                ("SR2022", "listener postgres is TCP"),
+                ("SR2022", "listener dns is UDP"),
+            ]);
+        }
+        for (code, what) in named {
+            assert!(
+                text.lines()
+                    .any(|l| l.contains(&format!("warning[{code}]")) && l.contains(what)),
+                "{target}: {code} {what}:\n{text}"
+            );
+        }
+        for quiet in ["TCPRoute infra/elsewhere", "not-ours", "Deployment"] {
+            assert!(!text.contains(quiet), "{target}: {quiet}:\n{text}");
+        }
+    }
+}

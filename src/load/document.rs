@@ -96,7 +96,12 @@ pub(super) fn load_document(
             let kustomize = (kind == "Kustomization"
                 && api_version.starts_with("kustomize.config.k8s.io/"))
             .then_some(line);
-            kustomization(file, doc, kustomize, opts).unwrap_or(Outcome::Foreign)
+            kustomization(file, doc, kustomize, opts)
+                .or_else(|| {
+                    let refs = super::refs::refs_of(file, doc, (&api_version, &kind), line, opts)?;
+                    Some(Outcome::Refs(Box::new(refs)))
+                })
+                .unwrap_or(Outcome::Foreign)
         }
         Class::Unsupported(k) => {
             let mut d = Diagnostic::new(

@@ -17,6 +17,7 @@ mod locate;
 mod parallel;
 mod parse;
 mod provenance;
+mod refs;
 mod select;
 mod split;
 
@@ -168,6 +169,8 @@ enum Outcome<O = (Object, Arc<Origin>)> {
     /// Objects, with diagnostics about items of a `kind: List` that did not load.
     Objects(Vec<O>, Vec<Anchored>),
     Foreign,
+    /// A foreign document that names Gateway API objects.
+    Refs(Box<crate::model::Attaching>),
     NotObject,
     Empty,
     Diagnosed(Vec<Anchored>),
@@ -612,6 +615,7 @@ impl<O> Outcome<O> {
         match self {
             Outcome::Objects(_, diags) => Outcome::Objects(Vec::new(), diags),
             Outcome::Foreign => Outcome::Foreign,
+            Outcome::Refs(a) => Outcome::Refs(a),
             Outcome::NotObject => Outcome::NotObject,
             Outcome::Empty => Outcome::Empty,
             Outcome::Diagnosed(d) => Outcome::Diagnosed(d),
@@ -635,6 +639,10 @@ fn tally<O>(loaded: &mut Loaded, outcome: Outcome<O>) -> Vec<O> {
             return objs;
         }
         Outcome::Foreign => loaded.stats.foreign += 1,
+        Outcome::Refs(a) => {
+            loaded.stats.foreign += 1;
+            loaded.snapshot.attaching.push(*a);
+        }
         Outcome::NotObject => loaded.stats.not_objects += 1,
         Outcome::Empty => loaded.stats.empty += 1,
         Outcome::OutOfNamespace => loaded.stats.out_of_namespace += 1,

@@ -8,7 +8,7 @@
 //! h2c), and a hostname an HTTPRoute holds on the listener is not shared
 //! (cross serving; `HttpHosts`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::Ctx;
@@ -53,82 +53,6 @@ impl RouteKind {
             RouteKind::Http | RouteKind::Grpc => l.protocol == "HTTP" || l.protocol == "HTTPS",
             RouteKind::Tls => l.protocol == "TLS" && l.passthrough,
         }
-    }
-}
-
-/// The hostnames HTTPRoutes reached on each listener (by its index in the
-/// scope), for a GRPCRoute's cross-serving check: a hostname is served by
-/// routes of one kind on a listener. Looked up by name and by suffix, so
-/// that a check costs the same whatever the number of hosts.
-#[derive(Default)]
-pub struct HttpHosts {
-    /// Listeners an HTTPRoute reached with no hostname at all.
-    catch_all: BTreeSet<usize>,
-    /// (listener, host) as reached.
-    hosts: BTreeSet<(usize, String)>,
-    /// (listener, host reversed): a wildcard's suffix query is a range.
-    reversed: BTreeSet<(usize, String)>,
-}
-
-impl HttpHosts {
-    /// From the (listener, host) pairs HTTPRoutes reached; an empty host
-    /// is a route reached with no hostname (`attach`'s marker).
-    pub fn new(reached: impl IntoIterator<Item = (usize, String)>) -> HttpHosts {
-        let mut out = HttpHosts::default();
-        for (i, h) in reached {
-            if h.is_empty() {
-                out.catch_all.insert(i);
-            } else {
-                out.reversed.insert((i, h.chars().rev().collect()));
-                out.hosts.insert((i, h));
-            }
-        }
-        out
-    }
-
-    /// An HTTPRoute's hostname on listener `i` that meets `host`, if any.
-    fn meets(&self, i: usize, host: &RouteHost) -> Option<String> {
-        if self.catch_all.contains(&i) {
-            return Some("every name (an HTTPRoute without hostnames)".to_string());
-        }
-        let has = |h: &str| self.hosts.contains(&(i, h.to_string()));
-        let (name, wild) = match host {
-            RouteHost::CatchAll => {
-                // Every name: any HTTPRoute on the listener.
-                let first = self.hosts.range((i, String::new())..).next();
-                return first.filter(|(j, _)| *j == i).map(|(_, h)| h.clone());
-            }
-            RouteHost::Host(h) => match h.strip_prefix("*.") {
-                Some(suffix) => (suffix, true),
-                None => (h.as_str(), false),
-            },
-        };
-        if !wild && has(name) {
-            return Some(name.to_string());
-        }
-        // A wildcard covering the name (or, for a wildcard, covering or
-        // equal to it): `*.` and each suffix.
-        let mut rest = name;
-        if wild && has(&format!("*.{rest}")) {
-            return Some(format!("*.{rest}"));
-        }
-        while let Some((_, suffix)) = rest.split_once('.') {
-            if has(&format!("*.{suffix}")) {
-                return Some(format!("*.{suffix}"));
-            }
-            rest = suffix;
-        }
-        if wild {
-            // Names under the wildcard: those ending in `.suffix`.
-            let key: String = format!(".{name}").chars().rev().collect();
-            let found = self
-                .reversed
-                .range((i, key.clone())..)
-                .next()
-                .filter(|(j, r)| *j == i && r.starts_with(&key));
-            return found.map(|(_, r)| r.chars().rev().collect());
-        }
-        None
     }
 }
 
@@ -477,10 +401,12 @@ pub(super) fn attach(
                 intersect(l.hostname.as_deref(), &hosts)
                     .into_iter()
                     .find_map(|t| {
-                        scope
-                            .http_hosts
-                            .meets(*i, &t)
-                            .map(|h| (l.name.clone(), t, h))
+                        let name = match &t {
+                            RouteHost::Host(h) => Some(h.as_str()),
+                            RouteHost::CatchAll => None,
+                        };
+                        let held = scope.http_hosts.meets(*i, name);
+                        held.map(|h| (l.name.clone(), t, h))
                     })
             });
             if let Some((listener, t, h)) = met {

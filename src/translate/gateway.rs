@@ -95,7 +95,7 @@ pub fn translate(ctx: &mut Ctx<'_>, mut scope: Scope, routes: Vec<RouteAlone>) {
     }
     // GRPCRoutes after every HTTPRoute: a hostname an HTTPRoute holds on a
     // listener is not theirs there (cross serving).
-    scope.http_hosts = super::attach::HttpHosts::new(
+    scope.http_hosts = super::crossserve::HttpHosts::new(
         by_listener
             .iter()
             .enumerate()
@@ -121,6 +121,7 @@ pub fn translate(ctx: &mut Ctx<'_>, mut scope: Scope, routes: Vec<RouteAlone>) {
     }
     httproute::finish(ctx, pending);
     super::tlsroute::translate(ctx, &scope);
+    super::others::report(ctx, &scope);
     project_listener_certs(ctx, &scope.listeners, &listener_hosts);
 }
 

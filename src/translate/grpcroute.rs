@@ -27,11 +27,10 @@ use std::sync::Arc;
 use gateway_api::experimental::grpcroutes::{GrpcRouteRules, GrpcRouteRulesMatchesMethodType};
 
 use super::attach::{RouteHost, RouteView, attach};
-use super::httproute::{
-    Pending, RefView, apply_header_mod, header_mod, ref_view, resolved_refs_of, servers_of,
-};
+use super::httproute::Pending;
+use super::rules::{RefView, apply_header_mod, header_mod, ref_view, resolved_refs_of, servers_of};
 use super::scope::Scope;
-use super::{Ctx, annotations, regex, routable_host};
+use super::{Ctx, annotations, catch_all_note, regex, routable_host};
 use crate::diag::{Code, Severity};
 use crate::ir::{PathEntry, PathMatch, Provenance, RouteMatch, Server, Transforms};
 use crate::model::{FieldPath, GrpcRoute, Obj, Origin, diag_at};
@@ -104,7 +103,13 @@ fn render(
     for t in targets {
         let h = match &t.host {
             RouteHost::Host(h) => routable_host(ctx, Some(h), origin, &hosts_field),
-            RouteHost::CatchAll => routable_host(ctx, None, origin, &hosts_field),
+            RouteHost::CatchAll => {
+                let h = routable_host(ctx, None, origin, &hosts_field);
+                if h.is_some() {
+                    catch_all_note(ctx, origin, &FieldPath::of(&["spec", "parentRefs"]));
+                }
+                h
+            }
         };
         if let Some(h) = h
             && !hosts.contains(&h)

@@ -9,13 +9,16 @@ pub mod annotations;
 pub mod attach;
 pub mod backends;
 pub mod certcheck;
+pub mod crossserve;
 pub mod gateway;
 pub mod grpcroute;
 pub mod httproute;
 pub mod ingress;
 pub mod listener;
+pub mod others;
 mod owned;
 pub mod regex;
+pub mod rules;
 pub mod scope;
 pub mod tls;
 pub mod tlsroute;
@@ -480,6 +483,32 @@ pub fn classify_host(h: &str) -> HostName {
 
 /// Checks a host for routing. Returns the host to render under, or None
 /// after reporting why it cannot be rendered.
+/// A Gateway API route that reached every name (a listener without
+/// hostname, a route without hostnames), rendered under
+/// `--catch-all-host`: said, since a request for any other name reaches
+/// nothing — but for v1's default host `*`, which serves every name.
+pub fn catch_all_note(ctx: &mut Ctx<'_>, origin: &Arc<Origin>, field: &FieldPath) {
+    let Some(name) = ctx.opts.catch_all_host.clone() else {
+        return;
+    };
+    if ctx.target() == crate::target::Target::V1 && name == "*" {
+        return;
+    }
+    let why = if ctx.target() == crate::target::Target::V1 {
+        "v1's default host, `--catch-all-host '*'`, would serve every name".to_string()
+    } else {
+        format!("{} has no default host", ctx.target().describe())
+    };
+    ctx.push(diag_at(
+        Code::CatchAllNameOnly,
+        format!(
+            "the route matches every name (a listener without hostname, no hostnames of its own); it is served under --catch-all-host {name} alone, and a request for any other name reaches nothing ({why})"
+        ),
+        origin,
+        field,
+    ));
+}
+
 pub fn routable_host(
     ctx: &mut Ctx<'_>,
     host: Option<&str>,

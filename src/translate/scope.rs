@@ -101,6 +101,9 @@ macro_rules! listener_of {
 /// the diagnostics of that selection.
 pub struct Scope {
     pub(super) ours: BTreeSet<Key>,
+    /// Gateways of our classes (selected) that the target does not render
+    /// (Pingress reads no Gateway API): what attaches to them is said.
+    pub(super) unrendered: BTreeSet<Key>,
     pub(super) admitted: BTreeSet<Key>,
     pub(super) listeners: Vec<Listener>,
     /// The hostnames of each group of listeners (`Listener::group`).
@@ -113,7 +116,7 @@ pub struct Scope {
     pub(super) diags: Vec<Anchored>,
     /// The hostnames HTTPRoutes reached on each listener, once they are
     /// all attached (for GRPCRoutes' cross serving).
-    pub(super) http_hosts: super::attach::HttpHosts,
+    pub(super) http_hosts: super::crossserve::HttpHosts,
 }
 
 pub fn scope(snap: &Snapshot, opts: &Options) -> Scope {
@@ -129,6 +132,7 @@ pub fn scope(snap: &Snapshot, opts: &Options) -> Scope {
         .map(|c| c.origin.name.as_str())
         .collect();
     let mut ours: BTreeMap<Key, &Obj<Gateway>> = BTreeMap::new();
+    let mut unrendered: BTreeSet<Key> = BTreeSet::new();
     for (key, gw) in &snap.gateways {
         let class = gw
             .value
@@ -138,6 +142,9 @@ pub fn scope(snap: &Snapshot, opts: &Options) -> Scope {
             .unwrap_or("");
         let selected = ctx.opts.gateways.is_empty() || ctx.opts.gateways.contains(key);
         if classes.contains(class) && !ctx.target().gateway_api() {
+            if selected {
+                unrendered.insert(key.clone());
+            }
             ctx.push(diag_at(
                 Code::GatewayApiNotInTarget,
                 format!(
@@ -177,6 +184,21 @@ pub fn scope(snap: &Snapshot, opts: &Options) -> Scope {
         listeners.extend(gateway_listeners(gw));
     }
     let admitted = admit_listener_sets(ctx, &ours, &mut listeners);
+    // Synapse serves HTTP, HTTPS and TLS: a listener of any other protocol
+    // (TCP, UDP, …) is said once, whatever attaches to it.
+    for l in &listeners {
+        if !matches!(l.protocol.as_str(), "HTTP" | "HTTPS" | "TLS") {
+            ctx.push(diag_at(
+                Code::ListenerProtocolUnsupported,
+                format!(
+                    "listener {} is {} on port {}: Synapse serves HTTP, HTTPS and TLS alone, so nothing attached to it is rendered",
+                    l.name, l.protocol, l.port
+                ),
+                &l.owner,
+                &l.field.key("protocol"),
+            ));
+        }
+    }
     let mut groups: HashMap<(Key, i32), usize> = HashMap::new();
     let mut hostnames: Vec<HashSet<String>> = Vec::new();
     for l in &mut listeners {
@@ -200,12 +222,13 @@ pub fn scope(snap: &Snapshot, opts: &Options) -> Scope {
         .collect();
     Scope {
         ours: ours.into_keys().collect(),
+        unrendered,
         admitted,
         listeners,
         hostnames,
         by_owner,
         diags: own.diags,
-        http_hosts: super::attach::HttpHosts::default(),
+        http_hosts: super::crossserve::HttpHosts::default(),
     }
 }
 
