@@ -881,7 +881,17 @@ enum GrpcWant {
 /// authority (None: the Gateway's address), its method, and what it
 /// expects. Request metadata (headers) is named where a case matches on
 /// it; no Synapse target matches headers.
-const GRPC_CASES: &[(&str, &str, Option<&str>, &str, &str, GrpcWant)] = {
+/// (test, manifest, authority, method, request metadata, expectation).
+type GrpcCase = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+    GrpcWant,
+);
+
+const GRPC_CASES: &[GrpcCase] = {
     use GrpcWant::*;
     const V1: &str = "grpc-infra-backend-v1";
     const V2: &str = "grpc-infra-backend-v2";
