@@ -11,6 +11,9 @@
 //!   local server named after it, the one change made to synroute's bytes.
 //! - The initContainer prime: `render -o`, then Synapse starts on the file
 //!   and serves it.
+//! - gRPC: a GRPCRoute rendered `--target 0.2`, and calls over HTTP/2 on
+//!   Synapse's TLS listener reach the HTTP/2-only backends it names, by
+//!   service and method.
 //! - `watch --target 0.2` (feature `watch`) beside a running Synapse,
 //!   through its API and through its file watcher: edits are served
 //!   within seconds, a burst ends in its final state, a malformed edit
@@ -18,6 +21,8 @@
 //!   (a SIGHUP would end it).
 
 mod common;
+#[path = "support/h2.rs"]
+mod h2;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -168,6 +173,22 @@ pingora:
         exchange(self.http, request_head(method, host, path).as_bytes())
     }
 
+    /// A gRPC-shaped call of `path` on `host` over HTTP/2 on the TLS
+    /// listener: the DATA of the answer, as text.
+    fn grpc_call(&self, host: &str, path: &str) -> Result<String, String> {
+        let name =
+            rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
+        let conn = rustls::ClientConnection::new(h2_client(), name).map_err(|e| e.to_string())?;
+        let sock = TcpStream::connect(("127.0.0.1", self.tls)).map_err(|e| e.to_string())?;
+        let _ = sock.set_read_timeout(Some(Duration::from_secs(10)));
+        let mut tls = rustls::StreamOwned::new(conn, sock);
+        let body = h2::call(&mut tls, host, path).map_err(|e| e.to_string())?;
+        if tls.conn.alpn_protocol() != Some(b"h2") {
+            return Err("Synapse did not offer HTTP/2 by ALPN".into());
+        }
+        Ok(String::from_utf8_lossy(&body).trim().to_string())
+    }
+
     /// A request as `https://host/path`: TLS to the proxy with `host` as
     /// the SNI name, then the request. Status, Location, body.
     fn request_tls(&self, method: &str, host: &str, path: &str) -> (u16, String, String) {
@@ -212,16 +233,25 @@ fn request_head(method: &str, host: &str, path: &str) -> String {
 /// test) and offers HTTP/1.1 alone.
 fn tls_client() -> Arc<rustls::ClientConfig> {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    Arc::clone(CONFIG.get_or_init(|| {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
-            .with_safe_default_protocol_versions()
-            .expect("protocol versions")
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
-            .with_no_client_auth();
-        Arc::new(config)
-    }))
+    Arc::clone(CONFIG.get_or_init(|| Arc::new(tls_config(Vec::new()))))
+}
+
+/// The same client offering HTTP/2 by ALPN, as a gRPC client does.
+fn h2_client() -> Arc<rustls::ClientConfig> {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    Arc::clone(CONFIG.get_or_init(|| Arc::new(tls_config(vec![b"h2".to_vec()]))))
+}
+
+fn tls_config(alpn: Vec<Vec<u8>>) -> rustls::ClientConfig {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+        .with_no_client_auth();
+    config.alpn_protocols = alpn;
+    config
 }
 
 #[derive(Debug)]
@@ -837,4 +867,110 @@ fn watch_reaches_synapse_0_2_through_its_file_watcher_by_default() {
     eprintln!("each edit served after (ms), through the trigger file: {took:?}");
     assert!(dir.path().join("shared/.synroute-reload.yaml").is_file());
     assert!(!watch.log().contains("\"method\":\"signal\""));
+}
+
+/// gRPC through Synapse 0.2.4: a GRPCRoute rendered `--target 0.2`, and
+/// calls over HTTP/2 on its TLS listener reach the HTTP/2-only backends the
+/// route names — by service and method, by service, and the rest.
+#[test]
+fn a_grpc_call_reaches_the_backend_its_grpcroute_names() {
+    let Some(bin) = synapse_bin() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let services: Vec<(&str, u16)> = ["grpc-hello", "grpc-greeter", "grpc-other"]
+        .into_iter()
+        .map(|n| (n, h2::backend(n)))
+        .collect();
+    let mut manifests = String::from(
+        "apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: synapse}
+spec: {controllerName: gen0sec.com/synapse}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: grpc}
+spec:
+  gatewayClassName: synapse
+  listeners:
+  - {name: https, protocol: HTTPS, port: 443, hostname: grpc.example.com, tls: {certificateRefs: [{name: grpc-tls}]}}
+",
+    );
+    for (name, port) in &services {
+        manifests.push_str(&format!(
+            "---\napiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: grpc}}\nspec: {{type: ExternalName, externalName: 127.0.0.1, ports: [{{port: {port}}}]}}\n"
+        ));
+    }
+    let port = |n: &str| {
+        services
+            .iter()
+            .find(|(s, _)| *s == n)
+            .map_or(0, |(_, p)| *p)
+    };
+    manifests.push_str(&format!(
+        "---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {{name: greeter, namespace: grpc}}
+spec:
+  parentRefs: [{{name: edge}}]
+  rules:
+  - matches: [{{method: {{service: helloworld.Greeter, method: SayHello}}}}]
+    backendRefs: [{{name: grpc-hello, port: {}}}]
+  - matches: [{{method: {{service: helloworld.Greeter}}}}]
+    backendRefs: [{{name: grpc-greeter, port: {}}}]
+  - backendRefs: [{{name: grpc-other, port: {}}}]
+",
+        port("grpc-hello"),
+        port("grpc-greeter"),
+        port("grpc-other")
+    ));
+    std::fs::create_dir_all(dir.path().join("m")).expect("mkdir");
+    std::fs::write(dir.path().join("m/grpc.yaml"), manifests).expect("write");
+    let file = dir.path().join("upstreams.yaml");
+    let o = common::run(
+        &[
+            "render",
+            dir.path().join("m").to_str().expect("utf-8"),
+            "--target",
+            "0.2",
+            "-o",
+            file.to_str().expect("utf-8"),
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(common::code(&o), 0, "{}", common::stderr(&o));
+    let text = std::fs::read_to_string(&file).expect("read");
+    assert!(text.contains("http2_enabled: true"), "{text}");
+    let synapse = Synapse::start(&bin, &file);
+    let calls = [
+        ("/helloworld.Greeter/SayHello", "grpc-hello"),
+        ("/helloworld.Greeter/SayGoodbye", "grpc-greeter"),
+        ("/grpc.health.v1.Health/Check", "grpc-other"),
+    ];
+    // Synapse finds out each backend's protocol when it takes the file:
+    // the first calls may come before it has.
+    let start = Instant::now();
+    loop {
+        let got: Vec<Result<String, String>> = calls
+            .iter()
+            .map(|(path, _)| synapse.grpc_call("grpc.example.com", path))
+            .collect();
+        let wrong: Vec<String> = calls
+            .iter()
+            .zip(&got)
+            .filter(|((_, want), got)| got.as_deref() != Ok(*want))
+            .map(|((path, want), got)| format!("{path}: expected {want}, got {got:?}"))
+            .collect();
+        if wrong.is_empty() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "{}\n--- file:\n{text}\n--- synapse log:\n{}",
+            wrong.join("\n"),
+            synapse.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
