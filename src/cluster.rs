@@ -115,6 +115,34 @@ const KINDS: &[Kind] = &[
         crd: true,
     },
     Kind {
+        name: "GRPCRoute",
+        served: &[
+            at(GW, "v1", "grpcroutes", "GRPCRoute"),
+            at(GW, "v1alpha2", "grpcroutes", "GRPCRoute"),
+        ],
+        namespaced: true,
+        crd: true,
+    },
+    Kind {
+        name: "TLSRoute",
+        served: &[
+            at(GW, "v1", "tlsroutes", "TLSRoute"),
+            at(GW, "v1alpha3", "tlsroutes", "TLSRoute"),
+            at(GW, "v1alpha2", "tlsroutes", "TLSRoute"),
+        ],
+        namespaced: true,
+        crd: true,
+    },
+    Kind {
+        name: "BackendTLSPolicy",
+        served: &[
+            at(GW, "v1", "backendtlspolicies", "BackendTLSPolicy"),
+            at(GW, "v1alpha3", "backendtlspolicies", "BackendTLSPolicy"),
+        ],
+        namespaced: true,
+        crd: true,
+    },
+    Kind {
         name: "ListenerSet",
         served: &[
             at(GW, "v1", "listenersets", "ListenerSet"),
