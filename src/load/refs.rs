@@ -47,6 +47,11 @@ pub(super) fn refs_of(
     line: u32,
     opts: &Options,
 ) -> Option<Attaching> {
+    // A CRD's schema names parentRefs in its descriptions; it attaches to
+    // nothing.
+    if kind == "CustomResourceDefinition" {
+        return None;
+    }
     let text = doc.text.as_bytes();
     let finder = |n: &[u8]| memchr::memmem::find(text, n).is_some();
     if !finder(b"parentRef") && !finder(b"targetRef") {
