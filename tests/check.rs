@@ -463,10 +463,11 @@ fn every_object_that_reaches_our_gateway_is_named() {
             ("SR2020", "(UDPRoute infra/dns)"),
             ("SR2020", "(MQTTRoute infra/telemetry)"),
             ("SR2021", "(SecurityPolicy infra/oidc)"),
+            ("SR2021", "(BackendTrafficPolicy infra/retries)"),
         ];
+        // Pingress renders no Gateway API: no listener, no backend of ours.
         if target != "pingress" {
             named.extend([
-                ("SR2021", "(BackendTrafficPolicy infra/retries)"),
                 ("SR2021", "(BackendLBPolicy infra/sticky)"),
                 ("SR2022", "listener postgres is TCP"),
                 ("SR2022", "listener dns is UDP"),

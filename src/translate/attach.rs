@@ -224,6 +224,22 @@ pub(super) fn attach(
         }
         let owner_kind = match (group, kind) {
             (GROUP, "Gateway") => {
+                if scope.unrendered.contains(&key) {
+                    // A Gateway of ours the target leaves out (Pingress):
+                    // its SR1608 says so; the route is its, unrendered.
+                    any_ours = true;
+                    ctx.route_status.push(RouteStatus {
+                        route: origin.clone(),
+                        parent,
+                        conditions: vec![condition(
+                            "Accepted",
+                            false,
+                            Code::GatewayApiNotInTarget.title(),
+                            "the target reads no Gateway API",
+                        )],
+                    });
+                    continue;
+                }
                 if !ours.contains(&key) {
                     if !ctx.snap.gateways.contains_key(&key) {
                         let missing = (Kind::Gateway, key.0.as_str(), key.1.as_str());

@@ -127,13 +127,16 @@ impl Served {
     fn of(ctx: &Ctx<'_>, scope: &Scope) -> Served {
         let mut gateways = scope.ours.clone();
         gateways.extend(scope.unrendered.iter().cloned());
+        // Accepted by a parent of ours — or, for a target that renders no
+        // Gateway API, attached to a Gateway of our class it leaves out.
+        let left_out = Code::GatewayApiNotInTarget.title();
         let routes = ctx
             .route_status
             .iter()
             .filter(|st| {
                 st.conditions
                     .iter()
-                    .any(|c| c.kind == "Accepted" && c.status)
+                    .any(|c| c.kind == "Accepted" && (c.status || c.reason == left_out))
             })
             .map(|st| {
                 (
