@@ -469,18 +469,7 @@ pub struct TlsBackendRef {
 #[serde(rename_all = "camelCase")]
 pub struct BackendTlsPolicySpec {
     #[serde(default)]
-    pub target_refs: Vec<PolicyTargetRef>,
-}
-
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PolicyTargetRef {
-    #[serde(default)]
-    pub group: String,
-    #[serde(default)]
-    pub kind: String,
-    #[serde(default)]
-    pub name: String,
+    pub target_refs: Vec<TargetRef>,
 }
 
 /// An object of a kind synroute does not read that names Gateway API

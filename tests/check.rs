@@ -4,8 +4,7 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::{code, stdout as out};
 
@@ -207,21 +206,8 @@ fn explain_and_list_codes() {
 /// The SARIF 2.1.0 schema, read from the serde-sarif package (a
 /// dev-dependency) found through `cargo metadata`.
 fn sarif_schema() -> serde_json::Value {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let meta = Command::new(cargo)
-        .args(["metadata", "--format-version", "1"])
-        .output()
-        .expect("cargo metadata");
-    let meta: serde_json::Value = serde_json::from_slice(&meta.stdout).expect("metadata json");
-    let manifest = meta["packages"]
-        .as_array()
-        .expect("packages")
-        .iter()
-        .find(|p| p["name"] == "serde-sarif")
-        .and_then(|p| p["manifest_path"].as_str())
-        .expect("serde-sarif in cargo metadata");
-    let path = PathBuf::from(manifest)
-        .with_file_name("src")
+    let path = common::package_dir("serde-sarif")
+        .join("src")
         .join("schema.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).expect("schema json")

@@ -11,8 +11,7 @@
 //! error (as its object, or as the related object of one); under Pingress,
 //! which reads no Gateway API, the Gateway's SR1608 says it for all.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
 use synroute::diag::Severity;
 use synroute::target::Target;
@@ -21,20 +20,7 @@ use synroute::{Options, Source, render};
 /// (group, version, kind, attaches by parentRefs, targets by targetRefs)
 /// of every CRD in the gateway-api crate.
 fn kinds() -> Vec<(String, String, String, bool, bool)> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let meta = Command::new(cargo)
-        .args(["metadata", "--format-version", "1"])
-        .output()
-        .expect("cargo metadata");
-    let meta: serde_json::Value = serde_json::from_slice(&meta.stdout).expect("metadata json");
-    let manifest = meta["packages"]
-        .as_array()
-        .expect("packages")
-        .iter()
-        .find(|p| p["name"] == "gateway-api")
-        .and_then(|p| p["manifest_path"].as_str())
-        .expect("gateway-api in cargo metadata");
-    let apis = PathBuf::from(manifest).with_file_name("src").join("apis");
+    let apis = common::package_dir("gateway-api").join("src").join("apis");
     let mut out: Vec<(String, String, String, bool, bool)> = Vec::new();
     for channel in ["standard", "experimental"] {
         for entry in std::fs::read_dir(apis.join(channel)).expect("apis folder") {

@@ -588,6 +588,23 @@ fn shop<H: AsRef<str>, N: AsRef<str>>(backends: &Backends, routes: &[(H, N)]) ->
     out
 }
 
+/// `render DIR --target 0.2 -o FILE`, as a user runs it.
+fn render_to(manifests: &Path, file: &Path) {
+    let o = common::run(
+        &[
+            "render",
+            manifests.to_str().expect("utf-8"),
+            "--target",
+            "0.2",
+            "-o",
+            file.to_str().expect("utf-8"),
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(common::code(&o), 0, "{}", common::stderr(&o));
+}
+
 /// Waits until each `host/path` is answered by its server.
 fn serves<H: AsRef<str>, N: AsRef<str>>(
     synapse: &Synapse,
@@ -633,19 +650,7 @@ fn a_primed_file_is_served_from_synapse_start() {
     std::fs::write(dir.path().join("shop.yaml"), shop(backends, &routes)).expect("write");
     let file = dir.path().join("shared/upstreams.yaml");
     std::fs::create_dir_all(dir.path().join("shared")).expect("mkdir");
-    let o = common::run(
-        &[
-            "render",
-            dir.path().to_str().expect("utf-8"),
-            "--target",
-            "0.2",
-            "-o",
-            file.to_str().expect("utf-8"),
-        ],
-        None,
-        &[],
-    );
-    assert_eq!(common::code(&o), 0, "{}", common::stderr(&o));
+    render_to(dir.path(), &file);
     let synapse = Synapse::start(&bin, &file);
     if let Err(e) = serves(&synapse, &routes, Duration::from_secs(10)) {
         panic!("{e}\n{}", synapse.log());
@@ -715,19 +720,7 @@ fn primed<H: AsRef<str>, N: AsRef<str>>(
     std::fs::create_dir_all(dir.path().join("shared")).expect("mkdir");
     std::fs::write(dir.path().join("m/shop.yaml"), shop(backends, routes)).expect("write");
     let file = dir.path().join("shared/upstreams.yaml");
-    let o = common::run(
-        &[
-            "render",
-            dir.path().join("m").to_str().expect("utf-8"),
-            "--target",
-            "0.2",
-            "-o",
-            file.to_str().expect("utf-8"),
-        ],
-        None,
-        &[],
-    );
-    assert_eq!(common::code(&o), 0, "{}", common::stderr(&o));
+    render_to(&dir.path().join("m"), &file);
     let synapse = Synapse::start(bin, &file);
     serves(&synapse, routes, Duration::from_secs(10)).expect("the primed routes");
     (dir, synapse)
@@ -927,19 +920,7 @@ spec:
     std::fs::create_dir_all(dir.path().join("m")).expect("mkdir");
     std::fs::write(dir.path().join("m/grpc.yaml"), manifests).expect("write");
     let file = dir.path().join("upstreams.yaml");
-    let o = common::run(
-        &[
-            "render",
-            dir.path().join("m").to_str().expect("utf-8"),
-            "--target",
-            "0.2",
-            "-o",
-            file.to_str().expect("utf-8"),
-        ],
-        None,
-        &[],
-    );
-    assert_eq!(common::code(&o), 0, "{}", common::stderr(&o));
+    render_to(&dir.path().join("m"), &file);
     let text = std::fs::read_to_string(&file).expect("read");
     assert!(text.contains("http2_enabled: true"), "{text}");
     let synapse = Synapse::start(&bin, &file);

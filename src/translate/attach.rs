@@ -56,6 +56,25 @@ impl RouteKind {
     }
 }
 
+/// The parentRefs of a generated route type (each kind has its own) in
+/// one shape.
+macro_rules! parents_of {
+    ($refs:expr) => {
+        $refs
+            .iter()
+            .flatten()
+            .map(|p| ParentRef {
+                group: p.group.clone(),
+                kind: p.kind.clone(),
+                namespace: p.namespace.clone(),
+                name: p.name.clone(),
+                section_name: p.section_name.clone(),
+                port: p.port,
+            })
+            .collect()
+    };
+}
+
 /// What attachment reads of a route, whatever its kind.
 pub struct RouteView<'a> {
     pub origin: &'a Arc<Origin>,
@@ -71,19 +90,7 @@ impl<'a> RouteView<'a> {
             origin: &route.origin,
             kind: RouteKind::Http,
             hostnames: spec.hostnames.clone().unwrap_or_default(),
-            parents: spec
-                .parent_refs
-                .iter()
-                .flatten()
-                .map(|p| ParentRef {
-                    group: p.group.clone(),
-                    kind: p.kind.clone(),
-                    namespace: p.namespace.clone(),
-                    name: p.name.clone(),
-                    section_name: p.section_name.clone(),
-                    port: p.port,
-                })
-                .collect(),
+            parents: parents_of!(spec.parent_refs),
         })
     }
 
@@ -93,19 +100,7 @@ impl<'a> RouteView<'a> {
             origin: &route.origin,
             kind: RouteKind::Grpc,
             hostnames: spec.hostnames.clone().unwrap_or_default(),
-            parents: spec
-                .parent_refs
-                .iter()
-                .flatten()
-                .map(|p| ParentRef {
-                    group: p.group.clone(),
-                    kind: p.kind.clone(),
-                    namespace: p.namespace.clone(),
-                    name: p.name.clone(),
-                    section_name: p.section_name.clone(),
-                    port: p.port,
-                })
-                .collect(),
+            parents: parents_of!(spec.parent_refs),
         })
     }
 

@@ -26,12 +26,15 @@ use std::sync::Arc;
 
 use gateway_api::experimental::grpcroutes::{GrpcRouteRules, GrpcRouteRulesMatchesMethodType};
 
-use super::attach::{RouteHost, RouteView, attach};
+use super::attach::{RouteView, attach};
 use super::httproute::Pending;
-use super::rules::{RefView, apply_header_mod, header_mod, ref_view, resolved_refs_of, servers_of};
+use super::rules::{
+    RefView, apply_header_mod, dropped_conditions, header_mod, ref_view, resolved_refs_of,
+    route_hosts, servers_of, sticky,
+};
 use super::scope::Scope;
-use super::{Ctx, annotations, catch_all_note, regex, routable_host};
-use crate::diag::{Code, Severity};
+use super::{Ctx, annotations, regex};
+use crate::diag::Code;
 use crate::ir::{PathEntry, PathMatch, Provenance, RouteMatch, Server, Transforms};
 use crate::model::{FieldPath, GrpcRoute, Obj, Origin, diag_at};
 
@@ -98,25 +101,10 @@ fn render(
         ctx.target(),
         &mut ctx.diags,
     );
-    let hosts_field = FieldPath::of(&["spec", "hostnames"]);
-    let mut hosts: Vec<String> = Vec::new();
-    for t in targets {
-        let h = match &t.host {
-            RouteHost::Host(h) => routable_host(ctx, Some(h), origin, &hosts_field),
-            RouteHost::CatchAll => {
-                let h = routable_host(ctx, None, origin, &hosts_field);
-                if h.is_some() {
-                    catch_all_note(ctx, origin, &FieldPath::of(&["spec", "parentRefs"]));
-                }
-                h
-            }
-        };
-        if let Some(h) = h
-            && !hosts.contains(&h)
-        {
-            hosts.push(h);
-        }
-    }
+    let hosts: Vec<String> = route_hosts(ctx, origin, targets)
+        .into_iter()
+        .map(|(h, _)| h)
+        .collect();
     let mut rendered = false;
     for (ri, rule) in spec.rules.iter().flatten().enumerate() {
         let rfield = FieldPath::of(&["spec", "rules"]).idx(ri);
@@ -156,13 +144,7 @@ fn render(
             }
         }
     }
-    if rendered && ann.sticky {
-        ctx.set_sticky(Provenance {
-            origin: origin.clone(),
-            field: FieldPath::of(&["metadata", "annotations"])
-                .key("synapse.gen0sec.com/sticky-sessions"),
-        });
-    }
+    sticky(ctx, origin, rendered, ann.sticky);
 }
 
 /// Applies the rule's filters to `settings`, as the target can say them.
@@ -304,22 +286,7 @@ fn match_keys(
             dropped.push("headers");
         }
         let rm = RouteMatch { path, method: None };
-        let conditional = !dropped.is_empty();
-        if conditional {
-            let mut d = diag_at(
-                Code::UnsupportedMatch,
-                format!(
-                    "the {} condition of this match cannot be expressed; it is rendered on path {rm} alone",
-                    dropped.join(", ")
-                ),
-                origin,
-                &mfield,
-            );
-            if ctx.opts.strict {
-                d.diag.severity = Severity::Error;
-            }
-            ctx.push(d);
-        }
+        let conditional = dropped_conditions(ctx, origin, &mfield, &dropped, &rm);
         keys.push((rm, conditional, mfield));
     }
     keys

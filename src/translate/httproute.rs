@@ -15,12 +15,13 @@ use gateway_api::experimental::httproutes::{
 };
 use std::sync::Arc;
 
-use super::attach::{Reached, RouteHost};
-use super::rules::{RefView, apply_header_mod, header_mod, ref_view, resolved_refs_of, servers_of};
-use super::{
-    Ctx, acme, annotations, catch_all_note, prefix_key, regex, report_path, routable_host,
+use super::attach::Reached;
+use super::rules::{
+    RefView, apply_header_mod, dropped_conditions, header_mod, ref_view, resolved_refs_of,
+    route_hosts, servers_of, sticky,
 };
-use crate::diag::{Code, Severity};
+use super::{Ctx, acme, annotations, prefix_key, regex, report_path};
+use crate::diag::Code;
 use crate::ir::{
     Condition, PathEntry, PathMatch, PathSettings, Provenance, Redirect, RouteMatch, Server,
     Transforms,
@@ -146,25 +147,7 @@ pub fn render(
         ctx.target(),
         &mut ctx.diags,
     );
-    let hosts_field = FieldPath::of(&["spec", "hostnames"]);
-    let mut hosts: Vec<(String, &[(bool, i32)])> = Vec::new();
-    for t in targets {
-        let h = match &t.host {
-            RouteHost::Host(h) => routable_host(ctx, Some(h), origin, &hosts_field),
-            RouteHost::CatchAll => {
-                let h = routable_host(ctx, None, origin, &hosts_field);
-                if h.is_some() {
-                    catch_all_note(ctx, origin, &FieldPath::of(&["spec", "parentRefs"]));
-                }
-                h
-            }
-        };
-        if let Some(h) = h
-            && !hosts.iter().any(|(x, _)| x == &h)
-        {
-            hosts.push((h, &t.via));
-        }
-    }
+    let hosts = route_hosts(ctx, origin, targets);
     let mut rendered = false;
     for (ri, rule) in spec.rules.iter().flatten().enumerate() {
         let rfield = FieldPath::of(&["spec", "rules"]).idx(ri);
@@ -247,13 +230,7 @@ pub fn render(
             }
         }
     }
-    if rendered && ann.sticky {
-        ctx.set_sticky(Provenance {
-            origin: origin.clone(),
-            field: FieldPath::of(&["metadata", "annotations"])
-                .key("synapse.gen0sec.com/sticky-sessions"),
-        });
-    }
+    sticky(ctx, origin, rendered, ann.sticky);
 }
 
 /// Applies the rule's filters to `settings`, as the target can say them;
@@ -459,22 +436,7 @@ fn match_keys(
             other => other,
         };
         let m = RouteMatch { path, method };
-        let conditional = !dropped.is_empty();
-        if conditional {
-            let mut d = diag_at(
-                Code::UnsupportedMatch,
-                format!(
-                    "the {} condition of this match cannot be expressed; it is rendered on path {m} alone",
-                    dropped.join(", ")
-                ),
-                origin,
-                &mfield,
-            );
-            if ctx.opts.strict {
-                d.diag.severity = Severity::Error;
-            }
-            ctx.push(d);
-        }
+        let conditional = dropped_conditions(ctx, origin, &mfield, &dropped, &m);
         keys.push((m, conditional, mfield));
     }
     keys

@@ -7,12 +7,13 @@
 
 use std::sync::Arc;
 
-use super::Ctx;
 use super::attach::grant_allows;
+use super::attach::{Reached, RouteHost};
 use super::backends::{BackendRef, PortRef, reference_allowed, service_address};
 use super::listener::GROUP;
-use crate::diag::Code;
-use crate::ir::{Condition, PathSettings, Server, Transforms};
+use super::{Ctx, catch_all_note, routable_host};
+use crate::diag::{Code, Severity};
+use crate::ir::{Condition, PathSettings, Provenance, RouteMatch, Server, Transforms};
 use crate::model::{FieldPath, Origin, diag_at};
 
 /// A RequestHeaderModifier or ResponseHeaderModifier, whatever the
@@ -300,5 +301,78 @@ pub(super) fn resolved_refs_of<'a>(
         status: true,
         reason: "ResolvedRefs",
         message: String::new(),
+    }
+}
+
+/// Reports the conditions of a match that the target cannot say (headers,
+/// a method, …) when there are any; the match is rendered on `m` alone, a
+/// conditional entry an unconditional one displaces. An error under
+/// `--strict`. True when any condition was dropped.
+pub(super) fn dropped_conditions(
+    ctx: &mut Ctx<'_>,
+    origin: &Arc<Origin>,
+    mfield: &FieldPath,
+    dropped: &[&str],
+    m: &RouteMatch,
+) -> bool {
+    if dropped.is_empty() {
+        return false;
+    }
+    let mut d = diag_at(
+        Code::UnsupportedMatch,
+        format!(
+            "the {} condition of this match cannot be expressed; it is rendered on path {m} alone",
+            dropped.join(", ")
+        ),
+        origin,
+        mfield,
+    );
+    if ctx.opts.strict {
+        d.diag.severity = Severity::Error;
+    }
+    ctx.push(d);
+    true
+}
+
+/// The hosts a route renders under, from what attachment reached, each
+/// with the listeners it came through: wildcards and every-name reaches as
+/// the target can say them (reported where it cannot; a catch-all name
+/// said), each host once.
+pub(super) fn route_hosts<'t>(
+    ctx: &mut Ctx<'_>,
+    origin: &Arc<Origin>,
+    targets: &'t [Reached],
+) -> Vec<(String, &'t [(bool, i32)])> {
+    let hosts_field = FieldPath::of(&["spec", "hostnames"]);
+    let mut hosts: Vec<(String, &[(bool, i32)])> = Vec::new();
+    for t in targets {
+        let h = match &t.host {
+            RouteHost::Host(h) => routable_host(ctx, Some(h), origin, &hosts_field),
+            RouteHost::CatchAll => {
+                let h = routable_host(ctx, None, origin, &hosts_field);
+                if h.is_some() {
+                    catch_all_note(ctx, origin, &FieldPath::of(&["spec", "parentRefs"]));
+                }
+                h
+            }
+        };
+        if let Some(h) = h
+            && !hosts.iter().any(|(x, _)| x == &h)
+        {
+            hosts.push((h, &t.via));
+        }
+    }
+    hosts
+}
+
+/// Sticky sessions for the render, when the route asked for them by
+/// annotation and rendered an entry.
+pub(super) fn sticky(ctx: &mut Ctx<'_>, origin: &Arc<Origin>, rendered: bool, asked: bool) {
+    if rendered && asked {
+        ctx.set_sticky(Provenance {
+            origin: origin.clone(),
+            field: FieldPath::of(&["metadata", "annotations"])
+                .key("synapse.gen0sec.com/sticky-sessions"),
+        });
     }
 }

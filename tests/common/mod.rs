@@ -165,3 +165,25 @@ pub fn yaml_documents(sources: &[synroute::Source]) -> Vec<serde_yaml::Value> {
     }
     out
 }
+
+/// The source folder of a package of the build, found through `cargo
+/// metadata` (schemas and sources that ship inside dependencies).
+pub fn package_dir(name: &str) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let meta = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1"])
+        .output()
+        .expect("cargo metadata");
+    let meta: serde_json::Value = serde_json::from_slice(&meta.stdout).expect("metadata json");
+    let manifest = meta["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .find(|p| p["name"] == name)
+        .and_then(|p| p["manifest_path"].as_str())
+        .unwrap_or_else(|| panic!("{name} in cargo metadata"));
+    PathBuf::from(manifest)
+        .parent()
+        .expect("package folder")
+        .to_path_buf()
+}
