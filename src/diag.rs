@@ -206,6 +206,11 @@ codes! {
     CertificateNotYetValid = "SR1410", Warning,
         "The certificate's notBefore is in the future. Clients will reject it \
          until then.";
+    TlsSecretInCluster = "SR1411", Info,
+        "`render --emit configmap|kustomize`: a TLS Secret the input names is \
+         not in the input. The objects synroute emits mount it from the \
+         cluster (cert-manager creates such Secrets there), so the host is \
+         served with it; its certificate cannot be checked offline.";
     GatewayIgnored = "SR2001", Info,
         "The Gateway's class is not one of ours (no GatewayClass in the \
          input has `spec.controllerName` equal to `--controller-name`), or \
@@ -414,6 +419,13 @@ codes! {
          address among them — is left out of its pool without a word, and a \
          path left with no server answers 502. Name the server by a DNS name \
          and a valid port.";
+    SecretNotProjectable = "SR1702", Warning,
+        "`render --emit kustomize`: a TLS Secret is in another namespace than \
+         the Synapse workload (`--workload-namespace`). A projected volume \
+         reads Secrets of its pod's namespace only, so the certificate is \
+         left out (and the host has none in the routing file). Copy the \
+         Secret into the workload's namespace, or issue the certificate \
+         there.";
     EmptyRenderRefused = "SR1701", Error,
         "`render -o FILE` or `watch`: the render routes no host, and FILE (the \
          file Synapse reads) routes some. Writing it would take every site \

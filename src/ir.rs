@@ -276,6 +276,10 @@ pub struct CertBundle {
     pub requested_by: Provenance,
     /// The host names this bundle was requested for (may be wildcards).
     pub hosts: Vec<String>,
+    /// The Secret is not in the input but read from the cluster where the
+    /// render is applied (`Options::secrets_in_cluster`): no PEM here, no
+    /// file of its own, no check.
+    pub in_cluster: bool,
 }
 
 /// The result of a claim on (host, path).

@@ -14,6 +14,7 @@ pub mod confighash;
 pub mod diag;
 pub mod diff;
 pub mod emit;
+pub mod gitops;
 pub mod inputs;
 pub mod ir;
 pub mod listeners;
@@ -84,6 +85,13 @@ pub struct Options {
     /// Pingress: the folder its proxy reads the TLS files from, as
     /// `proxy.json` names them.
     pub keys_dir: String,
+    /// The render becomes Kubernetes objects (`--emit`): TLS Secrets are
+    /// projected into the pod from the cluster, so one not in the input
+    /// is expected there (its certificate is served, not checked).
+    pub secrets_in_cluster: bool,
+    /// The namespace of the workload the Secrets are projected into: a
+    /// Secret of another namespace cannot be (reported, left out).
+    pub workload_namespace: Option<String>,
 }
 
 impl Default for Options {
@@ -101,6 +109,8 @@ impl Default for Options {
             jobs: 0,
             target: target::Target::V1,
             keys_dir: emit::pingress::DEFAULT_KEYS_DIR.to_string(),
+            secrets_in_cluster: false,
+            workload_namespace: None,
         }
     }
 }

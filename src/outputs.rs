@@ -53,7 +53,13 @@ pub fn empty_render_refusal(output: &Path, r: &Rendered) -> Option<crate::diag::
         return None;
     }
     let text = fs::read_to_string(output).ok()?;
-    let hosts = crate::route::file::routed_hosts(&text).filter(|n| *n > 0)?;
+    // A routing file, or a ConfigMap synroute emitted that holds one.
+    let hosts = crate::route::file::routed_hosts(&text)
+        .or_else(|| {
+            let inner = crate::gitops::routing_file_of(&text)?;
+            crate::route::file::routed_hosts(&inner)
+        })
+        .filter(|n| *n > 0)?;
     let mut d = crate::diag::Diagnostic::new(
         crate::diag::Code::EmptyRenderRefused,
         format!(

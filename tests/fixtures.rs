@@ -413,6 +413,7 @@ fn every_code_is_documented_and_raised_by_a_fixture() {
         "tests/check.rs",
         "tests/confighash.rs",
         "tests/cli.rs",
+        "tests/gitops.rs",
     ]
     .map(|f| fs::read_to_string(f).unwrap_or_default())
     .join("\n");

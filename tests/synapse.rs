@@ -14,6 +14,9 @@
 //! - gRPC: a GRPCRoute rendered `--target 0.2`, and calls over HTTP/2 on
 //!   Synapse's TLS listener reach the HTTP/2-only backends it names, by
 //!   service and method.
+//! - GitOps: `render --emit kustomize` for 0.2, its ConfigMap's file and
+//!   its projected certificates laid out as the kubelet would, served by
+//!   Synapse's TLS listener: each host with its own certificate by SNI.
 //! - `watch --target 0.2` (feature `watch`) beside a running Synapse,
 //!   through its API and through its file watcher: edits are served
 //!   within seconds, a burst ends in its final state, a malformed edit
@@ -70,18 +73,29 @@ impl Synapse {
     /// a plain-HTTP proxy, no kernel or network features, the config API
     /// on, health checks every 2 s.
     fn start(bin: &Path, upstreams: &Path) -> Synapse {
+        Synapse::start_with(bin, upstreams, None)
+    }
+
+    /// `start`, its TLS listener reading the certificates of `certs` (a
+    /// folder laid out as a pod's would be); without, a default
+    /// certificate made here (no committed key expires).
+    fn start_with(bin: &Path, upstreams: &Path, certs: Option<&Path>) -> Synapse {
         let dir = tempfile::tempdir().expect("tempdir");
         let (http, api, tls) = (free_port(), free_port(), free_port());
-        // The TLS listener's default certificate (any SNI name): made here,
-        // so that no committed key expires.
-        let certs = dir.path().join("certs");
-        std::fs::create_dir_all(&certs).expect("mkdir");
-        let key = rcgen::KeyPair::generate().expect("key");
-        let cert = rcgen::CertificateParams::new(vec!["default.test".to_string()])
-            .and_then(|p| p.self_signed(&key))
-            .expect("certificate");
-        std::fs::write(certs.join("default.crt"), cert.pem()).expect("write");
-        std::fs::write(certs.join("default.key"), key.serialize_pem()).expect("write");
+        let (certs, default) = match certs {
+            Some(c) => (c.to_path_buf(), ""),
+            None => {
+                let certs = dir.path().join("certs");
+                std::fs::create_dir_all(&certs).expect("mkdir");
+                let key = rcgen::KeyPair::generate().expect("key");
+                let cert = rcgen::CertificateParams::new(vec!["default.test".to_string()])
+                    .and_then(|p| p.self_signed(&key))
+                    .expect("certificate");
+                std::fs::write(certs.join("default.crt"), cert.pem()).expect("write");
+                std::fs::write(certs.join("default.key"), key.serialize_pem()).expect("write");
+                (certs, "  default_certificate: \"default\"\n")
+            }
+        };
         let config = format!(
             "mode: proxy
 redis: {{url: \"\", prefix: \"ax:synapse\"}}
@@ -98,8 +112,7 @@ pingora:
   proxy_address_tls: \"127.0.0.1:{tls}\"
   proxy_certificates: \"{certs}\"
   proxy_tls_grade: \"medium\"
-  default_certificate: \"default\"
-  upstreams_conf: \"{up}\"
+{default}  upstreams_conf: \"{up}\"
   config_address: \"127.0.0.1:{api}\"
   config_api_enabled: true
   master_key: \"{KEY}\"
@@ -187,6 +200,23 @@ pingora:
             return Err("Synapse did not offer HTTP/2 by ALPN".into());
         }
         Ok(String::from_utf8_lossy(&body).trim().to_string())
+    }
+
+    /// The certificate the TLS listener serves for SNI `host` (DER).
+    fn served_certificate(&self, host: &str) -> Result<Vec<u8>, String> {
+        let name =
+            rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
+        let mut conn =
+            rustls::ClientConnection::new(tls_client(), name).map_err(|e| e.to_string())?;
+        let mut sock = TcpStream::connect(("127.0.0.1", self.tls)).map_err(|e| e.to_string())?;
+        let _ = sock.set_read_timeout(Some(Duration::from_secs(10)));
+        while conn.is_handshaking() {
+            conn.complete_io(&mut sock).map_err(|e| e.to_string())?;
+        }
+        conn.peer_certificates()
+            .and_then(|c| c.first())
+            .map(|c| c.to_vec())
+            .ok_or_else(|| "no certificate".to_string())
     }
 
     /// A request as `https://host/path`: TLS to the proxy with `host` as
@@ -953,5 +983,161 @@ spec:
             synapse.log()
         );
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// GitOps without a controller: `render --emit kustomize --target 0.2`,
+/// then what the kubelet would lay out for the pod — the ConfigMap's file
+/// at its mount, each projected Secret key at the path the patch names —
+/// and Synapse started on them: each host answers over HTTPS with the
+/// certificate of its own Secret, and reaches its backend.
+#[test]
+fn an_emitted_configmap_and_projected_secrets_are_served_by_synapse() {
+    let Some(bin) = synapse_bin() else { return };
+    let backends = BACKENDS.get_or_init(Backends::default);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let hosts = ["shop.example.com", "api.example.com"];
+    // A certificate per host, in a Secret per host.
+    let mut secrets: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut manifests = String::new();
+    let mut ders: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
+    for host in hosts {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = rcgen::CertificateParams::new(vec![host.to_string()])
+            .and_then(|p| p.self_signed(&key))
+            .expect("certificate");
+        let name = format!("{}-tls", host.split('.').next().unwrap_or("x"));
+        ders.insert(host, cert.der().to_vec());
+        let indent = |pem: &str| {
+            pem.lines()
+                .map(|l| format!("    {l}\n"))
+                .collect::<String>()
+        };
+        manifests.push_str(&format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: shop}}\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: |\n{}  tls.key: |\n{}---\n",
+            indent(&cert.pem()),
+            indent(&key.serialize_pem())
+        ));
+        secrets.insert(name, (cert.pem(), key.serialize_pem()));
+    }
+    let routes = [
+        ("shop.example.com/", "gitops-shop"),
+        ("api.example.com/", "gitops-api"),
+    ];
+    let shop = shop(backends, &routes);
+    // The shop's Ingress with a TLS entry per host.
+    let shop = shop.replace(
+        "  ingressClassName: synapse\n",
+        "  ingressClassName: synapse\n  tls:\n  - {hosts: [shop.example.com], secretName: shop-tls}\n  - {hosts: [api.example.com], secretName: api-tls}\n",
+    );
+    manifests.push_str(&shop);
+    std::fs::create_dir_all(tmp.path().join("k8s")).expect("mkdir");
+    std::fs::write(tmp.path().join("k8s/shop.yaml"), manifests).expect("write");
+    let out = tmp.path().join("synroute");
+    let o = common::run(
+        &[
+            "render",
+            tmp.path().join("k8s").to_str().expect("utf-8"),
+            "--target",
+            "0.2",
+            "--emit",
+            "kustomize",
+            "-o",
+            out.to_str().expect("utf-8"),
+            "--workload-namespace",
+            "shop",
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(common::code(&o), 0, "{}", common::stderr(&o));
+    // The pod's filesystem, as the kubelet lays it out.
+    let pod = tmp.path().join("pod");
+    let read = |f: &str| -> serde_yaml::Value {
+        serde_yaml::from_str(&std::fs::read_to_string(out.join(f)).expect("read")).expect("yaml")
+    };
+    let cm = read("configmap.yaml");
+    let workload = read("workload.yaml");
+    let tspec = &workload["spec"]["template"]["spec"];
+    let mount = |volume: &str| -> PathBuf {
+        let mounts = tspec["containers"][0]["volumeMounts"]
+            .as_sequence()
+            .expect("mounts");
+        let m = mounts
+            .iter()
+            .find(|m| m["name"].as_str() == Some(volume))
+            .expect("mount");
+        pod.join(
+            m["mountPath"]
+                .as_str()
+                .expect("path")
+                .trim_start_matches('/'),
+        )
+    };
+    let routes_dir = mount("synroute-routes");
+    std::fs::create_dir_all(&routes_dir).expect("mkdir");
+    for (k, v) in cm["data"].as_mapping().expect("data") {
+        std::fs::write(
+            routes_dir.join(k.as_str().expect("key")),
+            v.as_str().expect("value"),
+        )
+        .expect("write");
+    }
+    let certs_dir = mount("synroute-certs");
+    std::fs::create_dir_all(&certs_dir).expect("mkdir");
+    let volumes = tspec["volumes"].as_sequence().expect("volumes");
+    let projected = volumes
+        .iter()
+        .find(|v| v["name"].as_str() == Some("synroute-certs"))
+        .expect("the certificates' volume");
+    for src in projected["projected"]["sources"]
+        .as_sequence()
+        .expect("sources")
+    {
+        let name = src["secret"]["name"].as_str().expect("secret");
+        let (cert, key) = secrets.get(name).expect("a Secret of the input");
+        for item in src["secret"]["items"].as_sequence().expect("items") {
+            let bytes = match item["key"].as_str() {
+                Some("tls.crt") => cert,
+                _ => key,
+            };
+            std::fs::write(certs_dir.join(item["path"].as_str().expect("path")), bytes)
+                .expect("write");
+        }
+    }
+    let synapse = Synapse::start_with(&bin, &routes_dir.join("upstreams.yaml"), Some(&certs_dir));
+    for host in hosts {
+        let start = Instant::now();
+        loop {
+            let served = synapse.served_certificate(host);
+            if served.as_ref().ok() == ders.get(host) {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{host}: not its own certificate ({served:?})\n{}",
+                synapse.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let start = Instant::now();
+    loop {
+        let got: Vec<String> = routes
+            .iter()
+            .map(|(hp, _)| {
+                let host = hp.trim_end_matches('/');
+                synapse.request_tls("GET", host, "/").2.trim().to_string()
+            })
+            .collect();
+        if got == ["gitops-shop", "gitops-api"] {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{got:?}\n{}",
+            synapse.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -29,10 +29,15 @@ pub(super) fn diff_side(
     } else {
         collect_sources(&[path.to_string()], &a.select.exclude)?
     };
-    if let Some((name, text, _)) = routing_file(&sources) {
+    // A routing file, or what `render --emit` wrote: the routing file its
+    // ConfigMap holds.
+    let file = crate::gitops::emitted_routing(&sources).or_else(|| {
+        routing_file(&sources).map(|(name, text, _)| (name.to_string(), text.to_string()))
+    });
+    if let Some((name, text)) = file {
         // A file is read as the format given for its side, else its own.
         let format = old_target.or(a.select.target);
-        return match Side::from_routing_file(text, format) {
+        return match Side::from_routing_file(&text, format) {
             Ok(side) => Ok(Some(side)),
             Err(e) => {
                 writeln!(stderr, "synroute: error: {name}: {e}")?;

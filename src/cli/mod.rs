@@ -16,6 +16,7 @@ use crate::{Options, Rendered, Source};
 
 mod check;
 mod diff;
+mod emit;
 mod explain;
 mod hash;
 mod listeners;
@@ -284,6 +285,8 @@ struct RenderArgs {
     /// this render would write ("is the committed output up to date?").
     #[arg(long)]
     check: bool,
+    #[command(flatten)]
+    emit: emit::EmitArgs,
     /// Read the objects from the Kubernetes API (in-cluster config or
     /// KUBECONFIG) instead of files: list every kind once, render, write.
     #[cfg(feature = "watch")]
@@ -482,6 +485,8 @@ fn options(a: &SelectArgs, strict: bool) -> Options {
             .keys_dir
             .clone()
             .unwrap_or_else(|| crate::emit::pingress::DEFAULT_KEYS_DIR.to_string()),
+        secrets_in_cluster: false,
+        workload_namespace: None,
     }
 }
 

@@ -7,6 +7,7 @@
 use std::fs;
 use std::io::{self, Read, Write};
 
+use super::emit::Emit as Mode;
 use super::{
     EXIT_ERROR, EXIT_FOUND, EXIT_OK, RenderArgs, options, print_diagnostics, read_inputs, summary,
 };
@@ -20,8 +21,32 @@ pub(super) fn cmd_render(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> io::Result<u8> {
+    let mode = a.emit.mode();
+    let emitted = match a.emit.options(&a.input.select) {
+        Ok(eo) => eo,
+        Err(why) => {
+            writeln!(stderr, "synroute: error: {why}")?;
+            return Ok(EXIT_ERROR);
+        }
+    };
+    if mode != Mode::File && a.certs_out.is_some() {
+        writeln!(
+            stderr,
+            "synroute: error: --emit {} writes Kubernetes objects, the TLS Secrets staying in the cluster; --certs-out writes files, and goes with --emit file",
+            a.emit.emit
+        )?;
+        return Ok(EXIT_ERROR);
+    }
+    if mode == Mode::Kustomize && a.output.is_none() {
+        writeln!(
+            stderr,
+            "synroute: error: --emit kustomize writes a folder: give it with -o DIR"
+        )?;
+        return Ok(EXIT_ERROR);
+    }
     let sources = render_inputs(&a, stdin, stderr)?;
-    let opts = options(&a.input.select, a.report.strict);
+    let mut opts = options(&a.input.select, a.report.strict);
+    super::emit::prepare(mode, &emitted, &mut opts);
     // upstreams.yaml goes straight from the table to its file or stdout.
     let rendered = crate::render_owned_unwritten(sources, &opts);
     let upstreams = |w: &mut dyn Write| rendered.write_upstreams(w, opts.jobs);
@@ -34,7 +59,7 @@ pub(super) fn cmd_render(
         )?;
         return Ok(EXIT_ERROR);
     }
-    if a.check {
+    if a.check && mode == Mode::File {
         return check_outputs(&a, &rendered, &upstreams, stderr);
     }
     if a.report.strict && rendered.worst() >= Some(Severity::Warning) {
@@ -43,6 +68,10 @@ pub(super) fn cmd_render(
             "synroute: --strict: warnings or errors found; nothing was written"
         )?;
         return Ok(EXIT_FOUND);
+    }
+    if mode != Mode::File {
+        let how = (a.output.as_deref(), a.check, a.allow_empty, a.report.quiet);
+        return super::emit::write(mode, &emitted, how, (&rendered, opts.jobs), stdout, stderr);
     }
     if let Some(path) = a.output.as_deref().filter(|_| !a.allow_empty)
         && let Some(d) = empty_render_refusal(path, &rendered)

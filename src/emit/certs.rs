@@ -27,15 +27,50 @@ pub fn emit(table: &RouteTable) -> BTreeMap<String, CertFile> {
             let Some(b) = h.certificate.as_ref().and_then(|s| table.certs.get(s)) else {
                 continue;
             };
+            if b.in_cluster {
+                continue;
+            }
             let stem = super::pingress::key_file_stem(host);
             insert_pair(&mut files, &stem, "cert", b);
         }
         return files;
     }
-    for (stem, b) in &table.certs {
+    // A Secret read from the cluster (`--emit`) has no bytes here.
+    for (stem, b) in table.certs.iter().filter(|(_, b)| !b.in_cluster) {
         insert_pair(&mut files, stem, "crt", b);
     }
     files
+}
+
+/// Where each file `emit` writes comes from — (file name, the Secret's
+/// namespace and name, its key `tls.crt` or `tls.key`) in file-name order —
+/// for a projected volume that lays the same files out from the Secrets
+/// in the cluster. Secrets read from the cluster (`in_cluster`) are in it.
+pub fn sources(table: &RouteTable) -> Vec<(String, (String, String), &'static str)> {
+    let secret = |b: &CertBundle| {
+        (
+            b.secret.origin.namespace.clone(),
+            b.secret.origin.name.clone(),
+        )
+    };
+    let mut out = Vec::new();
+    let mut pair = |stem: &str, cert: &str, b: &CertBundle| {
+        out.push((format!("{stem}.{cert}"), secret(b), "tls.crt"));
+        out.push((format!("{stem}.key"), secret(b), "tls.key"));
+    };
+    if table.target == crate::target::Target::Pingress {
+        for (host, h) in &table.hosts {
+            if let Some(b) = h.certificate.as_ref().and_then(|s| table.certs.get(s)) {
+                pair(&super::pingress::key_file_stem(host), "cert", b);
+            }
+        }
+    } else {
+        for (stem, b) in &table.certs {
+            pair(stem, "crt", b);
+        }
+    }
+    out.sort();
+    out
 }
 
 /// `<stem>.<cert>` (public) and `<stem>.key` (private) of a bundle.

@@ -179,7 +179,8 @@ pub fn check(ctx: &mut Ctx<'_>, prepared: &Prepared) {
     let mut groups: Vec<(&CertBundle, Vec<&str>)> = Vec::new();
     let mut group_of: HashMap<(*const Origin, *const Origin, &FieldPath), usize> = HashMap::new();
     let mut stem_group: HashMap<&str, usize> = HashMap::with_capacity(ctx.table.certs.len());
-    for b in ctx.table.certs.values() {
+    // A Secret read from the cluster (`--emit`) has nothing to check here.
+    for b in ctx.table.certs.values().filter(|b| !b.in_cluster) {
         let key = (
             Arc::as_ptr(&b.secret.origin),
             Arc::as_ptr(&b.requested_by.origin),

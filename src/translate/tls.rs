@@ -86,6 +86,7 @@ pub struct Wanted {
     key_pem: Pem,
     secret: Provenance,
     requested_by: Provenance,
+    in_cluster: bool,
 }
 
 /// The certificate and key of the Secret `secret_ns/secret_name` and where
@@ -97,6 +98,27 @@ fn read_secret(
     requested_by: &Provenance,
 ) -> Option<(Pem, Pem, Provenance)> {
     let Some(secret) = ctx.secret(secret_ns, secret_name) else {
+        if ctx.opts.secrets_in_cluster {
+            ctx.push(diag_at(
+                Code::TlsSecretInCluster,
+                format!(
+                    "TLS Secret {secret_ns}/{secret_name} is not in the input: the workload reads it from the cluster, and its certificate is not checked here"
+                ),
+                &requested_by.origin,
+                &requested_by.field,
+            ));
+            // The Secret stands where the entry names it.
+            let mut origin = (*requested_by.origin).clone();
+            origin.kind = crate::model::Kind::Secret;
+            origin.namespace = secret_ns.to_string();
+            origin.name = secret_name.to_string();
+            let none: Pem = Arc::from(Vec::new());
+            let at = Provenance {
+                origin: Arc::new(origin),
+                field: FieldPath::root(),
+            };
+            return Some((Arc::clone(&none), none, at));
+        };
         let d = diag_at(
             Code::TlsSecretNotFound,
             format!(
@@ -139,6 +161,7 @@ pub fn insert_bundle(ctx: &mut Ctx<'_>, w: Wanted) {
         key_pem,
         secret,
         requested_by,
+        in_cluster,
     } = w;
     if let Some(existing) = ctx.table.certs.get_mut(&stem) {
         if existing.secret.origin == secret.origin {
@@ -177,6 +200,7 @@ pub fn insert_bundle(ctx: &mut Ctx<'_>, w: Wanted) {
             secret,
             requested_by,
             hosts,
+            in_cluster,
         },
     );
 }
@@ -221,10 +245,33 @@ pub fn project_entry(
         origin: origin.clone(),
         field: field.clone(),
     };
+    if let Some(ns) = ctx.opts.workload_namespace.as_deref()
+        && ns != namespace
+    {
+        let hosts: Vec<&str> = stems
+            .iter()
+            .flat_map(|(_, h)| h.iter().map(String::as_str))
+            .collect();
+        let hosts = if hosts.is_empty() {
+            String::new()
+        } else {
+            format!(" for {}", hosts.join(", "))
+        };
+        ctx.push(diag_at(
+            Code::SecretNotProjectable,
+            format!(
+                "TLS Secret {namespace}/{secret_name} is in namespace {namespace}, the workload in {ns}: a projected volume reads Secrets of its pod's namespace, so the certificate{hosts} is left out"
+            ),
+            origin,
+            field,
+        ));
+        return;
+    }
     let Some((cert_pem, key_pem, secret)) = read_secret(ctx, namespace, secret_name, &requested_by)
     else {
         return;
     };
+    let in_cluster = cert_pem.is_empty() && ctx.secret(namespace, secret_name).is_none();
     for (stem, hosts) in stems {
         let wanted = Wanted {
             stem,
@@ -233,6 +280,7 @@ pub fn project_entry(
             key_pem: Arc::clone(&key_pem),
             secret: secret.clone(),
             requested_by: requested_by.clone(),
+            in_cluster,
         };
         match &mut ctx.ops {
             Some(ops) => ops.push(super::Op::Bundle(Box::new(wanted))),
