@@ -171,7 +171,8 @@ pub(crate) fn read_owned(dir: &Path) -> BTreeSet<String> {
         .map(|s| {
             s.lines()
                 .map(str::trim)
-                .filter(|l| safe_name(l))
+                // The header is a comment, not a file synroute wrote.
+                .filter(|l| !l.starts_with('#') && safe_name(l))
                 .map(str::to_string)
                 .collect()
         })

@@ -772,3 +772,64 @@ fn an_empty_render_never_replaces_a_file_that_routes_hosts() {
         }
     }
 }
+
+/// Two identical renders touch nothing: every file of -o and --certs-out
+/// (the ownership list included) keeps its inode and mtime, for every
+/// target — a rewrite restarts Pingress's proxy and wakes Synapse's
+/// watchers for nothing.
+#[test]
+fn an_identical_render_touches_no_file() {
+    for target in ["v1", "0.2", "v2", "pingress"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("routes");
+        let certs = dir.path().join("certs");
+        let (o_, c_) = (out.to_str().expect("utf8"), certs.to_str().expect("utf8"));
+        let (case, class) = if target == "pingress" {
+            ("fixtures/pingress-rules-and-tls-files", "pingress")
+        } else {
+            ("fixtures/demo", "synapse")
+        };
+        let args = [
+            "render",
+            case,
+            "--target",
+            target,
+            "--ingress-class",
+            class,
+            "-o",
+            o_,
+            "--certs-out",
+            c_,
+            "-q",
+        ];
+        let o = synroute(&args, None);
+        assert_eq!(code(&o), 0, "{target}: {}", stderr(&o));
+        let mut files: Vec<PathBuf> = vec![out.clone()];
+        files.extend(
+            fs::read_dir(&certs)
+                .expect("certs")
+                .map(|e| e.expect("entry").path()),
+        );
+        assert!(files.len() >= 4, "{target}: {files:?}");
+        let before: Vec<(u64, SystemTime)> = files
+            .iter()
+            .map(|f| {
+                use std::os::unix::fs::MetadataExt;
+                let old = set_old_mtime(f);
+                (fs::metadata(f).expect("stat").ino(), old)
+            })
+            .collect();
+        let o = synroute(&args, None);
+        assert_eq!(code(&o), 0, "{target}: {}", stderr(&o));
+        for (f, (ino, old)) in files.iter().zip(before) {
+            use std::os::unix::fs::MetadataExt;
+            let m = fs::metadata(f).expect("stat");
+            assert_eq!(
+                (m.ino(), mtime(f)),
+                (ino, old),
+                "{target}: {} was touched",
+                f.display()
+            );
+        }
+    }
+}
