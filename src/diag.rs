@@ -413,6 +413,25 @@ codes! {
          class alone, so a Gateway of ours in the input, and the routes \
          attached to it, are not rendered into proxy.json. Render them with a \
          Synapse target.";
+    PingressRuleLost = "SR1610", Error,
+        "`--target pingress`: the Pingress proxy keeps one rule per exact host, \
+         the last in proxy.json. synroute writes the one it keeps — the \
+         shortest prefix of the host, which answers the most of its requests \
+         — and leaves out every other rule of that host: their requests go \
+         to the kept rule when its path matches, else to a wildcard rule, \
+         else get 500. Give each of those paths a host of its own, or route \
+         with a Synapse target.";
+    PingressWildcardLoose = "SR1611", Warning,
+        "`--target pingress`: the Pingress proxy turns a wildcard host into \
+         a regular expression — `*` as `.+`, dots as any character, anchored \
+         at neither end — tried in file order after the exact hosts: \
+         `*.apps.example.com` also answers `xx-apps.example.com` and \
+         `a.apps.example.com.evil.net`. Its certificate is never served (only \
+         an exact SNI match gets one), so TLS for it fails.";
+    PingressPlainPrefix = "SR1612", Info,
+        "`--target pingress`: the Pingress proxy matches a Prefix path as plain \
+         text: `/api` answers `/apiary` too, where an Ingress's Prefix stops at \
+         `/` boundaries.";
     RoutingServerDropped = "SR1609", Warning,
         "`check` of a routing file: a server the Synapse of `--target` cannot \
          dial — in 0.2, one not `host:port` with a port up to 65535, an IPv6 \

@@ -112,10 +112,13 @@ impl Target {
 
     /// The file's usual name.
     /// What the proxy answers a request no route takes: 0.2.4 was seen
-    /// to answer 502, for an unknown host and for a path no key covers.
+    /// to answer 502, for an unknown host and for a path no key covers;
+    /// Pingress 500.
     pub fn no_route_status(self) -> u16 {
         match self {
             Target::V02 => 502,
+            // The Pingress proxy was seen answering 500.
+            Target::Pingress => 500,
             _ => 404,
         }
     }

@@ -41,18 +41,26 @@ fn renders_the_pingress_class_into_proxy_json_and_host_tls_files() {
     let rules = rules(&text);
     // The class defaults to pingress: the synapse-class Ingress is not here.
     assert!(rules.iter().all(|r| r["host"] != "other.example.com"));
-    let healthz = rules
+    // One rule per exact host, the one the proxy keeps: the others said.
+    let example: Vec<&serde_json::Value> = rules
         .iter()
-        .find(|r| r["path"]["path"] == "/healthz")
-        .expect("the Exact rule");
-    assert_eq!(healthz["path"]["type"], "Exact");
+        .filter(|r| r["host"] == "example.com")
+        .collect();
+    assert_eq!(example.len(), 1, "{text}");
+    let kept = example[0];
     assert_eq!(
-        healthz["backend"],
-        serde_json::json!({"type": "Service", "name": "health", "namespace": "default", "port": 8081})
+        kept["path"],
+        serde_json::json!({"type": "Prefix", "path": "/"})
     );
     assert_eq!(
-        healthz["tls"]["cert"],
-        "/etc/pingress/keys/example.com.cert"
+        kept["backend"],
+        serde_json::json!({"type": "Service", "name": "my-service", "namespace": "default", "port": 80})
+    );
+    assert_eq!(kept["tls"]["cert"], "/etc/pingress/keys/example.com.cert");
+    let err = stderr(&o);
+    assert!(
+        err.contains("error[SR1610]: example.com /healthz (exact)"),
+        "{err}"
     );
     let wildcard = rules
         .iter()
@@ -173,19 +181,14 @@ fn explain_answers_as_pingress_looks_up() {
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(text.contains("entry    /healthz (exact)"), "{text}");
-    assert!(text.contains("Service default/health port 8081"), "{text}");
+    // The proxy keeps example.com's last rule, `/`, alone.
+    assert!(text.contains("entry    /\n"), "{text}");
+    assert!(
+        text.contains("Service default/my-service port 80"),
+        "{text}"
+    );
     assert!(text.contains("TLS files example.com.cert"), "{text}");
-    // Below an Exact path: the next rule, the prefix `/`.
-    let o = synroute(&[
-        "explain",
-        "https://example.com/healthz/deep",
-        "--target",
-        "pingress",
-        CASE,
-    ]);
-    assert!(stdout(&o).contains("entry    /\n"), "{}", stdout(&o));
-    // A wildcard covers one label.
+    // A wildcard host is an unanchored pattern: deeper names too.
     let o = synroute(&[
         "explain",
         "https://a.b.apps.example.com/",
@@ -194,7 +197,20 @@ fn explain_answers_as_pingress_looks_up() {
         CASE,
     ]);
     assert!(
-        stdout(&o).contains("is not in proxy.json; Pingress answers 404"),
+        stdout(&o).contains("Service default/tenant-router"),
+        "{}",
+        stdout(&o)
+    );
+    // No rule: 500.
+    let o = synroute(&[
+        "explain",
+        "https://apps.example.com/",
+        "--target",
+        "pingress",
+        CASE,
+    ]);
+    assert!(
+        stdout(&o).contains("is not in proxy.json; Pingress answers 500"),
         "{}",
         stdout(&o)
     );
@@ -223,7 +239,7 @@ fn diff_and_check_read_proxy_json() {
     assert_eq!(code(&o), 1);
     let text = stdout(&o);
     assert!(
-        text.contains("- host removed example.com: was /, /.well-known/acme-challenge, /.well-known/acme-challenge/tok-123, /api, /healthz (exact)"),
+        text.contains("- host removed example.com: was /\n"),
         "{text}"
     );
     // A rule the emitter reported and left out is not "added".

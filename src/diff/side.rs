@@ -141,8 +141,8 @@ impl Side {
                 side.certificates = Side::from_pingress_file(&f, "").certificates;
             }
             for (host, h) in &r.table.hosts {
-                for rule in crate::emit::pingress::layout(h) {
-                    // A rule the emitter could not write is not in the file.
+                // The rules the file holds: those the proxy serves.
+                for rule in crate::emit::pingress::served(host, h) {
                     let Ok(b) = crate::emit::pingress::backend(rule.entry) else {
                         continue;
                     };

@@ -105,17 +105,45 @@ impl Laid<'_> {
     }
 }
 
-/// Whether a rule of `kind` for `rule` matches a request for `path`.
+/// Whether a rule of `kind` for `rule` matches a request for `path`, as
+/// the proxy matches: `Exact` is equality, `Prefix` a plain starts-with
+/// on the text (`/api` answers `/apiary`).
 pub fn path_matches(kind: PathType, rule: &str, path: &str) -> bool {
     match kind {
         PathType::Exact => path == rule,
-        PathType::Prefix => {
-            rule == "/"
-                || path.strip_prefix(rule).is_some_and(|rest| {
-                    rest.is_empty() || rest.starts_with('/') || rule.ends_with('/')
-                })
-        }
+        PathType::Prefix => path.starts_with(rule),
     }
+}
+
+/// Whether the proxy answers a request for `name` with a rule of the
+/// wildcard host `pattern`: the pattern as a regular expression with `*`
+/// as `.+`, its dots any character, anchored at neither end (so
+/// `*.apps.example.com` answers `xx-apps.example.com` and
+/// `a.apps.example.com.evil.net`).
+pub fn wildcard_matches(pattern: &str, name: &str) -> bool {
+    regex::Regex::new(&pattern.replace('*', ".+")).is_ok_and(|re| re.is_match(name))
+}
+
+/// Whether a host key is a wildcard (it holds `*`): the proxy tries those
+/// rules as patterns, in file order, after the exact host.
+pub fn is_wildcard(host: &str) -> bool {
+    host.contains('*')
+}
+
+/// The rules of a host the proxy serves, in file order: all of a
+/// wildcard host's; of an exact host only the last (it keeps one rule per
+/// exact host, the last in the file) — the shortest prefix of the layout,
+/// which answers the most of its requests. The others are reported by
+/// `build`.
+pub fn served<'a>(host: &str, h: &'a HostEntry) -> Vec<Laid<'a>> {
+    let mut rules: Vec<Laid<'a>> = layout(h)
+        .into_iter()
+        .filter(|r| backend(r.entry).is_ok())
+        .collect();
+    if !is_wildcard(host) && rules.len() > 1 {
+        rules.drain(..rules.len() - 1);
+    }
+    rules
 }
 
 /// A host's rules in the order they are written: exact paths by path,
@@ -173,18 +201,17 @@ fn tls_of(keys_dir: &str, host: &str) -> Tls {
     }
 }
 
-/// The file of `table`, with what Pingress could not say.
+/// The file of `table`, with what Pingress could not say: rules it cannot
+/// name a backend for, the rules of an exact host past the one it keeps,
+/// and what its pattern matching and plain prefixes do that the Ingress
+/// did not ask for.
 pub fn build(table: &RouteTable, keys_dir: &str) -> (File, Vec<Anchored>) {
     let mut file = File::default();
     let mut diags = Vec::new();
-    let lost = |e: &PathEntry, why: String| {
-        diag_at(
-            Code::NotInTarget,
-            why,
-            &e.provenance.origin,
-            &e.provenance.field,
-        )
+    let at = |e: &PathEntry, code: Code, why: String| {
+        diag_at(code, why, &e.provenance.origin, &e.provenance.field)
     };
+    let target = crate::target::Target::Pingress.describe();
     for (host, h) in &table.hosts {
         let tls = h
             .certificate
@@ -193,13 +220,74 @@ pub fn build(table: &RouteTable, keys_dir: &str) -> (File, Vec<Anchored>) {
             .map(|_| tls_of(keys_dir, host));
         for (m, e) in h.routes() {
             if !matches!((&m.path, &m.method), (PathMatch::Exact(_), None)) {
-                diags.push(lost(e, format!("{host} {m}: {} matches paths by prefix or exactly, and no method; the route is not rendered", crate::target::Target::Pingress.describe())));
+                diags.push(at(e, Code::NotInTarget, format!("{host} {m}: {target} matches paths by prefix or exactly, and no method; the route is not rendered")));
             }
         }
+        let served = served(host, h);
         for rule in layout(h) {
             let e = rule.entry;
-            match backend(e) {
-                Ok(backend) => file.rules.push(Rule {
+            let Err(why) = backend(e) else {
+                continue;
+            };
+            diags.push(at(
+                e,
+                Code::NotInTarget,
+                format!("{host} {}: {why}; it is not rendered", rule.key()),
+            ));
+        }
+        if let Some(kept) = served.last().filter(|_| !is_wildcard(host)) {
+            for rule in layout(h).iter().filter(|r| backend(r.entry).is_ok()) {
+                if rule.key() == kept.key() {
+                    continue;
+                }
+                let p = &kept.entry.provenance;
+                diags.push(
+                    at(
+                        rule.entry,
+                        Code::PingressRuleLost,
+                        format!(
+                            "{host} {}: Pingress keeps one rule per host, the last of proxy.json; {host} is served by {} alone ({}), so this rule is not rendered and its requests go there or get 500",
+                            rule.key(),
+                            kept.key(),
+                            p.origin.describe()
+                        ),
+                    )
+                    .related("the rule that is kept", &p.origin, &p.field),
+                );
+            }
+        }
+        if is_wildcard(host)
+            && let Some(first) = served.first()
+        {
+            let pattern = host.replace('*', ".+");
+            let tls_note = if tls.is_some() {
+                "; and it never serves this host's certificate (only an exact SNI match gets one), so a TLS handshake for it fails"
+            } else {
+                ""
+            };
+            diags.push(at(
+                first.entry,
+                Code::PingressWildcardLoose,
+                format!(
+                    "{host}: Pingress matches it as the unanchored pattern {pattern}, its dots any character, tried in file order after the exact hosts: it also answers names never named here (such as {} or {}.evil.net){tls_note}",
+                    host.replacen("*.", "xx-", 1),
+                    host.replacen('*', "a", 1)
+                ),
+            ));
+        }
+        for rule in &served {
+            if rule.kind == PathType::Prefix && rule.path != "/" {
+                diags.push(at(
+                    rule.entry,
+                    Code::PingressPlainPrefix,
+                    format!(
+                        "{host} Prefix {}: Pingress matches it as plain text, so it also answers {}x, not only {} and what is below it",
+                        rule.path, rule.path, rule.path
+                    ),
+                ));
+            }
+            if let Ok(backend) = backend(rule.entry) {
+                file.rules.push(Rule {
                     host: host.to_string(),
                     path: RulePath {
                         kind: rule.kind,
@@ -207,11 +295,7 @@ pub fn build(table: &RouteTable, keys_dir: &str) -> (File, Vec<Anchored>) {
                     },
                     backend,
                     tls: tls.clone(),
-                }),
-                Err(why) => diags.push(lost(
-                    e,
-                    format!("{host} {}: {why}; it is not rendered", rule.key()),
-                )),
+                });
             }
         }
     }
@@ -259,14 +343,25 @@ pub fn serialized(file: &File) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    /// As the proxy was seen matching (../shared/pingress/README.md).
     #[test]
-    fn prefixes_match_at_slash_boundaries_and_exact_paths_alone() {
+    fn prefixes_are_plain_text_and_wildcards_unanchored_patterns() {
         assert!(path_matches(PathType::Prefix, "/api", "/api"));
         assert!(path_matches(PathType::Prefix, "/api", "/api/v1"));
-        assert!(!path_matches(PathType::Prefix, "/api", "/apiary"));
+        assert!(path_matches(PathType::Prefix, "/api", "/apiary"));
         assert!(path_matches(PathType::Prefix, "/", "/anything"));
         assert!(path_matches(PathType::Exact, "/api", "/api"));
         assert!(!path_matches(PathType::Exact, "/api", "/api/"));
+        for name in [
+            "t1.apps.example.com",
+            "a.t1.apps.example.com",
+            "xx-apps.example.com",
+            "t1.apps.example.com.evil.net",
+        ] {
+            assert!(wildcard_matches("*.apps.example.com", name), "{name}");
+        }
+        assert!(!wildcard_matches("*.apps.example.com", "apps.example.com"));
+        assert!(!wildcard_matches("*.apps.example.com", "example.com"));
     }
 
     #[test]

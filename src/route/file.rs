@@ -13,15 +13,16 @@
 //!   port 65535 is dropped.
 //! - v2: the host as `route::v2_search` chooses it, the route as
 //!   `route::v2_route` does, over the file's own keys and expressions.
-//! - Pingress: the host as `route::pingress_search` chooses it; its rules
-//!   in file order, the first that matches; the backend dialled as
-//!   `name.namespace:port`.
+//! - Pingress (its proxy, seen running): the last rule of the exact host
+//!   as sent, else the wildcard rules in file order whose pattern (`*` as
+//!   `.+`, unanchored) matches; a Prefix as plain starts-with; the backend
+//!   dialled as `name.namespace:port`.
 //!
 //! It reads text only; nothing here touches the disk.
 
 use std::collections::BTreeMap;
 
-use super::{Probe, cut_back_key, internal_key, pingress_search, v2_route, v2_search};
+use super::{Probe, cut_back_key, internal_key, v2_route, v2_search};
 use crate::emit::{pingress, upstreams, v02, v2};
 use crate::ir::{Redirect, Server};
 use crate::target::Target;
@@ -232,16 +233,20 @@ fn lookup_v2(f: &v2::File, host: &str, probe: &Probe) -> Option<Answer> {
 }
 
 fn lookup_pingress(f: &pingress::File, host: &str, path: &str) -> Option<Answer> {
-    let name = pingress_search(host, |key| {
-        f.rules
-            .iter()
-            .find(|r| r.host == key)
-            .map(|r| r.host.clone())
-    })?;
-    let rule = f
+    // The proxy keeps the last rule of each exact host, then tries the
+    // wildcard rules in file order.
+    let exact = f
         .rules
         .iter()
-        .filter(|r| r.host == name)
+        .rev()
+        .find(|r| !pingress::is_wildcard(&r.host) && r.host == host);
+    let wild = f
+        .rules
+        .iter()
+        .filter(|r| pingress::is_wildcard(&r.host) && pingress::wildcard_matches(&r.host, host));
+    let rule = exact
+        .into_iter()
+        .chain(wild)
         .find(|r| pingress::path_matches(r.path.kind, &r.path.path, path))?;
     let key = match rule.path.kind {
         pingress::PathType::Prefix => rule.path.path.clone(),

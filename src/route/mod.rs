@@ -13,10 +13,11 @@
 //! longest plain key that is a prefix at `/` boundaries. The routes are
 //! laid out exactly as the v2 emitter writes them (`emit::v2::layout`).
 //!
-//! Pingress: the exact host, else the wildcard `*.suffix` whose suffix is
-//! the name less its first label (a wildcard covers one label, as in an
-//! Ingress); then the first of its rules, as `emit::pingress::layout`
-//! writes them, that matches the path. No method matters.
+//! Pingress, as its proxy was seen to route: the exact host as sent, whose
+//! one rule (the last of the file, `emit::pingress::served`) answers when
+//! its path matches; else every wildcard rule, in file order, whose host
+//! pattern (`*` as `.+`, unanchored) matches the name and whose path
+//! matches (a Prefix as plain starts-with). No method matters.
 //! Used by `explain` and by the tests that check every fixture's routing.
 //!
 //! It reads the table only; it never changes it nor reports diagnostics.
@@ -136,20 +137,20 @@ pub fn lookup_request<'a>(table: &'a RouteTable, host: &str, probe: &Probe) -> O
     }
 }
 
-/// The host Pingress serves `name` with: the exact name, else the
-/// wildcard of the name less its first label.
+/// The host Pingress tries first for `name` and the rules it serves:
+/// the exact host as sent, else the first wildcard host, in file order,
+/// whose pattern matches it.
 pub fn pingress_host<'a>(table: &'a RouteTable, name: &str) -> Option<(&'a str, &'a HostEntry)> {
-    pingress_search(name, |key| host_named(table, key))
-}
-
-/// Pingress's choice of host for `name`: `found` asked for the exact name
-/// (lowercase, no trailing dot), else for `*.` and the name less its first
-/// label.
-pub fn pingress_search<T>(name: &str, mut found: impl FnMut(&str) -> Option<T>) -> Option<T> {
-    let name = name.trim_end_matches('.').to_ascii_lowercase();
-    found(&name).or_else(|| {
-        let (_, suffix) = name.split_once('.')?;
-        found(&format!("*.{suffix}"))
+    let exact = host_named(table, name).filter(|(k, _)| !crate::emit::pingress::is_wildcard(k));
+    exact.or_else(|| {
+        table
+            .hosts
+            .iter()
+            .find(|(k, _)| {
+                crate::emit::pingress::is_wildcard(k)
+                    && crate::emit::pingress::wildcard_matches(k, name)
+            })
+            .map(|(k, h)| (k.as_str(), h))
     })
 }
 
@@ -180,18 +181,28 @@ fn host_named<'a>(table: &'a RouteTable, key: &str) -> Option<(&'a str, &'a Host
 }
 
 fn lookup_pingress<'a>(table: &'a RouteTable, host: &str, path: &str) -> Option<Match<'a>> {
-    let (name, h) = pingress_host(table, host)?;
+    use crate::emit::pingress::{is_wildcard, served, wildcard_matches};
+    // The exact host's one rule, then every wildcard rule whose pattern
+    // matches, in file order.
+    let exact = host_named(table, host).filter(|(k, _)| !is_wildcard(k));
+    let wild = table
+        .hosts
+        .iter()
+        .filter(|(k, _)| is_wildcard(k) && wildcard_matches(k, host))
+        .map(|(k, h)| (k.as_str(), h));
     let mut tried = Vec::new();
-    for rule in crate::emit::pingress::layout(h) {
-        tried.push(rule.key());
-        if rule.matches(path) {
-            return Some(Match {
-                table: Table::Host(name.to_string()),
-                key: rule.key(),
-                entry: rule.entry,
-                tried,
-                expr: None,
-            });
+    for (name, h) in exact.into_iter().chain(wild) {
+        for rule in served(name, h) {
+            tried.push(format!("{name} {}", rule.key()));
+            if rule.matches(path) {
+                return Some(Match {
+                    table: Table::Host(name.to_string()),
+                    key: rule.key(),
+                    entry: rule.entry,
+                    tried,
+                    expr: None,
+                });
+            }
         }
     }
     None
