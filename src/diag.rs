@@ -432,6 +432,13 @@ codes! {
         "`--target pingress`: the Pingress proxy matches a Prefix path as plain \
          text: `/api` answers `/apiary` too, where an Ingress's Prefix stops at \
          `/` boundaries.";
+    PingressTlsLeftOut = "SR1613", Error,
+        "`--target pingress`: the Pingress proxy reads every rule's key and \
+         certificate at start and does not start at all when one does not \
+         parse — one bad Secret would take every host down. A host whose \
+         certificate does not parse, or whose key is not the certificate's, \
+         is written without `tls` (served over plain HTTP alone) and its \
+         files are not written. Fix the Secret.";
     RoutingServerDropped = "SR1609", Warning,
         "`check` of a routing file: a server the Synapse of `--target` cannot \
          dial — in 0.2, one not `host:port` with a port up to 65535, an IPv6 \

@@ -280,6 +280,10 @@ pub struct CertBundle {
     /// render is applied (`Options::secrets_in_cluster`): no PEM here, no
     /// file of its own, no check.
     pub in_cluster: bool,
+    /// Set by the certificate checks: its certificate does not parse, or
+    /// its key is none or not the certificate's. A proxy that loads every
+    /// certificate at start (Pingress) would not start with it.
+    pub unusable: bool,
 }
 
 /// The result of a claim on (host, path).

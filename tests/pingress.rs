@@ -9,6 +9,9 @@ use std::fs;
 
 use common::{code, stderr, stdout};
 
+/// The fixture as committed: its Secrets hold placeholder PEMs, which
+/// the proxy refuses (SR1613). The tests that look at TLS use
+/// `common::pingress_case`, the same manifests with real certificates.
 const CASE: &str = "fixtures/pingress-rules-and-tls-files";
 const UNDEFINED: &str = "fixtures/pingress-what-it-cannot-say";
 
@@ -26,9 +29,10 @@ fn renders_the_pingress_class_into_proxy_json_and_host_tls_files() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("proxy.json");
     let certs = dir.path().join("keys");
+    let case = common::pingress_case(&dir.path().join("case"));
     let o = synroute(&[
         "render",
-        CASE,
+        case.to_str().expect("utf8"),
         "--target",
         "pingress",
         "-o",
@@ -99,9 +103,11 @@ fn renders_the_pingress_class_into_proxy_json_and_host_tls_files() {
 
 #[test]
 fn keys_dir_names_where_the_proxy_reads_the_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let case = common::pingress_case(dir.path());
     let o = synroute(&[
         "render",
-        CASE,
+        case.to_str().expect("utf8"),
         "--target",
         "pingress",
         "--keys-dir",
@@ -172,12 +178,14 @@ fn the_same_input_gives_the_same_bytes_whatever_the_order_and_jobs() {
 
 #[test]
 fn explain_answers_as_pingress_looks_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let case = common::pingress_case(dir.path());
     let o = synroute(&[
         "explain",
         "https://example.com/healthz",
         "--target",
         "pingress",
-        CASE,
+        case.to_str().expect("utf8"),
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let text = stdout(&o);
@@ -220,9 +228,11 @@ fn explain_answers_as_pingress_looks_up() {
 fn diff_and_check_read_proxy_json() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("proxy.json");
+    let case = common::pingress_case(&dir.path().join("case"));
+    let case = case.to_str().expect("utf8");
     let o = synroute(&[
         "render",
-        CASE,
+        case,
         "--target",
         "pingress",
         "-q",
@@ -232,7 +242,7 @@ fn diff_and_check_read_proxy_json() {
     assert_eq!(code(&o), 0);
     let file = out.to_str().expect("utf8");
     // The committed file against the manifests it came from: no change.
-    let o = synroute(&["diff", file, CASE, "--target", "pingress"]);
+    let o = synroute(&["diff", file, case, "--target", "pingress"]);
     assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
     // Against other manifests: the rules that went and came.
     let o = synroute(&["diff", file, UNDEFINED, "--target", "pingress"]);
@@ -251,7 +261,7 @@ fn diff_and_check_read_proxy_json() {
     let o = synroute(&[
         "diff",
         file,
-        CASE,
+        case,
         "--target",
         "pingress",
         "--keys-dir",
@@ -271,4 +281,56 @@ fn diff_and_check_read_proxy_json() {
     let o = synroute(&["check", file, "--target", "pingress", "--format", "json"]);
     assert_eq!(code(&o), 1);
     assert!(stdout(&o).contains("SR1606"), "{}", stdout(&o));
+}
+
+/// Pingress does not start on a certificate it cannot load (seen running:
+/// ../shared/pingress/README.md): a Secret whose certificate does not parse
+/// leaves its host without tls, writes no TLS file, and is an error.
+#[test]
+fn a_certificate_the_proxy_would_refuse_is_left_out_and_said() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("proxy.json");
+    let certs = dir.path().join("keys");
+    let o = synroute(&[
+        "render",
+        CASE,
+        "--target",
+        "pingress",
+        "-o",
+        out.to_str().expect("utf8"),
+        "--certs-out",
+        certs.to_str().expect("utf8"),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = fs::read_to_string(&out).expect("proxy.json written");
+    assert!(
+        rules(&text).iter().all(|r| r.get("tls").is_none()),
+        "{text}"
+    );
+    let err = stderr(&o);
+    assert!(err.contains("error[SR1613]: example.com:"), "{err}");
+    assert!(err.contains("error[SR1613]: *.apps.example.com:"), "{err}");
+    let written: Vec<String> = fs::read_dir(&certs)
+        .map(|d| {
+            d.map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(written.is_empty(), "{written:?}");
+    let o = synroute(&[
+        "explain",
+        "https://example.com/",
+        "--target",
+        "pingress",
+        CASE,
+    ]);
+    assert!(
+        stdout(&o).contains("no TLS files: its certificate would stop Pingress"),
+        "{}",
+        stdout(&o)
+    );
+    // With --strict, nothing is written at all.
+    let o = synroute(&["render", CASE, "--target", "pingress", "--strict", "-q"]);
+    assert_eq!(code(&o), 1);
 }

@@ -87,12 +87,9 @@ impl Synapse {
             None => {
                 let certs = dir.path().join("certs");
                 std::fs::create_dir_all(&certs).expect("mkdir");
-                let key = rcgen::KeyPair::generate().expect("key");
-                let cert = rcgen::CertificateParams::new(vec!["default.test".to_string()])
-                    .and_then(|p| p.self_signed(&key))
-                    .expect("certificate");
-                std::fs::write(certs.join("default.crt"), cert.pem()).expect("write");
-                std::fs::write(certs.join("default.key"), key.serialize_pem()).expect("write");
+                let default = common::tls_secret("default", "default", &["default.test"]);
+                std::fs::write(certs.join("default.crt"), default.cert_pem).expect("write");
+                std::fs::write(certs.join("default.key"), default.key_pem).expect("write");
                 (certs, "  default_certificate: \"default\"\n")
             }
         };
@@ -1002,23 +999,12 @@ fn an_emitted_configmap_and_projected_secrets_are_served_by_synapse() {
     let mut manifests = String::new();
     let mut ders: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
     for host in hosts {
-        let key = rcgen::KeyPair::generate().expect("key");
-        let cert = rcgen::CertificateParams::new(vec![host.to_string()])
-            .and_then(|p| p.self_signed(&key))
-            .expect("certificate");
         let name = format!("{}-tls", host.split('.').next().unwrap_or("x"));
-        ders.insert(host, cert.der().to_vec());
-        let indent = |pem: &str| {
-            pem.lines()
-                .map(|l| format!("    {l}\n"))
-                .collect::<String>()
-        };
-        manifests.push_str(&format!(
-            "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: shop}}\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: |\n{}  tls.key: |\n{}---\n",
-            indent(&cert.pem()),
-            indent(&key.serialize_pem())
-        ));
-        secrets.insert(name, (cert.pem(), key.serialize_pem()));
+        let secret = common::tls_secret(&name, "shop", &[host]);
+        ders.insert(host, secret.cert_der);
+        manifests.push_str(&secret.yaml);
+        manifests.push_str("---\n");
+        secrets.insert(name, (secret.cert_pem, secret.key_pem));
     }
     let routes = [
         ("shop.example.com/", "gitops-shop"),

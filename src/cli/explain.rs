@@ -134,8 +134,11 @@ pub fn explain_request(
                 .table
                 .host(h)
                 .and_then(|e| e.certificate.as_deref());
+            let usable = cert
+                .and_then(|c| rendered.table.certs.get(c))
+                .is_some_and(|b| !b.unusable);
             match (req.https, cert) {
-                (true, Some(_)) if target == Target::Pingress => {
+                (true, Some(_)) if target == Target::Pingress && usable => {
                     let stem = crate::emit::pingress::key_file_stem(h);
                     out.push_str(&format!(
                         "  host     {h} (TLS files {stem}.cert, {stem}.key)\n"
@@ -143,6 +146,9 @@ pub fn explain_request(
                 }
                 (true, None) if target == Target::Pingress => out.push_str(&format!(
                     "  host     {h} (no TLS files: Pingress has no certificate for it)\n"
+                )),
+                (true, Some(_)) if target == Target::Pingress => out.push_str(&format!(
+                    "  host     {h} (no TLS files: its certificate would stop Pingress, SR1613)\n"
                 )),
                 (true, Some(c)) => out.push_str(&format!("  host     {h} (certificate {c})\n")),
                 (true, None) => out.push_str(&format!(

@@ -27,7 +27,8 @@ pub fn emit(table: &RouteTable) -> BTreeMap<String, CertFile> {
             let Some(b) = h.certificate.as_ref().and_then(|s| table.certs.get(s)) else {
                 continue;
             };
-            if b.in_cluster {
+            // No file where proxy.json names none (see pingress::build).
+            if b.in_cluster || b.unusable {
                 continue;
             }
             let stem = super::pingress::key_file_stem(host);
@@ -60,7 +61,8 @@ pub fn sources(table: &RouteTable) -> Vec<(String, (String, String), &'static st
     };
     if table.target == crate::target::Target::Pingress {
         for (host, h) in &table.hosts {
-            if let Some(b) = h.certificate.as_ref().and_then(|s| table.certs.get(s)) {
+            let b = h.certificate.as_ref().and_then(|s| table.certs.get(s));
+            if let Some(b) = b.filter(|b| !b.unusable) {
                 pair(&super::pingress::key_file_stem(host), "cert", b);
             }
         }

@@ -213,10 +213,30 @@ pub fn build(table: &RouteTable, keys_dir: &str) -> (File, Vec<Anchored>) {
     };
     let target = crate::target::Target::Pingress.describe();
     for (host, h) in &table.hosts {
-        let tls = h
+        let bundle = h
             .certificate
             .as_ref()
-            .filter(|stem| table.certs.contains_key(*stem))
+            .and_then(|stem| table.certs.get(stem));
+        // The proxy loads every rule's key and certificate at start and
+        // does not start when one does not parse: such a host is served
+        // without TLS rather than taking every host down.
+        if let Some(b) = bundle.filter(|b| b.unusable) {
+            let r = &b.requested_by;
+            diags.push(
+                diag_at(
+                    Code::PingressTlsLeftOut,
+                    format!(
+                        "{host}: the certificate of Secret {}/{} does not parse or its key is not the certificate's, and Pingress would not start with it; {host} is written without tls (served over plain HTTP alone)",
+                        b.secret.origin.namespace, b.secret.origin.name
+                    ),
+                    &r.origin,
+                    &r.field,
+                )
+                .related("the Secret", &b.secret.origin, &crate::model::FieldPath::root()),
+            );
+        }
+        let tls = bundle
+            .filter(|b| !b.unusable)
             .map(|_| tls_of(keys_dir, host));
         for (m, e) in h.routes() {
             if !matches!((&m.path, &m.method), (PathMatch::Exact(_), None)) {

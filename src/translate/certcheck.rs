@@ -206,15 +206,27 @@ pub fn check(ctx: &mut Ctx<'_>, prepared: &Prepared) {
     let (snap, opts) = (ctx.snap, ctx.opts);
     let found = crate::load::parallel_map(&groups, opts.jobs, |(b, hosts)| {
         let mut own = Ctx::new(snap, opts);
-        match prepared.get(b) {
+        let unusable = match prepared.get(b) {
             Some(examined) => check_bundle(&mut own, b, hosts, examined),
             None => check_bundle(&mut own, b, hosts, &examine(&b.cert_pem, &b.key_pem)),
-        }
-        own.diags
+        };
+        (own.diags, unusable)
     });
+    // The group of each stem, to mark the bundles that cannot be used.
+    let unusable_groups: Vec<bool> = found.iter().map(|(_, u)| *u).collect();
+    let marked: Vec<String> = stem_group
+        .iter()
+        .filter(|(_, g)| unusable_groups.get(**g).copied().unwrap_or(false))
+        .map(|(stem, _)| stem.to_string())
+        .collect();
     drop(groups);
-    for diags in found {
+    for (diags, _) in found {
         ctx.diags.extend(diags);
+    }
+    for stem in marked {
+        if let Some(b) = ctx.table.certs.get_mut(&stem) {
+            b.unusable = true;
+        }
     }
 }
 
@@ -337,7 +349,13 @@ pub fn prepare(snap: &Snapshot, enough: &AtomicBool) -> Prepared {
     Prepared(out)
 }
 
-fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str], examined: &Examined) {
+/// Checks one bundle; true when it cannot be used at all (its certificate
+/// does not parse, its key is none or another's).
+fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str], examined: &Examined) -> bool {
+    let unusable = examined
+        .cert
+        .as_ref()
+        .map_or(true, |c| c.key != KeyFit::Fits);
     let secret = &b.secret.origin;
     let snap = ctx.snap;
     let crt_field = || secret_field(snap, b, "tls.crt");
@@ -368,7 +386,7 @@ fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str], examined: &E
                 secret,
                 &crt_field(),
             )));
-            return;
+            return unusable;
         }
     };
     match cert.key {
@@ -408,7 +426,9 @@ fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str], examined: &E
             )));
         }
     }
-    let Some(now) = ctx.opts.now else { return };
+    let Some(now) = ctx.opts.now else {
+        return unusable;
+    };
     let not_after = cert.not_after.timestamp();
     let not_before = cert.not_before.timestamp();
     let day = 86_400;
@@ -450,6 +470,7 @@ fn check_bundle(ctx: &mut Ctx<'_>, b: &CertBundle, served: &[&str], examined: &E
             &crt_field(),
         )));
     }
+    unusable
 }
 
 #[cfg(test)]

@@ -201,6 +201,7 @@ pub fn insert_bundle(ctx: &mut Ctx<'_>, w: Wanted) {
             requested_by,
             hosts,
             in_cluster,
+            unusable: false,
         },
     );
 }

@@ -187,3 +187,67 @@ pub fn package_dir(name: &str) -> PathBuf {
         .expect("package folder")
         .to_path_buf()
 }
+
+/// A `kubernetes.io/tls` Secret holding a fresh self-signed certificate
+/// for its hosts and the certificate's key.
+pub struct TlsSecret {
+    /// The Secret as a YAML document (stringData, no `---`).
+    pub yaml: String,
+    pub cert_pem: String,
+    pub cert_der: Vec<u8>,
+    pub key_pem: String,
+}
+
+pub fn tls_secret(name: &str, namespace: &str, hosts: &[&str]) -> TlsSecret {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let names: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
+    let cert = rcgen::CertificateParams::new(names)
+        .and_then(|p| p.self_signed(&key))
+        .expect("certificate");
+    let indent = |pem: &str| {
+        pem.lines()
+            .map(|l| format!("    {l}\n"))
+            .collect::<String>()
+    };
+    let (cert_pem, key_pem) = (cert.pem(), key.serialize_pem());
+    let yaml = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: {namespace}}}\ntype: kubernetes.io/tls\nstringData:\n  tls.crt: |\n{}  tls.key: |\n{}",
+        indent(&cert_pem),
+        indent(&key_pem)
+    );
+    TlsSecret {
+        yaml,
+        cert_der: cert.der().to_vec(),
+        cert_pem,
+        key_pem,
+    }
+}
+
+/// A copy of fixture `case` in `into`, its file `file` replaced by `text`.
+pub fn fixture_copy(case: &str, into: &Path, file: &str, text: &str) {
+    std::fs::create_dir_all(into).expect("mkdir");
+    for entry in std::fs::read_dir(case).expect("fixture") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let name = path.file_name().expect("name");
+            std::fs::copy(&path, into.join(name)).expect("copy");
+        }
+    }
+    std::fs::write(into.join(file), text).expect("write");
+}
+
+/// The fixture pingress-rules-and-tls-files with real certificates in its
+/// Secrets (the committed ones are placeholders, which Pingress refuses),
+/// copied into `into`.
+pub fn pingress_case(into: &Path) -> PathBuf {
+    let secrets: Vec<String> = [
+        ("example-tls", "example.com"),
+        ("apps-tls", "*.apps.example.com"),
+    ]
+    .iter()
+    .map(|(name, host)| tls_secret(name, "default", &[host]).yaml)
+    .collect();
+    let case = "fixtures/pingress-rules-and-tls-files";
+    fixture_copy(case, into, "secrets.yaml", &secrets.join("---\n"));
+    into.to_path_buf()
+}
