@@ -426,8 +426,7 @@ codes! {
          a regular expression — `*` as `.+`, dots as any character, anchored \
          at neither end — tried in file order after the exact hosts: \
          `*.apps.example.com` also answers `xx-apps.example.com` and \
-         `a.apps.example.com.evil.net`. Its certificate is never served (only \
-         an exact SNI match gets one), so TLS for it fails.";
+         `a.apps.example.com.evil.net`.";
     PingressPlainPrefix = "SR1612", Info,
         "`--target pingress`: the Pingress proxy matches a Prefix path as plain \
          text: `/api` answers `/apiary` too, where an Ingress's Prefix stops at \
@@ -439,6 +438,12 @@ codes! {
          certificate does not parse, or whose key is not the certificate's, \
          is written without `tls` (served over plain HTTP alone) and its \
          files are not written. Fix the Secret.";
+    PingressWildcardTls = "SR1614", Error,
+        "`--target pingress`: the Pingress proxy picks a certificate only where \
+         a TLS handshake's SNI is a rule's host exactly: a wildcard host's \
+         certificate is never served and HTTPS to its names fails the \
+         handshake. Its `tls` is left out (written, it would only restart the \
+         proxy at each renewal). Name the hosts that need HTTPS exactly.";
     RoutingServerDropped = "SR1609", Warning,
         "`check` of a routing file: a server the Synapse of `--target` cannot \
          dial — in 0.2, one not `host:port` with a port up to 65535, an IPv6 \

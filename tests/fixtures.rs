@@ -15,7 +15,9 @@
 //!   requests its own file names; weights compare as shares (0.2 repeats
 //!   a server instead);
 //! - `expect.pingress.txt` (optional): the same for `--target pingress`,
-//!   whose backends are dialled as `name.namespace:port`.
+//!   whose backends are dialled as `name.namespace:port`; an `https://`
+//!   line to a host the proxy has no certificate for (it serves one only
+//!   to an exact host with `tls`) answers `handshake fails`.
 //!
 //! Every case is rendered for each target. The whole render (the routing
 //! file, cert files, diagnostics) is pinned by an insta snapshot in
@@ -132,6 +134,9 @@ fn routing_of(case: &str, target: Target, r: &Rendered) -> Result<Routing, Strin
         .map_err(|e| format!("{case} ({target}): the file does not read back: {e}"))
 }
 
+/// The answer of an `https://` line whose TLS handshake the proxy fails.
+const HANDSHAKE_FAILS: &str = "handshake fails";
+
 /// What the proxy answers for a request line's left side (`[METHOD] URL`,
 /// or `tls://NAME` for a TLS connection by SNI: its passthrough server),
 /// looked up in the file written, as that proxy looks it up.
@@ -144,6 +149,10 @@ fn answer(routing: &Routing, request: &str) -> Option<String> {
         None => ("GET".to_string(), request.trim()),
     };
     let req = Request::parse(url)?;
+    // Pingress completes a handshake only for its exact TLS hosts.
+    if req.https && routing.tls(&req.host) == Some(false) {
+        return Some(HANDSHAKE_FAILS.to_string());
+    }
     let probe = Probe {
         path: req.path.clone(),
         method,

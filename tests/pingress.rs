@@ -9,9 +9,8 @@ use std::fs;
 
 use common::{code, stderr, stdout};
 
-/// The fixture as committed: its Secrets hold placeholder PEMs, which
-/// the proxy refuses (SR1613). The tests that look at TLS use
-/// `common::pingress_case`, the same manifests with real certificates.
+/// Real certificates for example.com and *.apps.example.com, and a Secret
+/// for legacy.example.com that holds none (SR1613).
 const CASE: &str = "fixtures/pingress-rules-and-tls-files";
 const UNDEFINED: &str = "fixtures/pingress-what-it-cannot-say";
 
@@ -29,10 +28,9 @@ fn renders_the_pingress_class_into_proxy_json_and_host_tls_files() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("proxy.json");
     let certs = dir.path().join("keys");
-    let case = common::pingress_case(&dir.path().join("case"));
     let o = synroute(&[
         "render",
-        case.to_str().expect("utf8"),
+        CASE,
         "--target",
         "pingress",
         "-o",
@@ -66,14 +64,19 @@ fn renders_the_pingress_class_into_proxy_json_and_host_tls_files() {
         err.contains("error[SR1610]: example.com /healthz (exact)"),
         "{err}"
     );
-    let wildcard = rules
-        .iter()
-        .find(|r| r["host"] == "*.apps.example.com")
-        .expect("the wildcard host");
-    assert_eq!(
-        wildcard["tls"]["key"],
-        "/etc/pingress/keys/_.apps.example.com.key"
-    );
+    // Only an exact SNI gets a certificate, and a certificate that does
+    // not parse would stop the proxy: neither host has tls, both said.
+    for (host, code) in [
+        ("*.apps.example.com", "SR1614"),
+        ("legacy.example.com", "SR1613"),
+    ] {
+        let rule = rules
+            .iter()
+            .find(|r| r["host"] == host)
+            .expect("the host is written");
+        assert!(rule.get("tls").is_none(), "{host}: {text}");
+        assert!(err.contains(&format!("error[{code}]: {host}:")), "{err}");
+    }
     // The files the rules name, and nothing else.
     let mut names: Vec<String> = fs::read_dir(&certs)
         .expect("keys dir")
@@ -81,15 +84,7 @@ fn renders_the_pingress_class_into_proxy_json_and_host_tls_files() {
         .filter(|n| !n.starts_with('.'))
         .collect();
     names.sort();
-    assert_eq!(
-        names,
-        [
-            "_.apps.example.com.cert",
-            "_.apps.example.com.key",
-            "example.com.cert",
-            "example.com.key"
-        ]
-    );
+    assert_eq!(names, ["example.com.cert", "example.com.key"]);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -103,11 +98,9 @@ fn renders_the_pingress_class_into_proxy_json_and_host_tls_files() {
 
 #[test]
 fn keys_dir_names_where_the_proxy_reads_the_files() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let case = common::pingress_case(dir.path());
     let o = synroute(&[
         "render",
-        case.to_str().expect("utf8"),
+        CASE,
         "--target",
         "pingress",
         "--keys-dir",
@@ -178,14 +171,12 @@ fn the_same_input_gives_the_same_bytes_whatever_the_order_and_jobs() {
 
 #[test]
 fn explain_answers_as_pingress_looks_up() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let case = common::pingress_case(dir.path());
     let o = synroute(&[
         "explain",
         "https://example.com/healthz",
         "--target",
         "pingress",
-        case.to_str().expect("utf8"),
+        CASE,
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let text = stdout(&o);
@@ -199,7 +190,7 @@ fn explain_answers_as_pingress_looks_up() {
     // A wildcard host is an unanchored pattern: deeper names too.
     let o = synroute(&[
         "explain",
-        "https://a.b.apps.example.com/",
+        "http://a.b.apps.example.com/",
         "--target",
         "pingress",
         CASE,
@@ -209,10 +200,24 @@ fn explain_answers_as_pingress_looks_up() {
         "{}",
         stdout(&o)
     );
+    // No certificate for the SNI: the handshake fails, and explain says
+    // why before the plain-HTTP answer; it found nothing (exit 1).
+    for (url, why) in [
+        (
+            "https://legacy.example.com/",
+            "would stop Pingress and is left out (SR1613)",
+        ),
+        ("https://t1.apps.example.com/", "is never served (SR1614)"),
+    ] {
+        let o = synroute(&["explain", url, "--target", "pingress", CASE]);
+        assert_eq!(code(&o), 1, "{url}");
+        assert!(stdout(&o).contains("the handshake fails"), "{}", stdout(&o));
+        assert!(stdout(&o).contains(why), "{}", stdout(&o));
+    }
     // No rule: 500.
     let o = synroute(&[
         "explain",
-        "https://apps.example.com/",
+        "http://apps.example.com/",
         "--target",
         "pingress",
         CASE,
@@ -228,8 +233,7 @@ fn explain_answers_as_pingress_looks_up() {
 fn diff_and_check_read_proxy_json() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("proxy.json");
-    let case = common::pingress_case(&dir.path().join("case"));
-    let case = case.to_str().expect("utf8");
+    let case = CASE;
     let o = synroute(&[
         "render",
         case,
@@ -281,56 +285,4 @@ fn diff_and_check_read_proxy_json() {
     let o = synroute(&["check", file, "--target", "pingress", "--format", "json"]);
     assert_eq!(code(&o), 1);
     assert!(stdout(&o).contains("SR1606"), "{}", stdout(&o));
-}
-
-/// Pingress does not start on a certificate it cannot load (seen running:
-/// ../shared/pingress/README.md): a Secret whose certificate does not parse
-/// leaves its host without tls, writes no TLS file, and is an error.
-#[test]
-fn a_certificate_the_proxy_would_refuse_is_left_out_and_said() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().join("proxy.json");
-    let certs = dir.path().join("keys");
-    let o = synroute(&[
-        "render",
-        CASE,
-        "--target",
-        "pingress",
-        "-o",
-        out.to_str().expect("utf8"),
-        "--certs-out",
-        certs.to_str().expect("utf8"),
-    ]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let text = fs::read_to_string(&out).expect("proxy.json written");
-    assert!(
-        rules(&text).iter().all(|r| r.get("tls").is_none()),
-        "{text}"
-    );
-    let err = stderr(&o);
-    assert!(err.contains("error[SR1613]: example.com:"), "{err}");
-    assert!(err.contains("error[SR1613]: *.apps.example.com:"), "{err}");
-    let written: Vec<String> = fs::read_dir(&certs)
-        .map(|d| {
-            d.map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-                .filter(|n| !n.starts_with('.'))
-                .collect()
-        })
-        .unwrap_or_default();
-    assert!(written.is_empty(), "{written:?}");
-    let o = synroute(&[
-        "explain",
-        "https://example.com/",
-        "--target",
-        "pingress",
-        CASE,
-    ]);
-    assert!(
-        stdout(&o).contains("no TLS files: its certificate would stop Pingress"),
-        "{}",
-        stdout(&o)
-    );
-    // With --strict, nothing is written at all.
-    let o = synroute(&["render", CASE, "--target", "pingress", "--strict", "-q"]);
-    assert_eq!(code(&o), 1);
 }

@@ -37,12 +37,41 @@ pub(super) fn cmd_explain(
     let text = explain_request(&rendered, &req, &probe, &sources);
     stdout.write_all(text.as_bytes())?;
     Ok(
-        if lookup_request(&rendered.table, &req.host, &probe).is_some() {
+        if lookup_request(&rendered.table, &req.host, &probe).is_some()
+            && handshake_ok(&rendered, &req)
+        {
             EXIT_OK
         } else {
             EXIT_FOUND
         },
     )
+}
+
+/// Why Pingress fails the TLS handshake for `host` (no certificate for
+/// that SNI), and that what follows is the plain-HTTP answer.
+fn pingress_handshake_fails(rendered: &Rendered, host: &str) -> String {
+    let table = &rendered.table;
+    let why = match crate::route::pingress_host(table, host) {
+        Some((k, h)) if h.certificate.is_some() && crate::emit::pingress::is_wildcard(k) => {
+            format!("the certificate of wildcard host {k} is never served (SR1614)")
+        }
+        Some((k, h)) if h.certificate.is_some() => {
+            format!("the certificate of {k} would stop Pingress and is left out (SR1613)")
+        }
+        Some((k, _)) => format!("{k} has no TLS in proxy.json"),
+        None => format!("no rule of proxy.json names {host}"),
+    };
+    format!(
+        "  tls      the handshake fails: Pingress serves a certificate only to an SNI that is a rule's exact host with TLS files, and {why}; over plain HTTP:\n"
+    )
+}
+
+/// Whether the request gets an answer from the proxy past its TLS
+/// handshake: Pingress has no certificate but for its exact TLS hosts.
+fn handshake_ok(rendered: &Rendered, req: &Request) -> bool {
+    rendered.table.target != Target::Pingress
+        || !req.https
+        || crate::route::pingress_tls(&rendered.table, &req.host)
 }
 
 /// True when `message` names `host` as a whole name, not inside another.
@@ -88,6 +117,12 @@ pub fn explain_request(
     }
     let proxy = target.proxy();
     let status = target.no_route_status();
+    if target == Target::Pingress
+        && req.https
+        && !crate::route::pingress_tls(&rendered.table, &req.host)
+    {
+        out.push_str(&pingress_handshake_fails(rendered, &req.host));
+    }
     let Some(m) = lookup_request(&rendered.table, &req.host, probe) else {
         let served = match target {
             Target::V2 => {
@@ -134,22 +169,17 @@ pub fn explain_request(
                 .table
                 .host(h)
                 .and_then(|e| e.certificate.as_deref());
-            let usable = cert
-                .and_then(|c| rendered.table.certs.get(c))
-                .is_some_and(|b| !b.unusable);
             match (req.https, cert) {
-                (true, Some(_)) if target == Target::Pingress && usable => {
-                    let stem = crate::emit::pingress::key_file_stem(h);
-                    out.push_str(&format!(
-                        "  host     {h} (TLS files {stem}.cert, {stem}.key)\n"
-                    ))
+                (true, _) if target == Target::Pingress => {
+                    if crate::route::pingress_tls(&rendered.table, &req.host) {
+                        let stem = crate::emit::pingress::key_file_stem(h);
+                        out.push_str(&format!(
+                            "  host     {h} (TLS files {stem}.cert, {stem}.key)\n"
+                        ))
+                    } else {
+                        out.push_str(&format!("  host     {h}\n"))
+                    }
                 }
-                (true, None) if target == Target::Pingress => out.push_str(&format!(
-                    "  host     {h} (no TLS files: Pingress has no certificate for it)\n"
-                )),
-                (true, Some(_)) if target == Target::Pingress => out.push_str(&format!(
-                    "  host     {h} (no TLS files: its certificate would stop Pingress, SR1613)\n"
-                )),
                 (true, Some(c)) => out.push_str(&format!("  host     {h} (certificate {c})\n")),
                 (true, None) => out.push_str(&format!(
                     "  host     {h} (no certificate of its own: Synapse's default)\n"

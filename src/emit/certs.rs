@@ -24,11 +24,11 @@ pub fn emit(table: &RouteTable) -> BTreeMap<String, CertFile> {
     let mut files = BTreeMap::new();
     if table.target == crate::target::Target::Pingress {
         for (host, h) in &table.hosts {
-            let Some(b) = h.certificate.as_ref().and_then(|s| table.certs.get(s)) else {
+            // The files proxy.json names, and no other (see pingress::build).
+            let Some(b) = super::pingress::served_bundle(table, host, h) else {
                 continue;
             };
-            // No file where proxy.json names none (see pingress::build).
-            if b.in_cluster || b.unusable {
+            if b.in_cluster {
                 continue;
             }
             let stem = super::pingress::key_file_stem(host);
@@ -61,8 +61,7 @@ pub fn sources(table: &RouteTable) -> Vec<(String, (String, String), &'static st
     };
     if table.target == crate::target::Target::Pingress {
         for (host, h) in &table.hosts {
-            let b = h.certificate.as_ref().and_then(|s| table.certs.get(s));
-            if let Some(b) = b.filter(|b| !b.unusable) {
+            if let Some(b) = super::pingress::served_bundle(table, host, h) {
                 pair(&super::pingress::key_file_stem(host), "cert", b);
             }
         }

@@ -17,7 +17,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::diag::Code;
-use crate::ir::{HostEntry, PathEntry, PathMatch, RouteTable};
+use crate::ir::{CertBundle, HostEntry, PathEntry, PathMatch, RouteTable};
 use crate::model::{Anchored, diag_at};
 
 /// Where the proxy reads the TLS files from when `--keys-dir` is not
@@ -191,6 +191,24 @@ pub fn key_file_stem(host: &str) -> String {
     crate::translate::tls::sanitize_stem(host)
 }
 
+/// The certificate the proxy serves for `host`, if any: its Secret's
+/// bundle, for an exact host (the proxy picks a certificate by exact SNI
+/// alone, so a wildcard host's is never served) whose certificate parses
+/// and matches its key (the proxy does not start otherwise). `build`
+/// writes `tls` for these hosts alone and reports the others; the certs
+/// folder holds their files alone.
+pub fn served_bundle<'a>(
+    table: &'a RouteTable,
+    host: &str,
+    h: &HostEntry,
+) -> Option<&'a CertBundle> {
+    let stem = h.certificate.as_ref()?;
+    table
+        .certs
+        .get(stem)
+        .filter(|b| !b.unusable && !is_wildcard(host))
+}
+
 /// The TLS files of `host` in `keys_dir`, as a rule names them.
 fn tls_of(keys_dir: &str, host: &str) -> Tls {
     let dir = keys_dir.trim_end_matches('/');
@@ -234,10 +252,22 @@ pub fn build(table: &RouteTable, keys_dir: &str) -> (File, Vec<Anchored>) {
                 )
                 .related("the Secret", &b.secret.origin, &crate::model::FieldPath::root()),
             );
+        } else if let Some(b) = bundle.filter(|_| is_wildcard(host)) {
+            let r = &b.requested_by;
+            diags.push(
+                diag_at(
+                    Code::PingressWildcardTls,
+                    format!(
+                        "{host}: Pingress serves a certificate only to a TLS handshake whose SNI is a rule's host exactly, so it never serves the certificate of Secret {}/{} for a name of {host}: the handshake fails, and the host is written without tls (served over plain HTTP alone)",
+                        b.secret.origin.namespace, b.secret.origin.name
+                    ),
+                    &r.origin,
+                    &r.field,
+                )
+                .related("the Secret", &b.secret.origin, &crate::model::FieldPath::root()),
+            );
         }
-        let tls = bundle
-            .filter(|b| !b.unusable)
-            .map(|_| tls_of(keys_dir, host));
+        let tls = served_bundle(table, host, h).map(|_| tls_of(keys_dir, host));
         for (m, e) in h.routes() {
             if !matches!((&m.path, &m.method), (PathMatch::Exact(_), None)) {
                 diags.push(at(e, Code::NotInTarget, format!("{host} {m}: {target} matches paths by prefix or exactly, and no method; the route is not rendered")));
@@ -280,16 +310,11 @@ pub fn build(table: &RouteTable, keys_dir: &str) -> (File, Vec<Anchored>) {
             && let Some(first) = served.first()
         {
             let pattern = host.replace('*', ".+");
-            let tls_note = if tls.is_some() {
-                "; and it never serves this host's certificate (only an exact SNI match gets one), so a TLS handshake for it fails"
-            } else {
-                ""
-            };
             diags.push(at(
                 first.entry,
                 Code::PingressWildcardLoose,
                 format!(
-                    "{host}: Pingress matches it as the unanchored pattern {pattern}, its dots any character, tried in file order after the exact hosts: it also answers names never named here (such as {} or {}.evil.net){tls_note}",
+                    "{host}: Pingress matches it as the unanchored pattern {pattern}, its dots any character, tried in file order after the exact hosts: it also answers names never named here (such as {} or {}.evil.net)",
                     host.replacen("*.", "xx-", 1),
                     host.replacen('*', "a", 1)
                 ),

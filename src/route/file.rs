@@ -120,6 +120,21 @@ impl Routing {
         }
     }
 
+    /// Whether the proxy completes a TLS handshake whose SNI is `name`,
+    /// where the file decides it: Pingress serves a certificate only to
+    /// the exact host of a rule with `tls` (no default, none for a
+    /// wildcard). None for Synapse, whose certificates are its folder's.
+    pub fn tls(&self, name: &str) -> Option<bool> {
+        let Routing::Pingress(f) = self else {
+            return None;
+        };
+        Some(
+            f.rules
+                .iter()
+                .any(|r| r.tls.is_some() && !pingress::is_wildcard(&r.host) && r.host == name),
+        )
+    }
+
     /// The server a TLS connection for `name` is passed through to (v2
     /// passthrough hosts), if any.
     pub fn sni(&self, name: &str) -> Option<String> {

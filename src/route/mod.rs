@@ -17,7 +17,9 @@
 //! one rule (the last of the file, `emit::pingress::served`) answers when
 //! its path matches; else every wildcard rule, in file order, whose host
 //! pattern (`*` as `.+`, unanchored) matches the name and whose path
-//! matches (a Prefix as plain starts-with). No method matters.
+//! matches (a Prefix as plain starts-with). No method matters. Over
+//! HTTPS, the handshake succeeds only for an exact host with its own
+//! certificate (`pingress_tls`).
 //! Used by `explain` and by the tests that check every fixture's routing.
 //!
 //! It reads the table only; it never changes it nor reports diagnostics.
@@ -152,6 +154,14 @@ pub fn pingress_host<'a>(table: &'a RouteTable, name: &str) -> Option<(&'a str, 
             })
             .map(|(k, h)| (k.as_str(), h))
     })
+}
+
+/// Whether Pingress completes a TLS handshake whose SNI is `name`: only
+/// where `name` is an exact host whose certificate it serves
+/// (`emit::pingress::served_bundle`); it has no default certificate.
+pub fn pingress_tls(table: &RouteTable, name: &str) -> bool {
+    host_named(table, name)
+        .is_some_and(|(k, h)| crate::emit::pingress::served_bundle(table, k, h).is_some())
 }
 
 /// v2's choice of host for `name`: `found` asked for the exact name

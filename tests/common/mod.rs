@@ -235,19 +235,3 @@ pub fn fixture_copy(case: &str, into: &Path, file: &str, text: &str) {
     }
     std::fs::write(into.join(file), text).expect("write");
 }
-
-/// The fixture pingress-rules-and-tls-files with real certificates in its
-/// Secrets (the committed ones are placeholders, which Pingress refuses),
-/// copied into `into`.
-pub fn pingress_case(into: &Path) -> PathBuf {
-    let secrets: Vec<String> = [
-        ("example-tls", "example.com"),
-        ("apps-tls", "*.apps.example.com"),
-    ]
-    .iter()
-    .map(|(name, host)| tls_secret(name, "default", &[host]).yaml)
-    .collect();
-    let case = "fixtures/pingress-rules-and-tls-files";
-    fixture_copy(case, into, "secrets.yaml", &secrets.join("---\n"));
-    into.to_path_buf()
-}
