@@ -33,10 +33,10 @@ use std::fs;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use common::expect::{args_of, cases, expectations, pool_text, requests, shares};
+use common::expect::{answer, args_of, cases, expectations, pool_text, requests, shares};
 
+use synroute::route::Request;
 use synroute::route::file::Routing;
-use synroute::route::{Probe, Request};
 use synroute::target::Target;
 use synroute::{Rendered, Source, render};
 
@@ -132,38 +132,6 @@ fn routing_of(case: &str, target: Target, r: &Rendered) -> Result<Routing, Strin
     let text = String::from_utf8_lossy(&r.upstreams);
     Routing::read(target, &text)
         .map_err(|e| format!("{case} ({target}): the file does not read back: {e}"))
-}
-
-/// The answer of an `https://` line whose TLS handshake the proxy fails.
-const HANDSHAKE_FAILS: &str = "handshake fails";
-
-/// What the proxy answers for a request line's left side (`[METHOD] URL`,
-/// or `tls://NAME` for a TLS connection by SNI: its passthrough server),
-/// looked up in the file written, as that proxy looks it up.
-fn answer(routing: &Routing, request: &str) -> Option<String> {
-    if let Some(name) = request.trim().strip_prefix("tls://") {
-        return Some(routing.sni(name).unwrap_or_else(|| "none".to_string()));
-    }
-    let (method, url) = match request.trim().split_once(' ') {
-        Some((m, u)) => (m.to_string(), u.trim()),
-        None => ("GET".to_string(), request.trim()),
-    };
-    let req = Request::parse(url)?;
-    // Pingress completes a handshake only for its exact TLS hosts.
-    if req.https && routing.tls(&req.host) == Some(false) {
-        return Some(HANDSHAKE_FAILS.to_string());
-    }
-    let probe = Probe {
-        path: req.path.clone(),
-        method,
-    };
-    Some(match routing.lookup(&req.host, &probe) {
-        Some(a) => match &a.redirect {
-            Some(to) => format!("redirect {} {}", to.status, to.location),
-            None => pool_text(&a.servers),
-        },
-        None => "none".to_string(),
-    })
 }
 
 /// What `explain --target 0.2` names for a request: the table's entry as

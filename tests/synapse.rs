@@ -26,19 +26,21 @@
 mod common;
 #[path = "support/h2.rs"]
 mod h2;
+#[path = "support/web.rs"]
+mod web;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::expect::{args_of, cases, routing_lines, shares};
 use synroute::route::Request;
 use synroute::route::file::Routing;
 use synroute::target::Target;
+use web::{exchange, h2_client, request_head};
 
 const KEY: &str = "synroute-e2e-key";
 
@@ -201,45 +203,16 @@ pingora:
 
     /// The certificate the TLS listener serves for SNI `host` (DER).
     fn served_certificate(&self, host: &str) -> Result<Vec<u8>, String> {
-        let name =
-            rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
-        let mut conn =
-            rustls::ClientConnection::new(tls_client(), name).map_err(|e| e.to_string())?;
-        let mut sock = TcpStream::connect(("127.0.0.1", self.tls)).map_err(|e| e.to_string())?;
-        let _ = sock.set_read_timeout(Some(Duration::from_secs(10)));
-        while conn.is_handshaking() {
-            conn.complete_io(&mut sock).map_err(|e| e.to_string())?;
-        }
-        conn.peer_certificates()
-            .and_then(|c| c.first())
-            .map(|c| c.to_vec())
-            .ok_or_else(|| "no certificate".to_string())
+        web::tls_exchange(self.tls, host, b"").map(|(cert, _)| cert)
     }
 
     /// A request as `https://host/path`: TLS to the proxy with `host` as
     /// the SNI name, then the request. Status, Location, body.
     fn request_tls(&self, method: &str, host: &str, path: &str) -> (u16, String, String) {
-        let Ok(name) = rustls::pki_types::ServerName::try_from(host.to_string()) else {
-            return (0, String::new(), format!("{host} is no SNI name"));
-        };
-        let Ok(conn) = rustls::ClientConnection::new(tls_client(), name) else {
-            return (0, String::new(), "no TLS client".into());
-        };
-        let Ok(sock) = TcpStream::connect(("127.0.0.1", self.tls)) else {
-            return (0, String::new(), "no connection".into());
-        };
-        let _ = sock.set_read_timeout(Some(Duration::from_secs(60)));
-        let mut tls = rustls::StreamOwned::new(conn, sock);
-        if tls
-            .write_all(request_head(method, host, path).as_bytes())
-            .is_err()
-        {
-            return (0, String::new(), "TLS write failed".into());
-        }
-        let mut reply = Vec::new();
-        // A peer that closes without close_notify ends the reply as well.
-        let _ = tls.read_to_end(&mut reply);
-        parse_reply(&reply)
+        let head = request_head(method, host, path);
+        web::tls_exchange(self.tls, host, head.as_bytes())
+            .map(|(_, reply)| reply)
+            .unwrap_or_else(|e| (0, String::new(), e))
     }
 }
 
@@ -248,114 +221,6 @@ impl Drop for Synapse {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn request_head(method: &str, host: &str, path: &str) -> String {
-    format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-}
-
-/// A TLS client that takes any certificate (the proxy's is made by the
-/// test) and offers HTTP/1.1 alone.
-fn tls_client() -> Arc<rustls::ClientConfig> {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    Arc::clone(CONFIG.get_or_init(|| Arc::new(tls_config(Vec::new()))))
-}
-
-/// The same client offering HTTP/2 by ALPN, as a gRPC client does.
-fn h2_client() -> Arc<rustls::ClientConfig> {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    Arc::clone(CONFIG.get_or_init(|| Arc::new(tls_config(vec![b"h2".to_vec()]))))
-}
-
-fn tls_config(alpn: Vec<Vec<u8>>) -> rustls::ClientConfig {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
-        .expect("protocol versions")
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
-        .with_no_client_auth();
-    config.alpn_protocols = alpn;
-    config
-}
-
-#[derive(Debug)]
-struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _: &rustls::pki_types::CertificateDer<'_>,
-        _: &[rustls::pki_types::CertificateDer<'_>],
-        _: &rustls::pki_types::ServerName<'_>,
-        _: &[u8],
-        _: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// One HTTP/1.1 exchange on loopback: status, Location, body.
-fn exchange(port: u16, request: &[u8]) -> (u16, String, String) {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return (0, String::new(), "no connection".into());
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(60)));
-    if s.write_all(request).is_err() {
-        return (0, String::new(), "write failed".into());
-    }
-    let mut reply = Vec::new();
-    let _ = s.read_to_end(&mut reply);
-    parse_reply(&reply)
-}
-
-fn parse_reply(reply: &[u8]) -> (u16, String, String) {
-    let text = String::from_utf8_lossy(reply).to_string();
-    let status = text.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let location = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("location")
-                .then(|| v.trim().to_string())
-        })
-        .unwrap_or_default();
-    (status, location, body.to_string())
 }
 
 /// Local servers standing in for Services: each answers every request
@@ -372,40 +237,10 @@ impl Backends {
         }
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a backend");
         let port = listener.local_addr().expect("addr").port();
-        let name = Arc::new(name.to_string());
-        let own = Arc::clone(&name);
-        std::thread::spawn(move || {
-            for conn in listener.incoming().flatten() {
-                let name = Arc::clone(&own);
-                std::thread::spawn(move || answer(conn, &name));
-            }
-        });
+        web::serve_name(listener, name);
         map.insert(name.to_string(), port);
         port
     }
-}
-
-fn answer(mut conn: TcpStream, name: &str) {
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-        match conn.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-        }
-        // Not HTTP (Synapse probes for TLS first): close at once.
-        if !got.first().is_some_and(u8::is_ascii_uppercase) || got.len() > 65536 {
-            return;
-        }
-    }
-    let head = got.starts_with(b"HEAD ");
-    let reply = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-        name.len(),
-        if head { "" } else { name }
-    );
-    let _ = conn.write_all(reply.as_bytes());
 }
 
 /// `text` (a 0.2 file) with each server that `backends` stands in for

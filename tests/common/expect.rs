@@ -5,6 +5,8 @@
 use std::fs;
 use std::path::Path;
 
+use synroute::route::file::Routing;
+use synroute::route::{Probe, Request};
 use synroute::target::Target;
 
 /// Every folder under `fixtures/`, sorted.
@@ -111,4 +113,36 @@ pub fn routing_lines(case: &str, target: Target) -> Vec<(String, String)> {
         .filter_map(|l| l.split_once(" -> "))
         .map(|(u, w)| (u.trim().to_string(), w.trim().to_string()))
         .collect()
+}
+
+/// The answer of an `https://` line whose TLS handshake the proxy fails.
+pub const HANDSHAKE_FAILS: &str = "handshake fails";
+
+/// What the proxy answers for a request line's left side (`[METHOD] URL`,
+/// or `tls://NAME` for a TLS connection by SNI: its passthrough server),
+/// looked up in the file written, as that proxy looks it up.
+pub fn answer(routing: &Routing, request: &str) -> Option<String> {
+    if let Some(name) = request.trim().strip_prefix("tls://") {
+        return Some(routing.sni(name).unwrap_or_else(|| "none".to_string()));
+    }
+    let (method, url) = match request.trim().split_once(' ') {
+        Some((m, u)) => (m.to_string(), u.trim()),
+        None => ("GET".to_string(), request.trim()),
+    };
+    let req = Request::parse(url)?;
+    // Pingress completes a handshake only for its exact TLS hosts.
+    if req.https && routing.tls(&req.host) == Some(false) {
+        return Some(HANDSHAKE_FAILS.to_string());
+    }
+    let probe = Probe {
+        path: req.path.clone(),
+        method,
+    };
+    Some(match routing.lookup(&req.host, &probe) {
+        Some(a) => match &a.redirect {
+            Some(to) => format!("redirect {} {}", to.status, to.location),
+            None => pool_text(&a.servers),
+        },
+        None => "none".to_string(),
+    })
 }

@@ -222,16 +222,3 @@ pub fn tls_secret(name: &str, namespace: &str, hosts: &[&str]) -> TlsSecret {
         key_pem,
     }
 }
-
-/// A copy of fixture `case` in `into`, its file `file` replaced by `text`.
-pub fn fixture_copy(case: &str, into: &Path, file: &str, text: &str) {
-    std::fs::create_dir_all(into).expect("mkdir");
-    for entry in std::fs::read_dir(case).expect("fixture") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_some_and(|e| e == "yaml") {
-            let name = path.file_name().expect("name");
-            std::fs::copy(&path, into.join(name)).expect("copy");
-        }
-    }
-    std::fs::write(into.join(file), text).expect("write");
-}
