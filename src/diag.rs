@@ -444,6 +444,11 @@ codes! {
          certificate is never served and HTTPS to its names fails the \
          handshake. Its `tls` is left out (written, it would only restart the \
          proxy at each renewal). Name the hosts that need HTTPS exactly.";
+    PingressChainCut = "SR1615", Warning,
+        "`--target pingress`: the Pingress proxy loads the first certificate \
+         of a cert file alone and sends no chain: the intermediates in the \
+         Secret's tls.crt never reach the client, and a client that does not \
+         already hold them fails to verify the host.";
     RoutingServerDropped = "SR1609", Warning,
         "`check` of a routing file: a server the Synapse of `--target` cannot \
          dial — in 0.2, one not `host:port` with a port up to 65535, an IPv6 \

@@ -209,6 +209,12 @@ pub fn served_bundle<'a>(
         .filter(|b| !b.unusable && !is_wildcard(host))
 }
 
+/// How many PEM certificates `pem` holds (the proxy loads the first).
+fn pem_certificates(pem: &[u8]) -> usize {
+    let marker = b"-----BEGIN CERTIFICATE-----";
+    pem.windows(marker.len()).filter(|w| *w == marker).count()
+}
+
 /// The TLS files of `host` in `keys_dir`, as a rule names them.
 fn tls_of(keys_dir: &str, host: &str) -> Tls {
     let dir = keys_dir.trim_end_matches('/');
@@ -267,7 +273,26 @@ pub fn build(table: &RouteTable, keys_dir: &str) -> (File, Vec<Anchored>) {
                 .related("the Secret", &b.secret.origin, &crate::model::FieldPath::root()),
             );
         }
-        let tls = served_bundle(table, host, h).map(|_| tls_of(keys_dir, host));
+        let served_cert = served_bundle(table, host, h);
+        if let Some(b) = served_cert {
+            let certs = pem_certificates(&b.cert_pem);
+            if certs > 1 {
+                let r = &b.requested_by;
+                diags.push(
+                    diag_at(
+                        Code::PingressChainCut,
+                        format!(
+                            "{host}: tls.crt of Secret {}/{} holds {certs} certificates, and Pingress serves the first alone, without the chain after it: a client that does not already hold the intermediates cannot verify {host}",
+                            b.secret.origin.namespace, b.secret.origin.name,
+                        ),
+                        &r.origin,
+                        &r.field,
+                    )
+                    .related("the Secret", &b.secret.origin, &crate::model::FieldPath::root()),
+                );
+            }
+        }
+        let tls = served_cert.map(|_| tls_of(keys_dir, host));
         for (m, e) in h.routes() {
             if !matches!((&m.path, &m.method), (PathMatch::Exact(_), None)) {
                 diags.push(at(e, Code::NotInTarget, format!("{host} {m}: {target} matches paths by prefix or exactly, and no method; the route is not rendered")));
