@@ -811,22 +811,26 @@ fn an_identical_render_touches_no_file() {
                 .map(|e| e.expect("entry").path()),
         );
         assert!(files.len() >= 4, "{target}: {files:?}");
-        let before: Vec<(u64, SystemTime)> = files
+        // The inode (no rename), the mtime (no write) and the ctime (no
+        // chmod either: the Pingress proxy restarts on a metadata change
+        // in its watched folder).
+        let before: Vec<(u64, SystemTime, (i64, i64))> = files
             .iter()
             .map(|f| {
                 use std::os::unix::fs::MetadataExt;
                 let old = set_old_mtime(f);
-                (fs::metadata(f).expect("stat").ino(), old)
+                let m = fs::metadata(f).expect("stat");
+                (m.ino(), old, (m.ctime(), m.ctime_nsec()))
             })
             .collect();
         let o = synroute(&args, None);
         assert_eq!(code(&o), 0, "{target}: {}", stderr(&o));
-        for (f, (ino, old)) in files.iter().zip(before) {
+        for (f, (ino, old, ctime)) in files.iter().zip(before) {
             use std::os::unix::fs::MetadataExt;
             let m = fs::metadata(f).expect("stat");
             assert_eq!(
-                (m.ino(), mtime(f)),
-                (ino, old),
+                (m.ino(), mtime(f), (m.ctime(), m.ctime_nsec())),
+                (ino, old, ctime),
                 "{target}: {} was touched",
                 f.display()
             );

@@ -15,7 +15,9 @@
 //! backend reached, 500 for `none`, a failed handshake) must be what the
 //! line says, what the file read back as synroute's model of the proxy
 //! says (`route::file`), and what `explain --target pingress` says; over
-//! TLS, the certificate served is the host's file.
+//! TLS, the certificate served is the host's file. Then the same render
+//! again, into the folder the proxy watches: it must keep serving (any
+//! change there stops it, which a last write checks).
 
 mod common;
 #[path = "support/web.rs"]
@@ -125,6 +127,11 @@ impl Pingress {
             std::thread::sleep(Duration::from_millis(50));
         }
         p
+    }
+
+    /// Whether its HTTP listener still takes connections.
+    fn listening(&self) -> bool {
+        TcpStream::connect(("127.0.0.1", self.http)).is_ok()
     }
 
     fn log(&self) -> String {
@@ -284,6 +291,26 @@ fn every_fixture_is_served_by_the_real_pingress_as_explain_says() {
             wrong.join("\n"),
             proxy.log()
         );
+        // The same render again touches nothing in the watched folder:
+        // the proxy keeps serving (it stops listening on any change there,
+        // as the change that follows shows).
+        let o = common::run(&args, None, &[]);
+        assert_eq!(common::code(&o), 0, "{case}: {}", common::stderr(&o));
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(
+            proxy.listening(),
+            "{case}: an identical render took the proxy down:\n{}",
+            proxy.log()
+        );
+        std::fs::write(keys.join("probe"), "a change").expect("write");
+        let start = Instant::now();
+        while proxy.listening() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{case}: the proxy ignored a change in its watched folder, so the check above proves nothing"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
     assert!(checked > 20, "only {checked} expectation lines were sent");
     eprintln!("pingress: {checked} expectation lines served as expected");
