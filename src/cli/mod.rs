@@ -552,6 +552,20 @@ fn print_diagnostics(rendered: &Rendered, min: Severity, stderr: &mut dyn Write)
     out.flush()
 }
 
+/// The certificates a render serves: the table's (Synapse), the hosts
+/// whose TLS files proxy.json names (Pingress, which leaves some out).
+fn certificates(rendered: &Rendered) -> usize {
+    let table = &rendered.table;
+    if table.target != crate::target::Target::Pingress {
+        return table.certs.len();
+    }
+    table
+        .hosts
+        .iter()
+        .filter(|(host, h)| crate::emit::pingress::served_bundle(table, host, h).is_some())
+        .count()
+}
+
 fn summary(rendered: &Rendered) -> String {
     let count = |s: Severity| {
         rendered
@@ -565,7 +579,7 @@ fn summary(rendered: &Rendered) -> String {
         rendered.table.hosts.len(),
         rendered.paths,
         rendered.table.internal_paths.len(),
-        rendered.table.certs.len(),
+        certificates(rendered),
         count(Severity::Error),
         count(Severity::Warning),
         count(Severity::Info),
