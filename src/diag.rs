@@ -406,8 +406,10 @@ codes! {
          with `synroute render --target T`, or fix the key.";
     RoutingKeyIgnored = "SR1607", Warning,
         "`check` of a routing file: the Synapse of `--target` does not know \
-         this key and ignores it (v1 and 0.2 load the rest of the file). \
-         Whatever it was meant to do is not done.";
+         this key and ignores it (v1 and 0.2 load the rest of the file); or \
+         the Pingress proxy takes the file and never uses this (a rule of an \
+         exact host before its last, a wildcard host's tls). Whatever it was \
+         meant to do is not done.";
     GatewayApiNotInTarget = "SR1608", Info,
         "`--target pingress`: the Pingress controller reads Ingresses of its \
          class alone, so a Gateway of ours in the input, and the routes \

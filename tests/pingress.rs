@@ -285,4 +285,37 @@ fn diff_and_check_read_proxy_json() {
     let o = synroute(&["check", file, "--target", "pingress", "--format", "json"]);
     assert_eq!(code(&o), 1);
     assert!(stdout(&o).contains("SR1606"), "{}", stdout(&o));
+    // A file written by hand, as the proxy uses it: the rules of an exact
+    // host before its last, and a wildcard host's tls, are never used.
+    let rule = |host: &str, path: &str, tls: bool| {
+        let tls = if tls {
+            r#", "tls": {"key": "/k/x.key", "cert": "/k/x.cert"}"#
+        } else {
+            ""
+        };
+        format!(
+            "    {{\"host\": \"{host}\", \"path\": {{\"type\": \"Prefix\", \"path\": \"{path}\"}}, \"backend\": {{\"type\": \"Service\", \"name\": \"s\", \"namespace\": \"d\", \"port\": 80}}{tls}}}"
+        )
+    };
+    let rules = [
+        rule("a.com", "/api", false),
+        rule("a.com", "/", false),
+        rule("*.b.com", "/", true),
+        rule("c.com", "/", true),
+    ];
+    fs::write(
+        &out,
+        format!("{{\"rules\": [\n{}\n]}}\n", rules.join(",\n")),
+    )
+    .expect("write");
+    let o = synroute(&["check", file]);
+    let err = stdout(&o) + &stderr(&o);
+    assert!(err.contains(":2: warning[SR1607]"), "{err}");
+    assert!(
+        err.contains("rule 1 (a.com /api) is not the last of a.com"),
+        "{err}"
+    );
+    assert!(err.contains(":4: warning[SR1607]"), "{err}");
+    assert!(err.contains("the tls of rule 3 (*.b.com)"), "{err}");
+    assert_eq!(err.matches("SR1607").count(), 2, "{err}");
 }

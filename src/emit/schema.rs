@@ -92,7 +92,7 @@ pub fn validate(target: Target, text: &str) -> Vec<Finding> {
         }
         // Pingress reads JSON, not YAML.
         Target::Pingress => match serde_json::from_str::<super::pingress::File>(text) {
-            Ok(_) => Vec::new(),
+            Ok(f) => pingress_unused(&f, text),
             Err(e) => vec![Finding {
                 effect: Effect::Refuses,
                 line: u32::try_from(e.line()).ok().filter(|l| *l > 0),
@@ -111,6 +111,52 @@ pub fn validate(target: Target, text: &str) -> Vec<Finding> {
                 .collect(),
         },
     }
+}
+
+/// What the Pingress proxy reads from a file it takes and never uses: a
+/// rule of an exact host before that host's last (it keeps one rule per
+/// exact host), and a wildcard host's `tls` (a certificate goes to an
+/// exact SNI alone). Each at the line of its rule's `"host"` key.
+fn pingress_unused(f: &super::pingress::File, text: &str) -> Vec<Finding> {
+    use super::pingress::is_wildcard;
+    let mut lines = text
+        .match_indices("\"host\"")
+        .map(|(at, _)| text[..at].matches('\n').count() + 1);
+    let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, r) in f.rules.iter().enumerate() {
+        last.insert(r.host.as_str(), i);
+    }
+    let mut found = Vec::new();
+    for (i, r) in f.rules.iter().enumerate() {
+        let line = lines.next().and_then(|l| u32::try_from(l).ok());
+        let host = &r.host;
+        if !is_wildcard(host)
+            && let Some(&kept) = last.get(host.as_str())
+            && kept != i
+        {
+            found.push(Finding {
+                effect: Effect::Ignores,
+                line,
+                message: format!(
+                    "rule {} ({host} {}) is not the last of {host}, and the proxy keeps one rule per exact host, the last (rule {})",
+                    i + 1,
+                    r.path.path,
+                    kept + 1
+                ),
+            });
+        }
+        if is_wildcard(host) && r.tls.is_some() {
+            found.push(Finding {
+                effect: Effect::Ignores,
+                line,
+                message: format!(
+                    "the tls of rule {} ({host}): the proxy serves a certificate only to an exact SNI, never a wildcard host's (it still loads the files at start)",
+                    i + 1
+                ),
+            });
+        }
+    }
+    found
 }
 
 /// The servers of a 0.2 file that 0.2.4 drops without a word (an IPv6
