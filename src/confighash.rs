@@ -237,7 +237,7 @@ pub fn config_hash(sources: &[Source], opts: &HashOptions) -> Hashed {
         let group = doc.api_version.split_once('/').map_or("", |(g, _)| g);
         let core = doc.api_version == "v1";
         let apps = group == "apps";
-        let malformed = |e: serde_yaml::Error| doc.malformed(&e);
+        let malformed = |e: crate::guard::Failure| doc.malformed(&e);
         let object = |m: &Meta| {
             Some(ObjectRef {
                 kind: doc.kind.clone(),
@@ -271,7 +271,7 @@ pub fn config_hash(sources: &[Source], opts: &HashOptions) -> Hashed {
                 }
             };
         match (doc.kind.as_str(), core, apps) {
-            ("ConfigMap", true, _) => match serde_yaml::from_str::<ConfigMap>(&doc.text) {
+            ("ConfigMap", true, _) => match crate::guard::yaml::<ConfigMap>(&doc.text) {
                 Err(e) => out.diagnostics.push(malformed(e)),
                 Ok(cm) if in_scope(&cm.metadata) && opts.selector.matches(&cm.metadata.labels) => {
                     let ignored = |k: &String| opts.ignore_configmap_keys.contains(k);
@@ -295,7 +295,7 @@ pub fn config_hash(sources: &[Source], opts: &HashOptions) -> Hashed {
                 }
                 Ok(_) => {}
             },
-            ("Secret", true, _) => match serde_yaml::from_str::<Secret>(&doc.text) {
+            ("Secret", true, _) => match crate::guard::yaml::<Secret>(&doc.text) {
                 Err(e) => out.diagnostics.push(malformed(e)),
                 Ok(s) if in_scope(&s.metadata) && opts.selector.matches(&s.metadata.labels) => {
                     let mut data: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
@@ -328,7 +328,7 @@ pub fn config_hash(sources: &[Source], opts: &HashOptions) -> Hashed {
                 Ok(_) => {}
             },
             ("Deployment" | "DaemonSet" | "StatefulSet", _, true) => {
-                match serde_yaml::from_str::<Value>(&doc.text) {
+                match crate::guard::yaml::<Value>(&doc.text) {
                     Err(e) => out.diagnostics.push(malformed(e)),
                     Ok(v) => {
                         let meta: Meta =

@@ -119,7 +119,7 @@ pub fn hash_of(configmap: &str) -> Option<String> {
 pub fn emitted_routing(sources: &[crate::Source]) -> Option<(String, String)> {
     sources.iter().find_map(|src| {
         let text = std::str::from_utf8(&src.content).ok()?;
-        let doc: Value = serde_yaml::from_str(text).ok()?;
+        let doc: Value = crate::guard::yaml(text).ok()?;
         let labels = doc.get("metadata")?.get("labels")?;
         let ours = labels.get(MANAGED_BY.0).and_then(Value::as_str) == Some(MANAGED_BY.1);
         let configmap = doc.get("kind").and_then(Value::as_str) == Some("ConfigMap");
@@ -132,7 +132,7 @@ pub fn emitted_routing(sources: &[crate::Source]) -> Option<(String, String)> {
 
 /// The routing file an emitted ConfigMap holds, if it is one.
 pub fn routing_file_of(configmap: &str) -> Option<String> {
-    let doc: Value = serde_yaml::from_str(configmap).ok()?;
+    let doc: Value = crate::guard::yaml(configmap).ok()?;
     let data = doc.get("data")?.as_mapping()?;
     let mut values = data.values().filter_map(Value::as_str);
     let first = values.next()?;

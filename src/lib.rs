@@ -15,6 +15,7 @@ pub mod diag;
 pub mod diff;
 pub mod emit;
 pub mod gitops;
+pub mod guard;
 pub mod inputs;
 pub mod ir;
 pub mod listeners;

@@ -169,3 +169,43 @@ fn files_are_small_and_say_what_they_own() {
     }
     assert!(long.is_empty(), "over 800 lines: {long:?}");
 }
+
+/// Every parse of YAML or JSON goes through `guard`, which bounds the text
+/// before a parser sees it: no other file of the library names the
+/// parsers' entry points (tests modules aside, which read our own text).
+#[test]
+fn only_the_guard_calls_the_parsers() {
+    let entries = [
+        "serde_yaml::from_str",
+        "serde_yaml::from_slice",
+        "serde_yaml::from_reader",
+        "serde_json::from_str",
+        "serde_json::from_slice",
+        "serde_json::from_reader",
+        "Deserializer::from_str",
+        "Deserializer::from_slice",
+        "Deserializer::from_reader",
+    ];
+    let mut found = Vec::new();
+    for (module, (file, code)) in modules() {
+        if module.first().is_some_and(|m| m == "guard") {
+            continue;
+        }
+        for (n, line) in code.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            for e in entries.iter().filter(|e| line.contains(**e)) {
+                found.push(format!("{file}:{}: {e}", n + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "parse through crate::guard instead:\n{}",
+        found.join("\n")
+    );
+    // And the guard is there to call.
+    let guard = std::fs::read_to_string("src/guard/mod.rs").expect("src/guard/mod.rs");
+    assert!(guard.contains("pub fn yaml<") && guard.contains("pub fn json<"));
+}

@@ -137,7 +137,7 @@ impl Side {
         if r.table.target == Target::Pingress {
             // What proxy.json says: its rules, backends as Pingress
             // resolves them, TLS files by path.
-            if let Ok(f) = serde_json::from_slice::<crate::emit::pingress::File>(&r.upstreams) {
+            if let Ok(f) = crate::guard::json_bytes::<crate::emit::pingress::File>(&r.upstreams) {
                 side.certificates = Side::from_pingress_file(&f, "").certificates;
             }
             for (host, h) in &r.table.hosts {
@@ -236,20 +236,17 @@ impl Side {
     /// A routing file of `format` (None: `emit::schema::sniff` tells which),
     /// as the routing it stands for.
     pub fn from_routing_file(text: &str, format: Option<Target>) -> Result<Side, String> {
-        let located = |e: serde_yaml::Error| match e.location() {
-            Some(l) => format!("line {} column {}: {e}", l.line(), l.column()),
-            None => e.to_string(),
-        };
+        let placed = |e: crate::guard::Failure| e.placed();
         match format.or_else(|| crate::emit::schema::sniff(text)) {
-            Some(Target::V2) => serde_yaml::from_str::<crate::emit::v2::File>(text)
+            Some(Target::V2) => crate::guard::yaml::<crate::emit::v2::File>(text)
                 .map(|f| Side::from_v2_file(&f, text))
-                .map_err(located),
-            Some(Target::Pingress) => serde_json::from_str::<crate::emit::pingress::File>(text)
+                .map_err(placed),
+            Some(Target::Pingress) => crate::guard::json::<crate::emit::pingress::File>(text)
                 .map(|f| Side::from_pingress_file(&f, text))
-                .map_err(|e| format!("line {} column {}: {e}", e.line(), e.column())),
-            Some(Target::V02) => serde_yaml::from_str::<crate::emit::v02::File>(text)
+                .map_err(placed),
+            Some(Target::V02) => crate::guard::yaml::<crate::emit::v02::File>(text)
                 .map(|f| Side::from_v02_file(&f, text))
-                .map_err(located),
+                .map_err(placed),
             _ => crate::emit::upstreams::parse(text).map(|f| Side::from_file(&f, text)),
         }
     }

@@ -43,7 +43,7 @@ pub struct Finding {
 /// The format a routing file is written in, from its top-level keys; None
 /// for anything else (Kubernetes manifests, say).
 pub fn sniff(text: &str) -> Option<Target> {
-    let top: BTreeMap<String, serde_yaml::Value> = serde_yaml::from_str(text).ok()?;
+    let top: BTreeMap<String, serde_yaml::Value> = crate::guard::yaml(text).ok()?;
     if top.contains_key("kind") || top.contains_key("apiVersion") {
         return None;
     }
@@ -71,11 +71,11 @@ impl Finding {
     }
 }
 
-fn finding(effect: Effect, e: &serde_yaml::Error) -> Finding {
+fn finding(effect: Effect, e: &crate::guard::Failure) -> Finding {
     Finding {
         effect,
-        line: e.location().map(|l| l.line() as u32),
-        message: e.to_string(),
+        line: e.line,
+        message: e.message.clone(),
     }
 }
 
@@ -91,15 +91,11 @@ pub fn validate(target: Target, text: &str) -> Vec<Finding> {
             found
         }
         // Pingress reads JSON, not YAML.
-        Target::Pingress => match serde_json::from_str::<super::pingress::File>(text) {
+        Target::Pingress => match crate::guard::json::<super::pingress::File>(text) {
             Ok(f) => pingress_unused(&f, text),
-            Err(e) => vec![Finding {
-                effect: Effect::Refuses,
-                line: u32::try_from(e.line()).ok().filter(|l| *l > 0),
-                message: e.to_string(),
-            }],
+            Err(e) => vec![finding(Effect::Refuses, &e)],
         },
-        Target::V2 => match serde_yaml::from_str::<super::v2::File>(text) {
+        Target::V2 => match crate::guard::yaml::<super::v2::File>(text) {
             Err(e) => vec![finding(Effect::Refuses, &e)],
             Ok(f) => v2_rules(&f)
                 .into_iter()
@@ -163,7 +159,7 @@ fn pingress_unused(f: &super::pingress::File, text: &str) -> Vec<Finding> {
 /// address, no port, a port past 65535): each at the first line at or
 /// after the previous one's that holds it.
 fn undialable_v02(text: &str) -> Vec<Finding> {
-    let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
+    let Ok(doc) = crate::guard::yaml::<serde_yaml::Value>(text) else {
         return Vec::new();
     };
     let mut servers = Vec::new();
@@ -206,10 +202,10 @@ fn undialable_v02(text: &str) -> Vec<Finding> {
 /// type: a strict read names the first unknown key (ignored), a lenient
 /// one the first refused value.
 fn lenient<T: serde::de::DeserializeOwned>(text: &str, who: &str) -> Vec<Finding> {
-    match serde_yaml::from_str::<T>(text) {
+    match crate::guard::yaml::<T>(text) {
         Ok(_) => Vec::new(),
-        Err(e) if e.to_string().contains("unknown field") => {
-            let value: Result<serde_yaml::Value, _> = serde_yaml::from_str(text);
+        Err(e) if e.message.contains("unknown field") => {
+            let value: Result<serde_yaml::Value, _> = crate::guard::yaml(text);
             let stripped = value.map(strip_unknown::<T>);
             match stripped {
                 Ok(Ok(_)) | Err(_) => {

@@ -565,8 +565,5 @@ impl ParsedPath {
 
 /// Parses an `upstreams.yaml`; the error names line and column.
 pub fn parse(text: &str) -> Result<ParsedFile, String> {
-    serde_yaml::from_str(text).map_err(|e| match e.location() {
-        Some(l) => format!("line {} column {}: {e}", l.line(), l.column()),
-        None => e.to_string(),
-    })
+    crate::guard::yaml(text).map_err(|e| e.placed())
 }

@@ -144,7 +144,7 @@ pub fn read(docs: &[RawDoc<'_>], opts: &Options, beside_render: bool) -> Read {
                 name: m.name.clone().unwrap_or_default(),
             }
         };
-        let malformed = |e: serde_yaml::Error| doc.malformed(&e);
+        let malformed = |e: crate::guard::Failure| doc.malformed(&e);
         // Where the object is, unless --namespace leaves it out.
         let placed = |m: &Meta| {
             let place = meta_of(m);
@@ -155,7 +155,7 @@ pub fn read(docs: &[RawDoc<'_>], opts: &Options, beside_render: bool) -> Read {
             (!out).then_some(place)
         };
         if wrapped {
-            match serde_yaml::from_str::<WrappedDoc>(&doc.text) {
+            match crate::guard::yaml::<WrappedDoc>(&doc.text) {
                 Ok(w) => {
                     let Some(place) = placed(&w.metadata) else {
                         continue;
@@ -170,7 +170,7 @@ pub fn read(docs: &[RawDoc<'_>], opts: &Options, beside_render: bool) -> Read {
                 Err(e) => out.diagnostics.push(malformed(e)),
             }
         } else {
-            match serde_yaml::from_str::<RouteDoc>(&doc.text) {
+            match crate::guard::yaml::<RouteDoc>(&doc.text) {
                 Ok(r) => {
                     let Some(place) = placed(&r.metadata) else {
                         continue;

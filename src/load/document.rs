@@ -154,7 +154,7 @@ fn kustomization(
     struct Kustomization {
         namespace: Option<String>,
     }
-    let k: Kustomization = serde_yaml::from_str(doc.text).ok()?;
+    let k: Kustomization = crate::guard::yaml(doc.text).ok()?;
     let namespace = k.namespace.filter(|n| !n.trim().is_empty())?;
     let line = (doc.span.first_line..)
         .zip(doc.text.lines())

@@ -8,7 +8,6 @@
 //! module never reads the disk and never panics on input.
 
 mod bytes;
-mod depth;
 mod document;
 mod duplicates;
 mod fast;

@@ -125,12 +125,10 @@ pub struct ParseError {
 }
 
 impl ParseError {
-    fn yaml(e: &serde_yaml::Error) -> ParseError {
-        let (line, column) = e.location().map_or((1, 1), |l| {
-            (l.line().max(1) as u32, l.column().max(1) as u32)
-        });
-        let full = super::strip_position(&e.to_string());
-        // serde_yaml prefixes the path of the field at fault: `spec.rules[0]: …`.
+    /// A YAML failure: serde_yaml prefixes the path of the field at fault
+    /// (`spec.rules[0]: …`), which becomes the field.
+    fn yaml(e: crate::guard::Failure) -> ParseError {
+        let full = super::strip_position(&e.message);
         let (field, message) = match full.split_once(": ") {
             Some((p, m)) if !p.is_empty() && !p.contains(' ') && p != "." => {
                 (Some(p.to_string()), m.to_string())
@@ -139,17 +137,17 @@ impl ParseError {
         };
         ParseError {
             message,
-            line,
-            column,
+            line: e.line.unwrap_or(1).max(1),
+            column: e.column.unwrap_or(1).max(1),
             field,
         }
     }
 
-    fn json(e: &serde_json::Error) -> ParseError {
+    fn json(e: crate::guard::Failure) -> ParseError {
         ParseError {
-            message: super::strip_position(&e.to_string()),
-            line: e.line().max(1) as u32,
-            column: e.column().max(1) as u32,
+            message: super::strip_position(&e.message),
+            line: e.line.unwrap_or(1).max(1),
+            column: e.column.unwrap_or(1).max(1),
             field: None,
         }
     }
@@ -234,29 +232,10 @@ fn plain_scalar(rest: &str) -> Option<String> {
     Some(v.to_string())
 }
 
-/// Refuses a document nested deeper than serde_yaml reads before it is
-/// given to serde_yaml, whose scanner takes time quadratic in that depth
-/// to find out (`depth`).
-fn within_depth(text: &str) -> Result<(), ParseError> {
-    match super::depth::too_deep(text) {
-        None => Ok(()),
-        Some((line, column)) => Err(ParseError {
-            message: format!(
-                "collections nested deeper than {} levels, the most the YAML parser reads; refused before parsing",
-                super::depth::MAX_DEPTH
-            ),
-            line,
-            column,
-            field: None,
-        }),
-    }
-}
-
 pub fn head_yaml(text: &str) -> Result<Head, ParseError> {
-    within_depth(text)?;
-    match serde_yaml::from_str::<serde_yaml::Value>(text) {
+    match crate::guard::yaml::<serde_yaml::Value>(text) {
         Ok(v) => Ok(item_head_value(&v)),
-        Err(e) => Err(ParseError::yaml(&e)),
+        Err(e) => Err(ParseError::yaml(e)),
     }
 }
 
@@ -400,7 +379,7 @@ pub fn head_json(text: &str) -> Result<Head, ParseError> {
     if !text.trim_start().starts_with('{') {
         return Ok(Head::default());
     }
-    serde_json::from_str::<Head>(text).map_err(|e| ParseError::json(&e))
+    crate::guard::json::<Head>(text).map_err(ParseError::json)
 }
 
 fn item_head_value(v: &serde_yaml::Value) -> Head {
@@ -444,8 +423,7 @@ struct JsonList<'a> {
 }
 
 pub fn list_items_yaml(text: &str) -> Result<Vec<Item<'_>>, ParseError> {
-    within_depth(text)?;
-    let list: YamlList = serde_yaml::from_str(text).map_err(|e| ParseError::yaml(&e))?;
+    let list: YamlList = crate::guard::yaml(text).map_err(ParseError::yaml)?;
     Ok(list
         .items
         .unwrap_or_default()
@@ -455,7 +433,7 @@ pub fn list_items_yaml(text: &str) -> Result<Vec<Item<'_>>, ParseError> {
 }
 
 pub fn list_items_json(text: &str) -> Result<Vec<Item<'_>>, ParseError> {
-    let list: JsonList = serde_json::from_str(text).map_err(|e| ParseError::json(&e))?;
+    let list: JsonList = crate::guard::json_borrowed(text).map_err(ParseError::json)?;
     Ok(list
         .items
         .unwrap_or_default()
@@ -500,13 +478,11 @@ pub fn object_yaml_fast(kind: Kind, text: &str) -> Option<Object> {
 }
 
 pub fn object_yaml_general(kind: Kind, text: &str) -> Result<Object, ParseError> {
-    within_depth(text)?;
-    typed(kind, serde_yaml::Deserializer::from_str(text)).map_err(|e| ParseError::yaml(&e))
+    crate::guard::yaml_with(text, |de| typed(kind, de)).map_err(ParseError::yaml)
 }
 
 pub fn object_json(kind: Kind, text: &str) -> Result<Object, ParseError> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    typed(kind, &mut de).map_err(|e| ParseError::json(&e))
+    crate::guard::json_with(text, |mut de| typed(kind, &mut de)).map_err(ParseError::json)
 }
 
 pub fn object_value(kind: Kind, item: &Item<'_>) -> Result<Object, ParseError> {
@@ -552,9 +528,7 @@ pub fn item_node<R>(
 
 /// The one node of an item of a YAML `kind: List` read alone by serde_yaml.
 pub fn item_value(text: &str) -> Result<serde_yaml::Value, ParseError> {
-    within_depth(text)?;
-    let values: Vec<serde_yaml::Value> =
-        serde_yaml::from_str(text).map_err(|e| ParseError::yaml(&e))?;
+    let values: Vec<serde_yaml::Value> = crate::guard::yaml(text).map_err(ParseError::yaml)?;
     let [value]: [serde_yaml::Value; 1] = values
         .try_into()
         .map_err(|_| ParseError::plain("the item is not one node".into()))?;

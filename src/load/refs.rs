@@ -59,12 +59,9 @@ pub(super) fn refs_of(
     }
     let json = doc.text.trim_start().starts_with('{');
     let parsed: RefsDoc = if json {
-        serde_json::from_str(doc.text).ok()?
+        crate::guard::json(doc.text).ok()?
     } else {
-        if super::depth::too_deep(doc.text).is_some() {
-            return None;
-        }
-        serde_yaml::from_str(doc.text).ok()?
+        crate::guard::yaml(doc.text).ok()?
     };
     let RefsDoc { metadata, spec } = parsed;
     if spec.parent_refs.is_empty() && spec.target_refs.is_empty() && spec.target_ref.is_none() {

@@ -42,15 +42,13 @@ pub struct RawDoc<'s> {
 impl RawDoc<'_> {
     /// SR1001 for a document that serde_yaml could not read as its type,
     /// at the line and column the error names.
-    pub fn malformed(&self, e: &serde_yaml::Error) -> Diagnostic {
+    pub fn malformed(&self, e: &crate::guard::Failure) -> Diagnostic {
         let mut d = Diagnostic::new(Code::MalformedDocument, format!("{}: {e}", self.kind));
-        let line = e.location().map_or(0, |l| {
-            u32::try_from(l.line()).unwrap_or(1).saturating_sub(1)
-        });
+        let line = e.line.map_or(0, |l| l.saturating_sub(1));
         d.location = Some(Location {
             file: self.file.to_string(),
             line: self.first_line + line,
-            column: e.location().and_then(|l| u32::try_from(l.column()).ok()),
+            column: e.column,
         });
         d
     }

@@ -175,6 +175,12 @@ fn json_documents_in(source: usize, text: &str, n: usize, jobs: usize) -> Vec<Sp
     let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let body = text.get(bom..).unwrap_or("");
     let mut docs = Vec::new();
+    // Nested past what the parsers read: refused whole, as a YAML
+    // document is, whether or not a kind is ever looked for in it.
+    if let Err(e) = crate::guard::bounds(body) {
+        docs.push(Err((source, json_error(&e, 0))));
+        return docs;
+    }
     let mut lines = LineCounter { offset: 0, line: 1 };
     // A value serde_json found, as a document of the text it borrows from.
     let mut raw_doc = |raw: &serde_json::value::RawValue| {
@@ -185,7 +191,7 @@ fn json_documents_in(source: usize, text: &str, n: usize, jobs: usize) -> Vec<Sp
     };
     let trimmed = body.trim_start();
     if trimmed.starts_with('[') {
-        match serde_json::from_str::<Vec<&serde_json::value::RawValue>>(body) {
+        match crate::guard::json_borrowed::<Vec<&serde_json::value::RawValue>>(body) {
             Ok(items) => docs.extend(items.into_iter().map(&mut raw_doc)),
             Err(e) => docs.push(Err((source, json_error(&e, 0)))),
         }
@@ -197,17 +203,20 @@ fn json_documents_in(source: usize, text: &str, n: usize, jobs: usize) -> Vec<Sp
         }
         return docs;
     }
-    let mut stream =
-        serde_json::Deserializer::from_str(body).into_iter::<&serde_json::value::RawValue>();
-    loop {
-        match stream.next() {
-            None => break,
-            Some(Ok(raw)) => docs.push(raw_doc(raw)),
-            Some(Err(e)) => {
-                docs.push(Err((source, json_error(&e, 0))));
-                break;
+    // A stream of values, each kept as its text; the first that does not
+    // read ends it.
+    let streamed = crate::guard::json_with(body, |de| {
+        let mut stream = de.into_iter::<&serde_json::value::RawValue>();
+        loop {
+            match stream.next() {
+                None => return Ok(()),
+                Some(Ok(raw)) => docs.push(raw_doc(raw)),
+                Some(Err(e)) => return Err(e),
             }
         }
+    });
+    if let Err(e) = streamed {
+        docs.push(Err((source, json_error(&e, 0))));
     }
     docs
 }
@@ -324,12 +333,12 @@ fn doc(source: usize, text: &str, start: usize, end: usize, line: u32) -> Doc<'_
     }
 }
 
-fn json_error(e: &serde_json::Error, line_offset: u32) -> RawError {
+fn json_error(e: &crate::guard::Failure, line_offset: u32) -> RawError {
     RawError {
         code: Code::MalformedDocument,
-        message: super::strip_position(&e.to_string()),
-        line: line_offset + e.line().max(1) as u32,
-        column: Some(e.column().max(1) as u32),
+        message: super::strip_position(&e.message),
+        line: line_offset + e.line.unwrap_or(1).max(1),
+        column: Some(e.column.unwrap_or(1).max(1)),
         hint: None,
     }
 }

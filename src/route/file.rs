@@ -76,21 +76,15 @@ impl Routing {
     /// Reads `text` as `target`'s proxy does. An empty file is a file
     /// that routes nothing (0.2.4 takes it so).
     pub fn read(target: Target, text: &str) -> Result<Routing, String> {
-        let yaml = |e: serde_yaml::Error| match e.location() {
-            Some(l) => format!("line {} column {}: {e}", l.line(), l.column()),
-            None => e.to_string(),
-        };
+        let placed = |e: crate::guard::Failure| e.placed();
         let blank = text.trim().is_empty();
         Ok(match target {
             Target::V1 if blank => Routing::V1(upstreams::ParsedFile::default()),
             Target::V1 => Routing::V1(upstreams::parse(text)?),
             Target::V02 if blank => Routing::V02(v02::File::default()),
-            Target::V02 => Routing::V02(serde_yaml::from_str(text).map_err(yaml)?),
-            Target::V2 => Routing::V2(serde_yaml::from_str(text).map_err(yaml)?),
-            Target::Pingress => Routing::Pingress(
-                serde_json::from_str(text)
-                    .map_err(|e| format!("line {} column {}: {e}", e.line(), e.column()))?,
-            ),
+            Target::V02 => Routing::V02(crate::guard::yaml(text).map_err(placed)?),
+            Target::V2 => Routing::V2(crate::guard::yaml(text).map_err(placed)?),
+            Target::Pingress => Routing::Pingress(crate::guard::json(text).map_err(placed)?),
         })
     }
 
@@ -286,7 +280,7 @@ pub fn routed_hosts(text: &str) -> Option<usize> {
     if text.trim().is_empty() {
         return Some(0);
     }
-    let doc: serde_yaml::Value = serde_yaml::from_str(text).ok()?;
+    let doc: serde_yaml::Value = crate::guard::yaml(text).ok()?;
     let map = doc.as_mapping()?;
     let count = |key: &str| map.get(key).and_then(serde_yaml::Value::as_mapping);
     if let Some(hosts) = count("upstreams").or_else(|| count("hosts")) {
