@@ -599,7 +599,7 @@ pub fn run(
     namespace: Option<String>,
     recheck: Duration,
     log_out: &mut dyn Write,
-) -> io::Result<()> {
+) -> io::Result<watch::Outcome> {
     let rt = runtime()?;
     let scope = rt.block_on(Scope::connect(namespace))?;
     let (tx, rx) = mpsc::channel();

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::Source;
 use crate::diag::{Code, Diagnostic, ObjectRef};
-use crate::load::{RawDoc, RawMeta as Meta, documents_of};
+use crate::load::{RawDoc, RawMeta as Meta, documents_and_refusals};
 use crate::model::FieldPath;
 
 /// What `synroute hash` is asked, named as the operator names its flags.
@@ -222,8 +222,9 @@ pub fn combined(entries: &[(String, String)]) -> String {
 
 /// The hash of every namespace of `sources`, and the workloads patched.
 pub fn config_hash(sources: &[Source], opts: &HashOptions) -> Hashed {
-    let docs = documents_of(sources, &KINDS);
+    let (docs, refused) = documents_and_refusals(sources, &KINDS);
     let mut out = Hashed::default();
+    out.diagnostics.extend(refused);
     let mut entries: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut workloads: BTreeMap<String, Workloads> = BTreeMap::new();
     let ns_of = |m: &Meta| {
@@ -271,31 +272,35 @@ pub fn config_hash(sources: &[Source], opts: &HashOptions) -> Hashed {
                 }
             };
         match (doc.kind.as_str(), core, apps) {
-            ("ConfigMap", true, _) => match crate::guard::yaml::<ConfigMap>(&doc.text) {
-                Err(e) => out.diagnostics.push(malformed(e)),
-                Ok(cm) if in_scope(&cm.metadata) && opts.selector.matches(&cm.metadata.labels) => {
-                    let ignored = |k: &String| opts.ignore_configmap_keys.contains(k);
-                    let mut kv: Vec<(u8, &str, Vec<u8>)> = Vec::new();
-                    for (k, v) in cm.data.iter().filter(|(k, _)| !ignored(k)) {
-                        kv.push((b's', k, v.as_bytes().to_vec()));
-                    }
-                    for (k, v) in cm.binary_data.iter().filter(|(k, _)| !ignored(k)) {
-                        match b64(v) {
-                            Some(bytes) => kv.push((b'b', k, bytes)),
-                            None => out.diagnostics.push(diag_at(
-                                doc,
-                                object(&cm.metadata),
-                                Code::MalformedDocument,
-                                format!("binaryData {k:?} is not base64"),
-                                &FieldPath::of(&["binaryData", k]),
-                            )),
+            ("ConfigMap", true, _) => {
+                match crate::guard::yaml_unique_keys::<ConfigMap>(&doc.text) {
+                    Err(e) => out.diagnostics.push(malformed(e)),
+                    Ok(cm)
+                        if in_scope(&cm.metadata) && opts.selector.matches(&cm.metadata.labels) =>
+                    {
+                        let ignored = |k: &String| opts.ignore_configmap_keys.contains(k);
+                        let mut kv: Vec<(u8, &str, Vec<u8>)> = Vec::new();
+                        for (k, v) in cm.data.iter().filter(|(k, _)| !ignored(k)) {
+                            kv.push((b's', k, v.as_bytes().to_vec()));
                         }
+                        for (k, v) in cm.binary_data.iter().filter(|(k, _)| !ignored(k)) {
+                            match b64(v) {
+                                Some(bytes) => kv.push((b'b', k, bytes)),
+                                None => out.diagnostics.push(diag_at(
+                                    doc,
+                                    object(&cm.metadata),
+                                    Code::MalformedDocument,
+                                    format!("binaryData {k:?} is not base64"),
+                                    &FieldPath::of(&["binaryData", k]),
+                                )),
+                            }
+                        }
+                        keep("configmap", &kv, &cm.metadata, &mut out.diagnostics);
                     }
-                    keep("configmap", &kv, &cm.metadata, &mut out.diagnostics);
+                    Ok(_) => {}
                 }
-                Ok(_) => {}
-            },
-            ("Secret", true, _) => match crate::guard::yaml::<Secret>(&doc.text) {
+            }
+            ("Secret", true, _) => match crate::guard::yaml_unique_keys::<Secret>(&doc.text) {
                 Err(e) => out.diagnostics.push(malformed(e)),
                 Ok(s) if in_scope(&s.metadata) && opts.selector.matches(&s.metadata.labels) => {
                     let mut data: BTreeMap<&str, Vec<u8>> = BTreeMap::new();

@@ -199,13 +199,14 @@ pub fn render_once(
 }
 
 /// The loop: waits for the initial lists, then renders after every burst
-/// of changes, until `max_renders` (tests) or the watcher stops.
+/// of changes, until `max_renders` (`--once`, tests) or the watcher
+/// stops; the last render's outcome.
 pub fn run<I: Input>(
     mut s: Settings,
     mut input: I,
     rx: mpsc::Receiver<I::Msg>,
     log_out: &mut dyn Write,
-) -> io::Result<()> {
+) -> io::Result<Outcome> {
     let mut machine = Machine::new(input.initial(), s.debounce);
     let mut reloader = crate::reload::Reloader::new(s.reload.clone(), s.reload_repeat);
     let notes = |notes: Vec<crate::reload::Note>, log_out: &mut dyn Write| {
@@ -230,7 +231,7 @@ pub fn run<I: Input>(
             }
             renders += 1;
             if s.max_renders.is_some_and(|m| renders >= m) {
-                return Ok(());
+                return Ok(outcome);
             }
         }
         notes(reloader.run_due(Instant::now()), log_out);
@@ -281,7 +282,7 @@ pub fn run_files(
     paths: Vec<String>,
     exclude: Vec<String>,
     log_out: &mut dyn Write,
-) -> io::Result<()> {
+) -> io::Result<Outcome> {
     use notify::{RecursiveMode, Watcher};
     let (tx, rx) = mpsc::channel();
     let changes = tx.clone();

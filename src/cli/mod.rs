@@ -129,6 +129,12 @@ struct WatchArgs {
     /// Create this file after the first successful write (readiness probe).
     #[arg(long, value_name = "FILE")]
     ready_file: Option<PathBuf>,
+    /// Render once, write, and exit: 0 when the files were written or
+    /// already up to date, 2 when the render was not written (malformed
+    /// input, an empty render refused, a write that failed; the log says
+    /// which).
+    #[arg(long, conflicts_with = "max_renders")]
+    once: bool,
     /// Stop after this many renders (for tests and scripts).
     #[arg(long, value_name = "N", hide = true)]
     max_renders: Option<usize>,

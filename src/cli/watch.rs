@@ -29,7 +29,7 @@ pub(super) fn cmd_watch(a: WatchArgs, stderr: &mut dyn Write) -> io::Result<u8> 
         return Ok(EXIT_ERROR);
     }
     let (paths, exclude) = (a.input.paths.clone(), a.input.select.exclude.clone());
-    let (from_cluster, crd_recheck) = (a.from_cluster, a.crd_recheck);
+    let (from_cluster, crd_recheck, once) = (a.from_cluster, a.crd_recheck, a.once);
     let namespace = a.input.select.namespace.clone();
     let settings = match watch_settings(a) {
         Ok(s) => s,
@@ -38,12 +38,17 @@ pub(super) fn cmd_watch(a: WatchArgs, stderr: &mut dyn Write) -> io::Result<u8> 
             return Ok(EXIT_ERROR);
         }
     };
-    if from_cluster {
-        crate::cluster::run(settings, namespace, crd_recheck, stderr)?;
+    let last = if from_cluster {
+        crate::cluster::run(settings, namespace, crd_recheck, stderr)?
     } else {
-        watch::run_files(settings, paths, exclude, stderr)?;
-    }
-    Ok(EXIT_OK)
+        watch::run_files(settings, paths, exclude, stderr)?
+    };
+    // Only a loop that stops (--once) has a last render to answer for.
+    Ok(if once && last == watch::Outcome::Failed {
+        EXIT_ERROR
+    } else {
+        EXIT_OK
+    })
 }
 
 /// How the proxy of the target is told to reload, from the flags; a
@@ -108,7 +113,7 @@ pub(super) fn watch_settings(a: WatchArgs) -> Result<crate::watch::Settings, Str
         reload,
         reload_repeat: a.reload_repeat,
         ready_file: a.ready_file,
-        max_renders: a.max_renders,
+        max_renders: if a.once { Some(1) } else { a.max_renders },
         render: Box::new(move |sources, log_out| {
             // Options are built per render: the clock moves on.
             let rendered = render(sources, &options(&select, false));

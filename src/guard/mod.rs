@@ -95,6 +95,14 @@ pub fn yaml<T: DeserializeOwned>(text: &str) -> Result<T, Failure> {
     Ok(serde_yaml::from_str(text)?)
 }
 
+/// `yaml`, refusing a mapping that holds a key twice wherever it is (a
+/// map type alone keeps the last value without a word; kubectl refuses
+/// the document). Costs a second read of the text.
+pub fn yaml_unique_keys<T: DeserializeOwned>(text: &str) -> Result<T, Failure> {
+    yaml::<serde_yaml::Value>(text)?;
+    Ok(serde_yaml::from_str(text)?)
+}
+
 /// `f` given a YAML deserialiser of `text` (one document or a stream),
 /// for callers that drive it themselves (typed by kind, document by
 /// document).

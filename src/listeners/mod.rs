@@ -79,8 +79,12 @@ pub fn synthesize(sources: &[Source], opts: &Options) -> Synthesized {
 
 /// `synthesize`; `beside_render` as `read::read` takes it.
 fn synthesized(sources: &[Source], opts: &Options, beside_render: bool) -> Synthesized {
-    let docs = crate::load::documents_of(sources, &read::KINDS);
+    let (docs, refused) = crate::load::documents_and_refusals(sources, &read::KINDS);
     let mut input = read::read(&docs, opts, beside_render);
+    // Beside the render, the render reports what does not read.
+    if !beside_render {
+        input.diagnostics.extend(refused);
+    }
     let mut out = Synthesized {
         diagnostics: std::mem::take(&mut input.diagnostics),
         ..Synthesized::default()

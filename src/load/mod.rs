@@ -27,7 +27,7 @@ pub use locate::{DocIndex, Shape, locate};
 pub(crate) use parallel::beside;
 pub use parallel::{parallel_map, resolve_jobs};
 use provenance::*;
-pub use select::{RawDoc, RawMeta, contains, diag_in, documents_of};
+pub use select::{RawDoc, RawMeta, contains, diag_in, documents_and_refusals, documents_of};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -477,7 +477,12 @@ pub fn object_yaml_fast(kind: Kind, text: &str) -> Option<Object> {
     super::fast::with_tree(text, |node| typed(kind, node).ok()).flatten()
 }
 
+/// serde_yaml's reading, for what the fast reader leaves (it gives up on
+/// a duplicate key among others). A key twice in a mapping is refused, as
+/// kubectl refuses it, rather than read as its last value, which a typed
+/// map would do without a word.
 pub fn object_yaml_general(kind: Kind, text: &str) -> Result<Object, ParseError> {
+    crate::guard::yaml::<serde_yaml::Value>(text).map_err(ParseError::yaml)?;
     crate::guard::yaml_with(text, |de| typed(kind, de)).map_err(ParseError::yaml)
 }
 

@@ -77,11 +77,24 @@ pub fn diag_in(
 }
 
 /// The documents of `sources` whose kind is one of `kinds`, in input
-/// order. A cheap textual test skips a source that cannot hold any; a
-/// source that is not UTF-8 or does not split is left to the render,
-/// which reports it.
+/// order. A cheap textual test skips a source that cannot hold any; what
+/// cannot be read in the others is left out (`documents_and_refusals`
+/// says what).
 pub fn documents_of<'s>(sources: &'s [Source], kinds: &[&str]) -> Vec<RawDoc<'s>> {
+    documents_and_refusals(sources, kinds).0
+}
+
+/// `documents_of`, and an SR1001 at each place of a source that names one
+/// of `kinds` where it cannot be read — text that is not UTF-8, a stream
+/// that does not split, a document whose kind does not read — since any of
+/// them could be one of those kinds. The jobs beside the render report
+/// them as the render does: the input is malformed.
+pub fn documents_and_refusals<'s>(
+    sources: &'s [Source],
+    kinds: &[&str],
+) -> (Vec<RawDoc<'s>>, Vec<Diagnostic>) {
     let mut out = Vec::new();
+    let mut refused = Vec::new();
     for (idx, source) in sources.iter().enumerate() {
         let mentions = kinds
             .iter()
@@ -89,19 +102,44 @@ pub fn documents_of<'s>(sources: &'s [Source], kinds: &[&str]) -> Vec<RawDoc<'s>
         if !mentions {
             continue;
         }
-        let Ok(docs) = split_source(idx, source, 1) else {
-            continue;
+        let at = |line: u32, column: Option<u32>, message: String| {
+            let mut d = Diagnostic::new(Code::MalformedDocument, message);
+            d.location = Some(Location {
+                file: source.name.clone(),
+                line,
+                column,
+            });
+            d
+        };
+        let docs = match split_source(idx, source, 1) {
+            Ok(docs) => docs,
+            Err((line, column)) => {
+                refused.push(at(line, Some(column), "the file is not UTF-8".to_string()));
+                continue;
+            }
         };
         let file: Arc<str> = Arc::from(source.name.as_str());
-        for doc in docs.iter().flatten() {
-            match raw(&file, Cow::Borrowed(doc.text), doc, kinds) {
+        for doc in docs {
+            let doc = match doc {
+                Ok(doc) => doc,
+                Err((_, e)) => {
+                    refused.push(at(e.line, e.column, e.message));
+                    continue;
+                }
+            };
+            match raw(&file, Cow::Borrowed(doc.text), &doc, kinds) {
                 Found::Doc(raw) => out.push(raw),
-                Found::List => out.extend(items(&file, doc, kinds)),
+                Found::List => out.extend(items(&file, &doc, kinds)),
                 Found::Other => {}
+                Found::Unread(e) => refused.push(at(
+                    doc.span.first_line + e.line.saturating_sub(1),
+                    Some(e.column),
+                    e.message,
+                )),
             }
         }
     }
-    out
+    (out, refused)
 }
 
 /// What a document is to `documents_of`.
@@ -109,17 +147,29 @@ enum Found<'s> {
     Doc(RawDoc<'s>),
     List,
     Other,
+    /// Its `apiVersion` and `kind` do not read: it does not parse.
+    Unread(parse::ParseError),
 }
 
 /// `text` (`doc`'s, or one of its List items') as a document of `kinds`.
 fn raw<'s>(file: &Arc<str>, text: Cow<'s, str>, doc: &Doc<'_>, kinds: &[&str]) -> Found<'s> {
     let json = text.trim_start().starts_with('{');
     let head = if json {
-        parse::sniff_json(&text).or_else(|| parse::head_json(&text).ok())
+        match parse::sniff_json(&text) {
+            Some(h) => Ok(h),
+            None => parse::head_json(&text),
+        }
     } else {
-        parse::sniff(&text).or_else(|| parse::head_yaml(&text).ok())
+        match parse::sniff(&text) {
+            Some(h) => Ok(h),
+            None => parse::head_yaml(&text),
+        }
     };
-    let Some((kind, api_version)) = head.and_then(|h| Some((h.kind?, h.api_version))) else {
+    let head = match head {
+        Ok(h) => h,
+        Err(e) => return Found::Unread(e),
+    };
+    let Some((kind, api_version)) = head.kind.map(|k| (k, head.api_version)) else {
         return Found::Other;
     };
     if !kinds.contains(&kind.as_str()) {
