@@ -9,41 +9,6 @@ mod hostile;
 
 use std::path::Path;
 
-/// The commands, as arguments with `{f}` the hostile file, `{o}` an
-/// output that must not appear when the input is refused.
-fn commands() -> Vec<(&'static str, Vec<&'static str>)> {
-    let mut v = vec![
-        ("render", vec!["render", "{f}", "-o", "{o}"]),
-        (
-            "render --check",
-            vec!["render", "--check", "{f}", "-o", "{o}"],
-        ),
-        ("check", vec!["check", "{f}"]),
-        ("check --target v1", vec!["check", "--target", "v1", "{f}"]),
-        (
-            "check --target 0.2",
-            vec!["check", "--target", "0.2", "{f}"],
-        ),
-        ("check --target v2", vec!["check", "--target", "v2", "{f}"]),
-        (
-            "check --target pingress",
-            vec!["check", "--target", "pingress", "{f}"],
-        ),
-        ("diff FILE demo", vec!["diff", "{f}", "fixtures/demo"]),
-        ("diff demo FILE", vec!["diff", "fixtures/demo", "{f}"]),
-        ("explain", vec!["explain", "https://a.example.com/", "{f}"]),
-        ("hash", vec!["hash", "{f}"]),
-        ("listeners", vec!["listeners", "{f}", "-o", "{o}"]),
-    ];
-    if cfg!(feature = "watch") {
-        v.push((
-            "watch --once",
-            vec!["watch", "--once", "--no-reload", "{f}", "-o", "{o}"],
-        ));
-    }
-    v
-}
-
 /// The exit code each command gives each input: 2 where it reads the
 /// input and refuses it (SR1001); otherwise what it does with input that
 /// holds nothing for it. `hash` reads ConfigMaps, Secrets and workloads
@@ -119,7 +84,7 @@ fn every_command_answers_hostile_input() {
         let f = dir.path().join(input.name);
         std::fs::write(&f, &input.bytes).expect("write the input");
         let f = f.to_str().expect("utf-8");
-        let cmds = commands();
+        let cmds = hostile::commands(cfg!(feature = "watch"));
         // The commands of one input side by side: each writes its own out.
         std::thread::scope(|s| {
             let runs: Vec<_> = cmds

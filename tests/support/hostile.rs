@@ -184,3 +184,38 @@ pub fn inputs() -> Vec<Hostile> {
         ),
     ]
 }
+
+/// The commands, as arguments with `{f}` the hostile file, `{o}` an
+/// output that must not appear when the input is refused.
+pub fn commands(watch: bool) -> Vec<(&'static str, Vec<&'static str>)> {
+    let mut v = vec![
+        ("render", vec!["render", "{f}", "-o", "{o}"]),
+        (
+            "render --check",
+            vec!["render", "--check", "{f}", "-o", "{o}"],
+        ),
+        ("check", vec!["check", "{f}"]),
+        ("check --target v1", vec!["check", "--target", "v1", "{f}"]),
+        (
+            "check --target 0.2",
+            vec!["check", "--target", "0.2", "{f}"],
+        ),
+        ("check --target v2", vec!["check", "--target", "v2", "{f}"]),
+        (
+            "check --target pingress",
+            vec!["check", "--target", "pingress", "{f}"],
+        ),
+        ("diff FILE demo", vec!["diff", "{f}", "fixtures/demo"]),
+        ("diff demo FILE", vec!["diff", "fixtures/demo", "{f}"]),
+        ("explain", vec!["explain", "https://a.example.com/", "{f}"]),
+        ("hash", vec!["hash", "{f}"]),
+        ("listeners", vec!["listeners", "{f}", "-o", "{o}"]),
+    ];
+    if watch {
+        v.push((
+            "watch --once",
+            vec!["watch", "--once", "--no-reload", "{f}", "-o", "{o}"],
+        ));
+    }
+    v
+}
