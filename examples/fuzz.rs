@@ -14,6 +14,13 @@
 //!   file:line);
 //! - the fast YAML reader reads a document otherwise than serde_yaml.
 //!
+//! Every fourth case is a routing file instead: one the fixtures render
+//! for some target (Pingress's `proxy.json` included), edited the same
+//! way and given to the readers `check`, `diff` and `explain` use
+//! (`tests/support/routing_fuzz.rs`): it fails when one panics or when
+//! they disagree (the model reads a file the format check refuses, or
+//! `diff` cannot read it).
+//!
 //! A failing input is saved under `target/fuzz/` and the run exits 1. The
 //! slowest cases per MB are saved too and printed, to look at by hand:
 //! speed is reported here, never asserted. Deterministic for a seed.
@@ -23,6 +30,8 @@ use std::time::{Duration, Instant};
 
 use synroute::target::Target;
 use synroute::{Options, Source, render};
+#[path = "../tests/support/routing_fuzz.rs"]
+mod routing_fuzz;
 #[path = "../tests/support/synth.rs"]
 mod synth;
 
@@ -133,7 +142,30 @@ fn main() {
     let (mut cases, mut failures, mut bytes) = (0u64, 0u64, 0usize);
     // The slowest cases by ms per MB, kept for a look.
     let mut slowest: Vec<(f64, String)> = Vec::new();
+    let routing = routing_fuzz::rendered_files();
+    let mut routing_cases = 0u64;
     while Instant::now() < deadline {
+        if cases % 4 == 3
+            && let Some((target, file)) = routing.get(rng.below(routing.len()))
+        {
+            let ops: Vec<(u8, usize, u8)> = (0..=rng.below(6))
+                .map(|_| (rng.next() as u8, rng.next() as usize, rng.next() as u8))
+                .collect();
+            let text = synth::mutate(file, &ops);
+            cases += 1;
+            routing_cases += 1;
+            bytes += text.len();
+            if let Some(why) = routing_fuzz::check(*target, &text) {
+                failures += 1;
+                let path = out.join(format!("failure-{seed}-{cases}.{target}"));
+                let _ = std::fs::write(&path, &text);
+                eprintln!(
+                    "fuzz: case {cases} (a {target} file): {why}; input in {}",
+                    path.display()
+                );
+            }
+            continue;
+        }
         let mut text = String::new();
         for _ in 0..=rng.below(3) {
             if let Some((_, t)) = seeds.get(rng.below(seeds.len())) {
@@ -183,9 +215,10 @@ fn main() {
         );
     }
     println!(
-        "fuzz: seed {seed}, {cases} cases ({:.1} MB) in {seconds} s from {} seed files, {failures} failures",
+        "fuzz: seed {seed}, {cases} cases ({routing_cases} of them routing files; {:.1} MB) in {seconds} s from {} seed files and {} rendered routing files, {failures} failures",
         bytes as f64 / 1e6,
-        seeds.len()
+        seeds.len(),
+        routing.len()
     );
     if failures > 0 {
         std::process::exit(1);

@@ -53,7 +53,10 @@ fn measure(args: &[String], runs: usize) -> (f64, u8, f64) {
         let text = String::from_utf8_lossy(&out.stdout);
         let mut parts = text.split_whitespace();
         code = parts.next().and_then(|c| c.parse().ok()).unwrap_or(255);
-        let kb = parts.next().and_then(|k| k.parse::<f64>().ok()).unwrap_or(0.0);
+        let kb = parts
+            .next()
+            .and_then(|k| k.parse::<f64>().ok())
+            .unwrap_or(0.0);
         rss = rss.max(kb / 1024.0);
     }
     times.sort_by(|a, b| a.total_cmp(b));

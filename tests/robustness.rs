@@ -7,6 +7,18 @@ use std::fs;
 use proptest::prelude::*;
 use synroute::{Options, Source, render};
 
+#[path = "support/routing_fuzz.rs"]
+mod routing_fuzz;
+#[path = "support/synth.rs"]
+mod synth;
+
+/// The fixtures' routing files, rendered once for every case.
+fn routing_files() -> &'static [(synroute::target::Target, String)] {
+    static FILES: std::sync::OnceLock<Vec<(synroute::target::Target, String)>> =
+        std::sync::OnceLock::new();
+    FILES.get_or_init(routing_fuzz::rendered_files)
+}
+
 fn fixture_texts() -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     let sources = synroute::cli::collect_sources(&["fixtures".to_string()], &[]).expect("fixtures");
@@ -49,6 +61,22 @@ proptest! {
             }
         }
         check(&[Source::new(name, bytes)]);
+    }
+
+    /// The routing-file readers (`check`, `diff`, `explain` of a file)
+    /// on rendered files edited as the manifests are: no panic, and they
+    /// agree with one another.
+    #[test]
+    fn mutated_routing_files_are_read_alike(
+        pick in 0usize..10_000,
+        ops in proptest::collection::vec((any::<u8>(), 0usize..100_000, any::<u8>()), 1..6),
+    ) {
+        let files = routing_files();
+        let (target, text) = &files[pick % files.len()];
+        let edited = synth::mutate(text, &ops);
+        if let Some(why) = routing_fuzz::check(*target, &edited) {
+            panic!("{why}\n--- {target} file:\n{edited}");
+        }
     }
 
     #[test]

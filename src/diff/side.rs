@@ -237,7 +237,14 @@ impl Side {
     /// as the routing it stands for.
     pub fn from_routing_file(text: &str, format: Option<Target>) -> Result<Side, String> {
         let placed = |e: crate::guard::Failure| e.placed();
-        match format.or_else(|| crate::emit::schema::sniff(text)) {
+        let format = format.or_else(|| crate::emit::schema::sniff(text));
+        if !text.trim().is_empty()
+            && let Some(why) = crate::emit::schema::refusal(format.unwrap_or_default(), text)
+        {
+            let target = format.unwrap_or_default();
+            return Err(format!("{} refuses the file: {why}", target.describe()));
+        }
+        match format {
             Some(Target::V2) => crate::guard::yaml::<crate::emit::v2::File>(text)
                 .map(|f| Side::from_v2_file(&f, text))
                 .map_err(placed),

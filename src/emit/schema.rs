@@ -64,6 +64,17 @@ pub fn sniff(text: &str) -> Option<Target> {
     None
 }
 
+/// What makes `target`'s proxy refuse `text` whole, if anything: the first
+/// refusal `validate` finds, as `line L: message`. The readers that stand
+/// for the proxy (`route::file`, `diff`) read no file it would not take.
+pub fn refusal(target: Target, text: &str) -> Option<String> {
+    let f = validate(target, text).into_iter().find(Finding::refuses)?;
+    Some(match f.line {
+        Some(l) if !f.message.contains(" at line ") => format!("line {l}: {}", f.message),
+        _ => f.message,
+    })
+}
+
 impl Finding {
     /// True when Synapse refuses the whole file over it.
     pub fn refuses(&self) -> bool {

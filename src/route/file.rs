@@ -78,6 +78,10 @@ impl Routing {
     pub fn read(target: Target, text: &str) -> Result<Routing, String> {
         let placed = |e: crate::guard::Failure| e.placed();
         let blank = text.trim().is_empty();
+        // What the proxy refuses routes nothing: it keeps what it had.
+        if !blank && let Some(why) = crate::emit::schema::refusal(target, text) {
+            return Err(format!("{} refuses the file: {why}", target.describe()));
+        }
         Ok(match target {
             Target::V1 if blank => Routing::V1(upstreams::ParsedFile::default()),
             Target::V1 => Routing::V1(upstreams::parse(text)?),
