@@ -421,16 +421,21 @@ fn sarif(report: &Report<'_>) -> Value {
             r
         })
         .collect();
+    let mut driver = json!({
+        "name": "synroute",
+        "version": env!("CARGO_PKG_VERSION"),
+        "rules": rules,
+    });
+    // The project's home, once Cargo.toml names one.
+    let home = env!("CARGO_PKG_REPOSITORY");
+    if !home.is_empty() {
+        driver["informationUri"] = json!(home);
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
-            "tool": {"driver": {
-                "name": "synroute",
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/gen0sec/synroute",
-                "rules": rules,
-            }},
+            "tool": {"driver": driver},
             "results": results,
         }],
     })

@@ -351,3 +351,69 @@ fn the_action_checks_with_annotations_and_fails_as_asked() {
         eprintln!("curl is not installed: the action's download is not run");
     }
 }
+
+/// Nothing tells a user to fetch synroute from a home the project does
+/// not have: no GitHub/GitLab URL of a `synroute` repository, no
+/// `uses: OWNER/synroute@…`, in what users read or run — but the one
+/// place that names the home, Cargo.toml's `repository`, when it is set.
+#[test]
+fn no_file_names_a_home_the_project_does_not_have() {
+    let cargo = std::fs::read_to_string("Cargo.toml").expect("Cargo.toml");
+    let home = cargo
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("repository = "))
+        .map(|v| v.trim_matches('"').to_string());
+    let mut files: Vec<std::path::PathBuf> = ["README.md", "action.yml", ".pre-commit-hooks.yaml"]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .collect();
+    for dir in ["docs", "deploy", "src", "schema"] {
+        files.extend(
+            walkdir::WalkDir::new(dir)
+                .into_iter()
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().is_file())
+                .map(|e| e.path().to_path_buf()),
+        );
+    }
+    let hosts = [
+        "github.com/",
+        "gitlab.com/",
+        "raw.githubusercontent.com/",
+        "codeberg.org/",
+    ];
+    let mut found = Vec::new();
+    for f in &files {
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        for (n, line) in text.lines().enumerate() {
+            let named = hosts.iter().any(|h| {
+                line.match_indices(h).any(|(i, _)| {
+                    let rest = &line[i + h.len()..];
+                    let mut parts = rest.split('/');
+                    let _owner = parts.next();
+                    parts.next().is_some_and(|repo| {
+                        repo.trim_end_matches(|c: char| !c.is_alphanumeric()) == "synroute"
+                    })
+                })
+            });
+            let action = line
+                .split("uses:")
+                .nth(1)
+                .map(str::trim)
+                .is_some_and(|u| !u.starts_with('.') && u.contains("/synroute@"));
+            let allowed = home
+                .as_deref()
+                .is_some_and(|h| !h.is_empty() && line.contains(h));
+            if (named || action) && !allowed {
+                found.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the project has no such home (set Cargo.toml's repository when it has one):\n{}",
+        found.join("\n")
+    );
+}
