@@ -1,6 +1,6 @@
 //! Render benchmark at GitOps scale.
 //!
-//! `cargo run --release --example bench -- [--apps 1000,10000,50000] [--runs 3]`
+//! `cargo run --profile profiling --example bench -- [--apps 1000,10000,50000] [--runs 3]`
 //!
 //! Generates synthetic corpora (`synroute::synth`) under
 //! `target/bench-corpus/`, then times, each in a fresh child process so

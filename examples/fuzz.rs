@@ -1,6 +1,6 @@
 //! A fuzzer for load + render that builds on stable Rust.
 //!
-//! `cargo run --release --example fuzz -- [--seconds 60] [--seed 1] [--corpus DIR]`
+//! `cargo run --profile profiling --example fuzz -- [--seconds 60] [--seed 1] [--corpus DIR]`
 //!
 //! Mutational: each case takes one to three files of `fixtures/` and the
 //! corpus (`--corpus`, else `SYNROUTE_CORPUS`, else `../shared/corpus`),

@@ -1,7 +1,7 @@
 //! Where the heap goes in one render, by part: counts every allocation
 //! with a wrapping global allocator, runs the stages of `render` (`--jobs
 //! 1`) and frees the results part by part, printing what each held:
-//! `cargo run --release --example heap -- PATH`. Heap bytes asked for,
+//! `cargo run --profile profiling --example heap -- PATH`. Heap bytes asked for,
 //! not resident memory (see `phases` and `bench` for RSS). What parts
 //! share (origins, certificate PEM) is counted with the last part freed.
 

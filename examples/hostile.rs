@@ -2,7 +2,7 @@
 //! set tests/hostile.rs runs): seconds and peak RSS of each, the median
 //! of `--runs` runs, each a fresh process timed from start to exit.
 //!
-//! `cargo run --release --example hostile [--features watch] -- [--runs 3] [--only TEXT]`
+//! `cargo run --profile profiling --example hostile [--features watch] -- [--runs 3] [--only TEXT]`
 //!
 //! Prints a Markdown table: a row per input, a column per command, each
 //! cell `seconds / peak MB`. Nothing is asserted: measurements belong in a

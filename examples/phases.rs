@@ -1,6 +1,6 @@
 //! Times the stages of one render (load, translate, emit, whole render) on
 //! a file or folder, `--jobs 1`, with the resident memory after each:
-//! `cargo run --release --example phases -- PATH`. For finding where time
+//! `cargo run --profile profiling --example phases -- PATH`. For finding where time
 //! and memory go; `bench` is the benchmark.
 
 use std::time::Instant;

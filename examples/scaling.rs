@@ -1,6 +1,6 @@
 //! Scaling benchmark: one shape of input grown from n to 4n.
 //!
-//! `cargo run --release --example scaling -- [--n 2000] [--runs 3] [--reference-apps 50000] [--only TEXT]`
+//! `cargo run --profile profiling --example scaling -- [--n 2000] [--runs 3] [--reference-apps 50000] [--only TEXT]`
 //!
 //! The 50k-app benchmark (`examples/bench.rs`) spreads the work evenly:
 //! every app brings its own Ingress. Real platforms concentrate it — one

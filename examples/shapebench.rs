@@ -1,5 +1,5 @@
 //! How long `Shape::of` takes over every document of one YAML file, on one
-//! core: `cargo run --release --example shapebench -- FILE` (for instance
+//! core: `cargo run --profile profiling --example shapebench -- FILE` (for instance
 //! `target/bench-corpus/apps-50000.yaml`, which `--example bench` writes).
 //! Documents are cut at `---` lines; prints the median and the fastest of
 //! seven runs, and the bytes the shapes hold.

@@ -1,7 +1,7 @@
 //! Scale behaviour that can be asserted without timing: the output does not
 //! depend on `--jobs`, and an error deep in a large file keeps its exact
 //! location under parallel parsing. (Speed is measured by
-//! `cargo run --release --example bench`, never asserted here.)
+//! `cargo run --profile profiling --example bench`, never asserted here.)
 
 use synroute::diag::Code;
 use synroute::{Options, Rendered, Source, render};
