@@ -147,6 +147,19 @@ pub struct Settings {
     pub max_renders: Option<usize>,
 }
 
+/// Everything but the render closure, which has no text of its own.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("debounce", &self.debounce)
+            .field("reload", &self.reload)
+            .field("reload_repeat", &self.reload_repeat)
+            .field("ready_file", &self.ready_file)
+            .field("max_renders", &self.max_renders)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Where the loop's manifests come from: the messages its watcher sends
 /// become machine events, and `sources` reads the current state.
 pub trait Input {

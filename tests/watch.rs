@@ -552,7 +552,7 @@ fn render_from_cluster_writes_what_render_writes_from_the_same_files() {
         let (out, certs) = (tmp.path().join("upstreams.yaml"), tmp.path().join("certs"));
         succeeds(
             synroute_with(&kubeconfig)
-                .args(["render", "--from-cluster", "--once", "-q", "-o"])
+                .args(["render", "--from-cluster", "-q", "-o"])
                 .arg(&out)
                 .arg("--certs-out")
                 .arg(&certs),

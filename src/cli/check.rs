@@ -6,7 +6,7 @@
 
 use std::io::{self, Read, Write};
 
-use super::{CheckArgs, EXIT_ERROR, EXIT_FOUND, EXIT_OK, options, read_inputs};
+use super::{CheckArgs, EXIT_ERROR, EXIT_FOUND, EXIT_OK, Groups, options, read_inputs};
 use crate::diag::{Code, Severity};
 use crate::emit::schema::Effect;
 use crate::report::{self, Format, Ignore, Policy, Report};
@@ -75,10 +75,18 @@ pub(super) fn cmd_check(
         None => Format::Text,
     };
     let sources = read_inputs(&a.input, stdin)?;
-    let opts = options(&a.input.select, a.strict);
+    let opts = options(
+        &a.input.read,
+        Groups {
+            route: Some(&a.route),
+            certs: Some(&a.certs),
+            ..Groups::default()
+        },
+        a.strict,
+    );
     let rendered = match routing_file(&sources) {
         Some((name, text, format)) => {
-            let target = a.input.select.target.unwrap_or(format);
+            let target = a.route.target.unwrap_or(format);
             check_routing_file(name, text, target, &opts)
         }
         None => crate::render_owned(sources, &opts),

@@ -6,7 +6,7 @@
 use std::io::{self, Read, Write};
 
 use super::check::routing_file;
-use super::{DiffArgs, EXIT_ERROR, EXIT_FOUND, EXIT_OK, options, print_diagnostics};
+use super::{DiffArgs, EXIT_ERROR, EXIT_FOUND, EXIT_OK, Groups, options, print_diagnostics};
 use crate::diag::Severity;
 use crate::diff::Side;
 use crate::inputs::collect_sources;
@@ -27,7 +27,7 @@ pub(super) fn diff_side(
         stdin.read_to_end(&mut buf)?;
         vec![Source::new("-", buf)]
     } else {
-        collect_sources(&[path.to_string()], &a.select.exclude)?
+        collect_sources(&[path.to_string()], &a.read.exclude)?
     };
     // A routing file, or what `render --emit` wrote: the routing file its
     // ConfigMap holds.
@@ -36,7 +36,7 @@ pub(super) fn diff_side(
     });
     if let Some((name, text)) = file {
         // A file is read as the format given for its side, else its own.
-        let format = old_target.or(a.select.target);
+        let format = old_target.or(a.route.target);
         return match Side::from_routing_file(&text, format) {
             Ok(side) => Ok(Some(side)),
             Err(e) => {
@@ -45,7 +45,13 @@ pub(super) fn diff_side(
             }
         };
     }
-    let mut opts = options(&a.select, false);
+    let groups = Groups {
+        route: Some(&a.route),
+        addr: Some(&a.addr),
+        keys: Some(&a.keys),
+        ..Groups::default()
+    };
+    let mut opts = options(&a.read, groups, false);
     if let Some(t) = old_target {
         opts.target = t;
     }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use clap::Args;
 
-use super::{EXIT_ERROR, EXIT_FOUND, EXIT_OK, SelectArgs, summary};
+use super::{EXIT_ERROR, EXIT_FOUND, EXIT_OK, KeysArgs, ReadArgs, RouteArgs, summary};
 use crate::gitops::{self, EmitOptions, WORKLOAD_KINDS};
 use crate::outputs::{empty_render_refusal, holds, write_atomic_if_changed};
 use crate::target::Target;
@@ -72,8 +72,41 @@ impl EmitArgs {
 
     /// Where the objects go, with the target's defaults; a usage error for
     /// a value that cannot be used.
-    pub(super) fn options(&self, select: &SelectArgs) -> Result<EmitOptions, String> {
-        let target = select.target.unwrap_or_default();
+    pub(super) fn options(
+        &self,
+        read: &ReadArgs,
+        route: &RouteArgs,
+        keys: &KeysArgs,
+    ) -> Result<EmitOptions, String> {
+        let mode = self.mode();
+        // A flag that places what this mode does not write is refused,
+        // not ignored: the user meant something by it.
+        let kustomize_only = [
+            ("--workload", self.workload.is_some()),
+            ("--container", self.container.is_some()),
+            ("--routes-dir", self.routes_dir.is_some()),
+            ("--certs-dir", self.certs_dir.is_some()),
+        ];
+        let objects = [
+            ("--configmap", self.configmap.is_some()),
+            ("--workload-namespace", self.workload_namespace.is_some()),
+        ];
+        for (flag, given) in kustomize_only {
+            if given && mode != Emit::Kustomize {
+                return Err(format!(
+                    "{flag} places the workload patch of --emit kustomize; --emit {} writes none",
+                    self.emit
+                ));
+            }
+        }
+        for (flag, given) in objects {
+            if given && mode == Emit::File {
+                return Err(format!(
+                    "{flag} places the ConfigMap of --emit configmap or kustomize; --emit file writes the routing file itself"
+                ));
+            }
+        }
+        let target = route.target.unwrap_or_default();
         let pingress = target == Target::Pingress;
         let app = if pingress { "pingress" } else { "synapse" };
         let (kind, name) = match self.workload.as_deref() {
@@ -90,7 +123,7 @@ impl EmitArgs {
                 }
             },
         };
-        let keys_dir = select
+        let keys_dir = keys
             .keys_dir
             .clone()
             .unwrap_or_else(|| crate::emit::pingress::DEFAULT_KEYS_DIR.to_string());
@@ -128,7 +161,7 @@ impl EmitArgs {
             namespace: self
                 .workload_namespace
                 .clone()
-                .or_else(|| select.namespace.clone())
+                .or_else(|| read.namespace.clone())
                 .unwrap_or_else(|| "default".to_string()),
             container: self.container.clone().unwrap_or_else(|| app.to_string()),
             configmap: self.configmap.clone().unwrap_or_else(|| {

@@ -6,7 +6,7 @@
 use std::io::{self, Read, Write};
 
 use super::{
-    EXIT_ERROR, EXIT_FOUND, EXIT_OK, ExplainArgs, options, print_diagnostics, read_inputs,
+    EXIT_ERROR, EXIT_FOUND, EXIT_OK, ExplainArgs, Groups, options, print_diagnostics, read_inputs,
 };
 use crate::diag::Severity;
 use crate::route::{Probe, Request, Table, lookup_request};
@@ -24,7 +24,18 @@ pub(super) fn cmd_explain(
         return Ok(EXIT_ERROR);
     };
     let sources = read_inputs(&a.input, stdin)?;
-    let rendered = render(&sources, &options(&a.input.select, false));
+    let rendered = render(
+        &sources,
+        &options(
+            &a.input.read,
+            Groups {
+                route: Some(&a.route),
+                addr: Some(&a.addr),
+                ..Groups::default()
+            },
+            false,
+        ),
+    );
     if rendered.malformed {
         print_diagnostics(&rendered, Severity::Error, stderr)?;
         writeln!(stderr, "synroute: the input is malformed")?;

@@ -64,7 +64,7 @@ pub(super) fn cmd_hash(
         ignore_configmap_keys: keys(&a.ignore_configmap_keys),
         ignore_secret_keys: keys(&a.ignore_secret_keys),
         annotation: a.config_hash_annotation.clone(),
-        namespace: a.input.select.namespace.clone(),
+        namespace: a.input.read.namespace.clone(),
     };
     let sources = read_inputs(&a.input, stdin)?;
     let mut hashed = config_hash(&sources, &opts);

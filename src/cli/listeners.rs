@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{EXIT_ERROR, EXIT_FOUND, EXIT_OK, InputArgs, ReportArgs, options, read_inputs};
+use super::{EXIT_ERROR, EXIT_FOUND, EXIT_OK, Groups, InputArgs, ReportArgs, options, read_inputs};
 use crate::diag::{Code, Diagnostic, Severity};
 use crate::outputs::write_atomic_if_changed;
 
@@ -30,7 +30,7 @@ pub(super) fn cmd_listeners(
     stderr: &mut dyn Write,
 ) -> io::Result<u8> {
     let sources = read_inputs(&a.input, stdin)?;
-    let opts = options(&a.input.select, a.report.strict);
+    let opts = options(&a.input.read, Groups::default(), a.report.strict);
     let mut s = crate::listeners::synthesize(&sources, &opts);
     if s.gateways.is_empty()
         && !s

@@ -83,6 +83,14 @@ enum Command {
 struct WatchArgs {
     #[command(flatten)]
     input: InputArgs,
+    #[command(flatten)]
+    route: RouteArgs,
+    #[command(flatten)]
+    addr: AddressArgs,
+    #[command(flatten)]
+    keys: KeysArgs,
+    #[command(flatten)]
+    certs: CertArgs,
     /// Keep upstreams.yaml here (atomic writes, only on change).
     #[arg(long, short = 'o', value_name = "FILE")]
     output: PathBuf,
@@ -175,7 +183,14 @@ struct DiffArgs {
     /// The new side: manifests (file, folder, `-`) or a rendered upstreams.yaml.
     new: String,
     #[command(flatten)]
-    select: SelectArgs,
+    read: ReadArgs,
+    #[command(flatten)]
+    route: RouteArgs,
+    #[command(flatten)]
+    addr: AddressArgs,
+    #[command(flatten)]
+    keys: KeysArgs,
+    /// How the route diff is printed.
     #[arg(long, default_value = "text", value_parser = ["text", "markdown", "json"])]
     format: String,
     /// Also print the text diff of the rendered files.
@@ -193,17 +208,32 @@ struct InputArgs {
     #[arg(value_name = "PATH")]
     paths: Vec<String>,
     #[command(flatten)]
-    select: SelectArgs,
+    read: ReadArgs,
 }
 
-/// How inputs are read and which objects are ours.
+/// Which documents are read: the flags every command that reads
+/// manifests takes.
 #[derive(Args, Debug)]
-struct SelectArgs {
+struct ReadArgs {
     /// Leave paths matching GLOB out of folder walks (repeatable). A GLOB
     /// without `/` matches any file or folder name; one with `/` matches the
     /// path below the folder given (`**` spans folders).
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
+    /// Keep only objects of this namespace (also the namespace of objects
+    /// that name none).
+    #[arg(long, short = 'n', value_name = "NS")]
+    namespace: Option<String>,
+    /// Threads that read and parse documents (default: every core). The
+    /// output is the same whatever it is; only the time changes.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
+    jobs: usize,
+}
+
+/// Which objects are routed and for which proxy: the flags of the commands
+/// that render routes (render, check, explain, diff, watch).
+#[derive(Args, Debug)]
+struct RouteArgs {
     /// The Ingress class synroute renders (default: synapse; pingress
     /// with --target pingress).
     #[arg(long, value_name = "CLASS")]
@@ -211,13 +241,6 @@ struct SelectArgs {
     /// The controller name of our IngressClasses and GatewayClasses.
     #[arg(long, default_value = "gen0sec.com/synapse")]
     controller_name: String,
-    /// Cluster DNS domain of Service addresses.
-    #[arg(long, default_value = "cluster.local")]
-    cluster_domain: String,
-    /// Keep only objects of this namespace (also the namespace of objects
-    /// that name none).
-    #[arg(long, short = 'n', value_name = "NS")]
-    namespace: Option<String>,
     /// Render rules that match every host under this host name.
     #[arg(long, value_name = "NAME")]
     catch_all_host: Option<String>,
@@ -225,27 +248,44 @@ struct SelectArgs {
     /// repeatable. Default: every Gateway of our GatewayClasses.
     #[arg(long, value_name = "NS/NAME", value_parser = parse_gateway)]
     gateway: Vec<(String, String)>,
-    /// Check certificate validity at this time (RFC 3339) instead of now.
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
-    now: Option<i64>,
-    /// Warn about certificates expiring within this many days.
-    #[arg(long, value_name = "DAYS", default_value_t = 21)]
-    expiry_warning: u32,
-    /// Threads that parse documents (default: every core). The output is
-    /// the same whatever it is.
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
-    jobs: usize,
     /// The routing-file format of the proxy that reads it: v1 (Synapse
     /// 0.8, the default), 0.2 (the public 0.2 release), v2 (Synapse after
     /// 0.8.7) or pingress (Pingress's proxy.json). `check` of a routing
     /// file defaults to its own format.
     #[arg(long, value_name = "FORMAT", value_parser = parse_target)]
     target: Option<Target>,
+}
+
+/// How the routing file names what the proxy reaches: the flags of the
+/// commands that show addresses (render, explain, diff, watch).
+#[derive(Args, Debug)]
+struct AddressArgs {
+    /// Cluster DNS domain of Service addresses.
+    #[arg(long, default_value = "cluster.local")]
+    cluster_domain: String,
+}
+
+/// Where Pingress finds its TLS files: the flag of the commands that
+/// write or compare proxy.json (render, diff, watch).
+#[derive(Args, Debug)]
+struct KeysArgs {
     /// With --target pingress: the folder the proxy reads <host>.cert and
     /// <host>.key from, as proxy.json names them [default:
     /// /etc/pingress/keys].
     #[arg(long, value_name = "DIR")]
     keys_dir: Option<String>,
+}
+
+/// How certificates are checked: the flags of the commands that report
+/// them (render, check, watch).
+#[derive(Args, Debug)]
+struct CertArgs {
+    /// Check certificate validity at this time (RFC 3339) instead of now.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    now: Option<i64>,
+    /// Warn about certificates expiring within this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 21)]
+    expiry_warning: u32,
 }
 
 fn parse_target(s: &str) -> Result<Target, String> {
@@ -272,6 +312,14 @@ fn parse_gateway(s: &str) -> Result<(String, String), String> {
 struct RenderArgs {
     #[command(flatten)]
     input: InputArgs,
+    #[command(flatten)]
+    route: RouteArgs,
+    #[command(flatten)]
+    addr: AddressArgs,
+    #[command(flatten)]
+    keys: KeysArgs,
+    #[command(flatten)]
+    certs: CertArgs,
     /// Write upstreams.yaml here (atomically, only when it changes)
     /// instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -294,15 +342,22 @@ struct RenderArgs {
     #[command(flatten)]
     emit: emit::EmitArgs,
     /// Read the objects from the Kubernetes API (in-cluster config or
-    /// KUBECONFIG) instead of files: list every kind once, render, write.
+    /// KUBECONFIG) instead of files: list every kind once, render, write,
+    /// exit (an initContainer's job; `watch --from-cluster` keeps going).
     #[cfg(feature = "watch")]
     #[arg(long)]
     from_cluster: bool,
-    /// With --from-cluster: list once and exit (what `render` always does;
-    /// spelled out for initContainers).
-    #[cfg(feature = "watch")]
-    #[arg(long, requires = "from_cluster")]
-    once: bool,
+}
+
+impl RenderArgs {
+    fn groups(&self) -> Groups<'_> {
+        Groups {
+            route: Some(&self.route),
+            addr: Some(&self.addr),
+            keys: Some(&self.keys),
+            certs: Some(&self.certs),
+        }
+    }
 }
 
 /// How a command that writes files reports: the flags `render` and
@@ -324,6 +379,10 @@ struct ReportArgs {
 struct CheckArgs {
     #[command(flatten)]
     input: InputArgs,
+    #[command(flatten)]
+    route: RouteArgs,
+    #[command(flatten)]
+    certs: CertArgs,
     /// Output format (default: github when GITHUB_ACTIONS=true, else text).
     #[arg(long, value_parser = ["text", "json", "github", "sarif", "junit"])]
     format: Option<String>,
@@ -359,6 +418,16 @@ struct ExplainArgs {
     method: String,
     #[command(flatten)]
     input: InputArgs,
+    #[command(flatten)]
+    route: RouteArgs,
+    #[command(flatten)]
+    addr: AddressArgs,
+}
+
+/// The whole command line's definition (for tests and tools that walk it:
+/// the completions and man pages are made from it too).
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 /// Exit codes (SPEC §7).
@@ -390,20 +459,21 @@ where
             return code;
         }
     };
-    let select = match &cli.command {
-        Command::Render(a) => Some(&a.input.select),
-        Command::Explain(a) => Some(&a.input.select),
-        Command::Check(a) => Some(&a.input.select),
-        Command::Diff(a) => Some(&a.select),
-        Command::Listeners(a) => Some(&a.input.select),
-        Command::Hash(a) => Some(&a.input.select),
+    let route = match &cli.command {
+        Command::Render(a) => Some((&a.route, Some(&a.keys))),
+        Command::Explain(a) => Some((&a.route, None)),
+        Command::Check(a) => Some((&a.route, None)),
+        Command::Diff(a) => Some((&a.route, Some(&a.keys))),
         #[cfg(feature = "watch")]
-        Command::Watch(a) => Some(&a.input.select),
-        Command::Version(_) | Command::Completions(_) | Command::Man(_) | Command::Schema(_) => {
-            None
-        }
+        Command::Watch(a) => Some((&a.route, Some(&a.keys))),
+        Command::Listeners(_)
+        | Command::Hash(_)
+        | Command::Version(_)
+        | Command::Completions(_)
+        | Command::Man(_)
+        | Command::Schema(_) => None,
     };
-    if let Some(why) = select.and_then(target_usage) {
+    if let Some(why) = route.and_then(|(r, k)| target_usage(r, k)) {
         let _ = writeln!(stderr, "synroute: error: {why}");
         return EXIT_ERROR;
     }
@@ -432,9 +502,9 @@ where
 }
 
 /// Flags that the chosen target cannot take, as a usage error.
-fn target_usage(a: &SelectArgs) -> Option<String> {
+fn target_usage(a: &RouteArgs, keys: Option<&KeysArgs>) -> Option<String> {
     let target = a.target.unwrap_or_default();
-    match a.keys_dir.as_deref() {
+    match keys.and_then(|k| k.keys_dir.as_deref()) {
         Some(_) if target != Target::Pingress => {
             return Some(format!(
                 "--keys-dir names where Pingress reads its TLS files; {} names certificates by stem (give --target pingress)",
@@ -464,36 +534,60 @@ fn target_usage(a: &SelectArgs) -> Option<String> {
     }
 }
 
-fn options(a: &SelectArgs, strict: bool) -> Options {
-    // The clock is read here, in the shell; the core only sees a number.
-    let now = a.now.or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .ok()
-            .and_then(|d| i64::try_from(d.as_secs()).ok())
-    });
-    Options {
-        now,
-        expiry_warning_days: a.expiry_warning,
-        jobs: a.jobs,
-        gateways: a.gateway.clone(),
+/// The flag groups a command takes besides its input (None: not its
+/// flags).
+#[derive(Clone, Copy, Default)]
+struct Groups<'a> {
+    route: Option<&'a RouteArgs>,
+    addr: Option<&'a AddressArgs>,
+    keys: Option<&'a KeysArgs>,
+    certs: Option<&'a CertArgs>,
+}
+
+/// The core's options from the flag groups a command takes; what a
+/// command has no flags for keeps its default (no `route`: v1 and the
+/// default class; no `certs`: validity not checked).
+fn options(read: &ReadArgs, groups: Groups<'_>, strict: bool) -> Options {
+    let Groups {
+        route,
+        addr,
+        keys,
+        certs,
+    } = groups;
+    let mut o = Options {
+        jobs: read.jobs,
+        namespace: read.namespace.clone(),
         strict,
-        ingress_class: a
+        ..Options::default()
+    };
+    if let Some(r) = route {
+        let target = r.target.unwrap_or_default();
+        o.ingress_class = r
             .ingress_class
             .clone()
-            .unwrap_or_else(|| a.target.unwrap_or_default().default_ingress_class().into()),
-        controller_name: a.controller_name.clone(),
-        cluster_domain: a.cluster_domain.clone(),
-        namespace: a.namespace.clone(),
-        catch_all_host: a.catch_all_host.clone(),
-        target: a.target.unwrap_or_default(),
-        keys_dir: a
-            .keys_dir
-            .clone()
-            .unwrap_or_else(|| crate::emit::pingress::DEFAULT_KEYS_DIR.to_string()),
-        secrets_in_cluster: false,
-        workload_namespace: None,
+            .unwrap_or_else(|| target.default_ingress_class().into());
+        o.controller_name = r.controller_name.clone();
+        o.catch_all_host = r.catch_all_host.clone();
+        o.gateways = r.gateway.clone();
+        o.target = target;
     }
+    if let Some(a) = addr {
+        o.cluster_domain = a.cluster_domain.clone();
+    }
+    if let Some(dir) = keys.and_then(|k| k.keys_dir.as_ref()) {
+        o.keys_dir = dir.clone();
+    }
+    if let Some(c) = certs {
+        // The clock is read here, in the shell; the core only sees a number.
+        o.now = c.now.or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .and_then(|d| i64::try_from(d.as_secs()).ok())
+        });
+        o.expiry_warning_days = c.expiry_warning;
+    }
+    o
 }
 
 /// Reads every input. An unreadable path is an environment error.
@@ -515,7 +609,7 @@ fn read_inputs(a: &InputArgs, stdin: &mut dyn Read) -> io::Result<Vec<Source>> {
         sources.push(Source::new("-", buf));
     }
     let files: Vec<String> = paths.into_iter().filter(|p| p != "-").collect();
-    sources.extend(read_sources(&files, &a.select.exclude, a.select.jobs)?);
+    sources.extend(read_sources(&files, &a.read.exclude, a.read.jobs)?);
     Ok(sources)
 }
 
@@ -542,7 +636,7 @@ pub fn options_for(args: &[String]) -> Result<Options, String> {
     match Cli::try_parse_from(argv) {
         Ok(Cli {
             command: Command::Render(a),
-        }) => Ok(options(&a.input.select, a.report.strict)),
+        }) => Ok(options(&a.input.read, a.groups(), a.report.strict)),
         Ok(_) => Err("not a render command".to_string()),
         Err(e) => Err(e.to_string()),
     }

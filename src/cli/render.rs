@@ -22,7 +22,7 @@ pub(super) fn cmd_render(
     stderr: &mut dyn Write,
 ) -> io::Result<u8> {
     let mode = a.emit.mode();
-    let emitted = match a.emit.options(&a.input.select) {
+    let emitted = match a.emit.options(&a.input.read, &a.route, &a.keys) {
         Ok(eo) => eo,
         Err(why) => {
             writeln!(stderr, "synroute: error: {why}")?;
@@ -45,7 +45,7 @@ pub(super) fn cmd_render(
         return Ok(EXIT_ERROR);
     }
     let sources = render_inputs(&a, stdin, stderr)?;
-    let mut opts = options(&a.input.select, a.report.strict);
+    let mut opts = options(&a.input.read, a.groups(), a.report.strict);
     super::emit::prepare(mode, &emitted, &mut opts);
     // upstreams.yaml goes straight from the table to its file or stdout.
     let rendered = crate::render_owned_unwritten(sources, &opts);
@@ -112,7 +112,7 @@ pub(super) fn render_inputs(
                 "--from-cluster reads the API server; give no PATH",
             ));
         }
-        return crate::cluster::snapshot(a.input.select.namespace.clone(), stderr);
+        return crate::cluster::snapshot(a.input.read.namespace.clone(), stderr);
     }
     let _ = stderr;
     read_inputs(&a.input, stdin)
