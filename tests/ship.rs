@@ -417,3 +417,64 @@ fn no_file_names_a_home_the_project_does_not_have() {
         found.join("\n")
     );
 }
+
+/// README and docs/ stand alone: `../shared` (beside the checkout, not in
+/// it) is named only as where tests find their inputs, never as a
+/// document to read. A paragraph naming it says it is a test's.
+#[test]
+fn the_docs_name_shared_only_as_test_input() {
+    let mut files = vec![std::path::PathBuf::from("README.md")];
+    files.extend(
+        walkdir::WalkDir::new("docs")
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .map(|e| e.path().to_path_buf()),
+    );
+    let mut leaning = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).expect("read");
+        for paragraph in text.split("\n\n") {
+            if paragraph.contains("../shared") && !paragraph.contains("test") {
+                leaning.push(format!(
+                    "{}: {}",
+                    f.display(),
+                    paragraph
+                        .lines()
+                        .find(|l| l.contains("../shared"))
+                        .unwrap_or("")
+                ));
+            }
+        }
+    }
+    assert!(
+        leaning.is_empty(),
+        "the docs send readers outside the repository:\n{}",
+        leaning.join("\n")
+    );
+}
+
+/// deploy/Containerfile (what CI builds with buildah from the static
+/// binary) is the Dockerfile's runtime stage, line for line.
+#[test]
+fn the_containerfile_is_the_dockerfiles_runtime_stage() {
+    let stage = |text: &str| -> Vec<String> {
+        let lines: Vec<&str> = text.lines().collect();
+        let from = lines
+            .iter()
+            .rposition(|l| l.starts_with("FROM "))
+            .expect("a FROM line");
+        lines[from..]
+            .iter()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .map(|l| l.replace("COPY --from=build /synroute ", "COPY synroute "))
+            .collect()
+    };
+    let docker = std::fs::read_to_string("deploy/Dockerfile").expect("Dockerfile");
+    let container = std::fs::read_to_string("deploy/Containerfile").expect("Containerfile");
+    assert_eq!(stage(&docker), stage(&container));
+    assert_eq!(
+        stage(&container).first().map(String::as_str),
+        Some("FROM scratch")
+    );
+}
