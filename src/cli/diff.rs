@@ -6,7 +6,7 @@
 use std::io::{self, Read, Write};
 
 use super::check::routing_file;
-use super::{DiffArgs, EXIT_ERROR, EXIT_FOUND, EXIT_OK, Groups, options, print_diagnostics};
+use super::{DiffArgs, EXIT_ERROR, EXIT_FOUND, EXIT_OK, options, print_diagnostics};
 use crate::diag::Severity;
 use crate::diff::Side;
 use crate::inputs::collect_sources;
@@ -36,7 +36,7 @@ pub(super) fn diff_side(
     });
     if let Some((name, text)) = file {
         // A file is read as the format given for its side, else its own.
-        let format = old_target.or(a.route.target);
+        let format = old_target.or(a.routing.route.target);
         return match Side::from_routing_file(&text, format) {
             Ok(side) => Ok(Some(side)),
             Err(e) => {
@@ -45,13 +45,7 @@ pub(super) fn diff_side(
             }
         };
     }
-    let groups = Groups {
-        route: Some(&a.route),
-        addr: Some(&a.addr),
-        keys: Some(&a.keys),
-        ..Groups::default()
-    };
-    let mut opts = options(&a.read, groups, false);
+    let mut opts = options(&a.read, a.routing.groups(), false);
     if let Some(t) = old_target {
         opts.target = t;
     }

@@ -84,13 +84,7 @@ struct WatchArgs {
     #[command(flatten)]
     input: InputArgs,
     #[command(flatten)]
-    route: RouteArgs,
-    #[command(flatten)]
-    addr: AddressArgs,
-    #[command(flatten)]
-    keys: KeysArgs,
-    #[command(flatten)]
-    certs: CertArgs,
+    flags: RenderFlags,
     /// Keep upstreams.yaml here (atomic writes, only on change).
     #[arg(long, short = 'o', value_name = "FILE")]
     output: PathBuf,
@@ -185,11 +179,7 @@ struct DiffArgs {
     #[command(flatten)]
     read: ReadArgs,
     #[command(flatten)]
-    route: RouteArgs,
-    #[command(flatten)]
-    addr: AddressArgs,
-    #[command(flatten)]
-    keys: KeysArgs,
+    routing: RoutingFlags,
     /// How the route diff is printed.
     #[arg(long, default_value = "text", value_parser = ["text", "markdown", "json"])]
     format: String,
@@ -313,13 +303,7 @@ struct RenderArgs {
     #[command(flatten)]
     input: InputArgs,
     #[command(flatten)]
-    route: RouteArgs,
-    #[command(flatten)]
-    addr: AddressArgs,
-    #[command(flatten)]
-    keys: KeysArgs,
-    #[command(flatten)]
-    certs: CertArgs,
+    flags: RenderFlags,
     /// Write upstreams.yaml here (atomically, only when it changes)
     /// instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -349,13 +333,43 @@ struct RenderArgs {
     from_cluster: bool,
 }
 
-impl RenderArgs {
+/// The groups of the commands that write or compare routing files
+/// (render, diff, watch).
+#[derive(Args, Debug)]
+struct RoutingFlags {
+    #[command(flatten)]
+    route: RouteArgs,
+    #[command(flatten)]
+    addr: AddressArgs,
+    #[command(flatten)]
+    keys: KeysArgs,
+}
+
+impl RoutingFlags {
     fn groups(&self) -> Groups<'_> {
         Groups {
             route: Some(&self.route),
             addr: Some(&self.addr),
             keys: Some(&self.keys),
+            certs: None,
+        }
+    }
+}
+
+/// Every group of the commands that render and write (render, watch).
+#[derive(Args, Debug)]
+struct RenderFlags {
+    #[command(flatten)]
+    routing: RoutingFlags,
+    #[command(flatten)]
+    certs: CertArgs,
+}
+
+impl RenderFlags {
+    fn groups(&self) -> Groups<'_> {
+        Groups {
             certs: Some(&self.certs),
+            ..self.routing.groups()
         }
     }
 }
@@ -460,12 +474,12 @@ where
         }
     };
     let route = match &cli.command {
-        Command::Render(a) => Some((&a.route, Some(&a.keys))),
+        Command::Render(a) => Some((&a.flags.routing.route, Some(&a.flags.routing.keys))),
         Command::Explain(a) => Some((&a.route, None)),
         Command::Check(a) => Some((&a.route, None)),
-        Command::Diff(a) => Some((&a.route, Some(&a.keys))),
+        Command::Diff(a) => Some((&a.routing.route, Some(&a.routing.keys))),
         #[cfg(feature = "watch")]
-        Command::Watch(a) => Some((&a.route, Some(&a.keys))),
+        Command::Watch(a) => Some((&a.flags.routing.route, Some(&a.flags.routing.keys))),
         Command::Listeners(_)
         | Command::Hash(_)
         | Command::Version(_)
@@ -636,7 +650,7 @@ pub fn options_for(args: &[String]) -> Result<Options, String> {
     match Cli::try_parse_from(argv) {
         Ok(Cli {
             command: Command::Render(a),
-        }) => Ok(options(&a.input.read, a.groups(), a.report.strict)),
+        }) => Ok(options(&a.input.read, a.flags.groups(), a.report.strict)),
         Ok(_) => Err("not a render command".to_string()),
         Err(e) => Err(e.to_string()),
     }

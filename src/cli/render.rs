@@ -22,7 +22,10 @@ pub(super) fn cmd_render(
     stderr: &mut dyn Write,
 ) -> io::Result<u8> {
     let mode = a.emit.mode();
-    let emitted = match a.emit.options(&a.input.read, &a.route, &a.keys) {
+    let emitted = match a
+        .emit
+        .options(&a.input.read, &a.flags.routing.route, &a.flags.routing.keys)
+    {
         Ok(eo) => eo,
         Err(why) => {
             writeln!(stderr, "synroute: error: {why}")?;
@@ -45,7 +48,7 @@ pub(super) fn cmd_render(
         return Ok(EXIT_ERROR);
     }
     let sources = render_inputs(&a, stdin, stderr)?;
-    let mut opts = options(&a.input.read, a.groups(), a.report.strict);
+    let mut opts = options(&a.input.read, a.flags.groups(), a.report.strict);
     super::emit::prepare(mode, &emitted, &mut opts);
     // upstreams.yaml goes straight from the table to its file or stdout.
     let rendered = crate::render_owned_unwritten(sources, &opts);

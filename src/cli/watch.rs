@@ -6,7 +6,7 @@
 
 use std::io::{self, Write};
 
-use super::{EXIT_ERROR, EXIT_OK, Groups, WatchArgs, options};
+use super::{EXIT_ERROR, EXIT_OK, WatchArgs, options};
 use crate::outputs::{empty_render_refusal, write_outputs};
 use crate::render;
 
@@ -56,7 +56,7 @@ pub(super) fn cmd_watch(a: WatchArgs, stderr: &mut dyn Write) -> io::Result<u8> 
 fn reload_of(a: &WatchArgs) -> Result<crate::watch::Reload, String> {
     use crate::reload::{Api, Reload};
     use crate::target::Target;
-    let target = a.route.target.unwrap_or_default();
+    let target = a.flags.routing.route.target.unwrap_or_default();
     let signalled = a.reload_pid_file.is_some() || a.reload_process_name.is_some();
     if target == Target::V02 && signalled {
         return Err(
@@ -105,7 +105,7 @@ fn reload_of(a: &WatchArgs) -> Result<crate::watch::Reload, String> {
 pub(super) fn watch_settings(a: WatchArgs) -> Result<crate::watch::Settings, String> {
     use crate::watch::{self, Settings};
     let reload = reload_of(&a)?;
-    let (read, route, addr, keys, certs) = (a.input.read, a.route, a.addr, a.keys, a.certs);
+    let (read, flags) = (a.input.read, a.flags);
     let (output, certs_out, allow_empty) = (a.output, a.certs_out, a.allow_empty);
     let mut last_diagnostics: Vec<serde_json::Value> = Vec::new();
     Ok(Settings {
@@ -116,13 +116,7 @@ pub(super) fn watch_settings(a: WatchArgs) -> Result<crate::watch::Settings, Str
         max_renders: if a.once { Some(1) } else { a.max_renders },
         render: Box::new(move |sources, log_out| {
             // Options are built per render: the clock moves on.
-            let groups = Groups {
-                route: Some(&route),
-                addr: Some(&addr),
-                keys: Some(&keys),
-                certs: Some(&certs),
-            };
-            let rendered = render(sources, &options(&read, groups, false));
+            let rendered = render(sources, &options(&read, flags.groups(), false));
             // Diagnostics are logged when they differ from the last
             // render's, not again on every change elsewhere.
             let diagnostics: Vec<serde_json::Value> = rendered
