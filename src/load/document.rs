@@ -60,13 +60,14 @@ pub(super) fn content_line(doc: &Doc<'_>) -> u32 {
     doc.span.first_line
 }
 
-/// `later` gets the Ingresses and HTTPRoutes of a `kind: List` that are
-/// read alone in the second pass.
+/// `aside` gets the Ingresses and HTTPRoutes of a `kind: List` that are
+/// read alone in the second pass, and its foreign items that name Gateway
+/// API objects.
 pub(super) fn load_document(
     file: &Arc<str>,
     doc: &Doc<'_>,
     opts: &Options,
-    later: &mut Vec<LaterItem>,
+    aside: &mut ListAside,
 ) -> Outcome {
     let json = doc.text.trim_start().starts_with('{') || doc.text.trim_start().starts_with('[');
     if !json && parse::is_empty_yaml(doc.text) {
@@ -124,7 +125,7 @@ pub(super) fn load_document(
             Outcome::Deferred { kind, json, line }
         }
         Class::Use(k) => load_object(file, doc, (k, json, line), None, opts),
-        Class::List => load_list(file, doc, json, opts, later),
+        Class::List => load_list(file, doc, json, opts, aside),
     }
 }
 

@@ -12,7 +12,7 @@ pub(super) fn load_list(
     doc: &Doc<'_>,
     json: bool,
     opts: &Options,
-    later: &mut Vec<LaterItem>,
+    aside: &mut ListAside,
 ) -> Outcome {
     let helm = helm_comment(doc.text, doc.span.first_line);
     let read = if json {
@@ -31,9 +31,19 @@ pub(super) fn load_list(
     for item in read {
         objects.extend(item.objects);
         diags.extend(item.diags);
-        later.extend(item.later);
+        aside.later.extend(item.later);
+        aside.refs.extend(item.refs);
     }
     Outcome::Objects(objects, diags)
+}
+
+/// What the items of a `kind: List` leave beside its objects: the
+/// Ingresses and HTTPRoutes read in the second pass, and the items of
+/// kinds synroute does not read that name Gateway API objects.
+#[derive(Default)]
+pub(super) struct ListAside {
+    pub(super) later: Vec<LaterItem>,
+    pub(super) refs: Vec<crate::model::Attaching>,
 }
 
 /// An Ingress or HTTPRoute of a `kind: List`, left for the second pass
@@ -115,9 +125,30 @@ pub(super) fn load_list_whole(
         let item = items.get(at.index)?;
         let head = parse::item_head(item);
         let object = |k| parse::object_value(k, item);
-        Some(list_item(&cx, at, head, object))
+        Some(list_item(&cx, at, head, object, || item_refs(item)))
     });
     Ok(read.into_iter().flatten().collect())
+}
+
+/// The references an item names, read from the item as the List holds it.
+fn item_refs(item: &parse::Item<'_>) -> Option<super::refs::RefsDoc> {
+    match item {
+        parse::Item::Yaml(v) => {
+            let spec = v.get("spec")?;
+            let names = ["parentRefs", "targetRefs", "targetRef"];
+            if !names.iter().any(|n| spec.get(n).is_some()) {
+                return None;
+            }
+            serde::Deserialize::deserialize(v).ok()
+        }
+        parse::Item::Json(raw) => {
+            let text = raw.get();
+            if !super::refs::names_refs(text) {
+                return None;
+            }
+            crate::guard::json(text).ok()
+        }
+    }
 }
 
 /// Where an item of a `kind: List` is.
@@ -134,6 +165,8 @@ pub(super) struct ItemRead {
     pub(super) objects: Vec<(Object, Arc<Origin>)>,
     pub(super) diags: Vec<Anchored>,
     pub(super) later: Option<LaterItem>,
+    /// An item of a foreign kind naming Gateway API objects.
+    pub(super) refs: Option<crate::model::Attaching>,
 }
 
 /// A diagnostic about item `index` of a List, at its first line.
@@ -166,14 +199,15 @@ pub(super) struct ListCtx<'a> {
 }
 
 /// One item of a `kind: List`, given its `apiVersion` and `kind` and how to
-/// build it as a kind synroute uses; an Ingress or HTTPRoute is left for
-/// the second pass instead when the List's items are (`object` is then not
-/// called).
+/// build it as a kind synroute uses, or (a foreign kind) read its
+/// references; an Ingress or HTTPRoute is left for the second pass instead
+/// when the List's items are (`object` is then not called).
 pub(super) fn list_item(
     cx: &ListCtx<'_>,
     at: &ItemAt,
     (api_version, kind): (Option<String>, Option<String>),
     object: impl FnOnce(Kind) -> Result<Object, parse::ParseError>,
+    refs: impl FnOnce() -> Option<super::refs::RefsDoc>,
 ) -> ItemRead {
     let ListCtx {
         file,
@@ -187,7 +221,16 @@ pub(super) fn list_item(
         return ItemRead::default();
     };
     let (objects, diags) = match parse::classify(&api_version, &kind) {
-        Class::Foreign | Class::List => (Vec::new(), Vec::new()),
+        Class::Foreign => {
+            let refs = refs().and_then(|parsed| {
+                super::refs::item_refs(file, parsed, (&api_version, &kind), at.line, opts)
+            });
+            return ItemRead {
+                refs,
+                ..ItemRead::default()
+            };
+        }
+        Class::List => (Vec::new(), Vec::new()),
         Class::Unsupported(_) => (
             Vec::new(),
             vec![located(
@@ -231,6 +274,7 @@ pub(super) fn list_item(
         objects,
         diags,
         later: None,
+        refs: None,
     }
 }
 
@@ -279,15 +323,22 @@ pub(super) fn load_yaml_items_alone(
         let from = at.span.start.checked_sub(doc.span.start)?;
         let to = at.span.end.checked_sub(doc.span.start)?;
         let text = doc.text.get(from..to)?;
+        // Only an item that can name references is read for them.
+        let refs = || {
+            if !super::refs::names_refs(text) {
+                return None;
+            }
+            item_refs(&parse::Item::Yaml(parse::item_value(text).ok()?))
+        };
         if let Some((head, object)) = parse::item_node(text, parse::node_object) {
             let built = |_| object.ok_or_else(|| parse::ParseError::plain("not read".into()));
             let head = (head.api_version, head.kind);
-            return Some(list_item(&cx, at, head, built));
+            return Some(list_item(&cx, at, head, built, refs));
         }
         let item = parse::Item::Yaml(parse::item_value(text).ok()?);
         let head = parse::item_head(&item);
         let object = |k| parse::object_value(k, &item);
-        Some(list_item(&cx, at, head, object))
+        Some(list_item(&cx, at, head, object, || item_refs(&item)))
     });
     read.into_iter().collect()
 }

@@ -355,12 +355,12 @@ pub(crate) fn load_unfilled(
     }
     let outcomes = parallel_map(&docs, opts.jobs, |doc| match doc {
         Ok(doc) => {
-            let mut later = Vec::new();
+            let mut aside = ListAside::default();
             let outcome = slim(load_document(
                 &files[doc.span.source],
                 doc,
                 opts,
-                &mut later,
+                &mut aside,
             ));
             // The items of a List are located in their own shapes; nothing
             // then points at the List's.
@@ -370,18 +370,18 @@ pub(crate) fn load_unfilled(
             } else {
                 None
             };
-            (outcome, shape, items, later)
+            (outcome, shape, items, aside)
         }
         Err((idx, e)) => (
             Outcome::Diagnosed(vec![e.located(&files[*idx])]),
             None,
             Vec::new(),
-            Vec::new(),
+            ListAside::default(),
         ),
     });
     let mut kinds = Kinds::default();
     let mut items: Vec<Deferred> = Vec::new();
-    for (doc, (outcome, shape, item_shapes, later)) in docs.into_iter().zip(outcomes) {
+    for (doc, (outcome, shape, item_shapes, aside)) in docs.into_iter().zip(outcomes) {
         if let (Ok(doc), Some(shape)) = (&doc, shape) {
             loaded.shapes.push(&doc.span, shape);
         }
@@ -418,7 +418,9 @@ pub(crate) fn load_unfilled(
             (outcome, _) => kinds.extend(tally(&mut loaded, outcome)),
         }
         // A List's Ingresses and HTTPRoutes, read alone in the second pass.
-        items.extend(later.into_iter().map(|l| Deferred::Doc {
+        // A List's foreign items that name our objects, as documents would.
+        loaded.snapshot.attaching.extend(aside.refs);
+        items.extend(aside.later.into_iter().map(|l| Deferred::Doc {
             span: l.span,
             at: l.span.start,
             pooled: false,

@@ -14,8 +14,9 @@ use super::locate::locate;
 use crate::Options;
 use crate::model::{Attaching, FieldPath, ParentRef, TargetRef};
 
+/// What a foreign document's references are read as.
 #[derive(Deserialize)]
-struct RefsDoc {
+pub(super) struct RefsDoc {
     #[serde(default)]
     metadata: RefsMeta,
     #[serde(default)]
@@ -52,9 +53,7 @@ pub(super) fn refs_of(
     if kind == "CustomResourceDefinition" {
         return None;
     }
-    let text = doc.text.as_bytes();
-    let finder = |n: &[u8]| memchr::memmem::find(text, n).is_some();
-    if !finder(b"parentRef") && !finder(b"targetRef") {
+    if !names_refs(doc.text) {
         return None;
     }
     let json = doc.text.trim_start().starts_with('{');
@@ -63,6 +62,50 @@ pub(super) fn refs_of(
     } else {
         crate::guard::yaml(doc.text).ok()?
     };
+    // JSON is one line per document as often as not: its first line.
+    let at = |field: FieldPath| {
+        if json {
+            return (doc.span.first_line, 1);
+        }
+        let (l, c) = locate(doc.text, &field);
+        (doc.span.first_line + l, c)
+    };
+    attaching(file, parsed, (api_version, kind), line, opts, at)
+}
+
+/// Whether `text` can name references at all (the only cost a foreign
+/// document without any pays).
+pub(super) fn names_refs(text: &str) -> bool {
+    let text = text.as_bytes();
+    let finder = |n: &[u8]| memchr::memmem::find(text, n).is_some();
+    finder(b"parentRef") || finder(b"targetRef")
+}
+
+/// The references of an item of a `kind: List` whose kind synroute does
+/// not read, already parsed; each is located at the item's first line.
+pub(super) fn item_refs(
+    file: &Arc<str>,
+    parsed: RefsDoc,
+    (api_version, kind): (&str, &str),
+    line: u32,
+    opts: &Options,
+) -> Option<Attaching> {
+    if kind == "CustomResourceDefinition" {
+        return None;
+    }
+    attaching(file, parsed, (api_version, kind), line, opts, |_| (line, 1))
+}
+
+/// `parsed` as the object it is, each reference located by `at`; None
+/// when it names none (or lies outside `--namespace`).
+fn attaching(
+    file: &Arc<str>,
+    parsed: RefsDoc,
+    (api_version, kind): (&str, &str),
+    line: u32,
+    opts: &Options,
+    at: impl Fn(FieldPath) -> (u32, u32),
+) -> Option<Attaching> {
     let RefsDoc { metadata, spec } = parsed;
     if spec.parent_refs.is_empty() && spec.target_refs.is_empty() && spec.target_ref.is_none() {
         return None;
@@ -75,14 +118,6 @@ pub(super) fn refs_of(
     if opts.namespace.as_ref().is_some_and(|ns| *ns != namespace) {
         return None;
     }
-    // JSON is one line per document as often as not: its first line.
-    let at = |field: FieldPath| {
-        if json {
-            return (doc.span.first_line, 1);
-        }
-        let (l, c) = locate(doc.text, &field);
-        (doc.span.first_line + l, c)
-    };
     let spec_field = FieldPath::of(&["spec"]);
     let parents = spec
         .parent_refs
