@@ -65,6 +65,11 @@ const GW: &str = "gateway.networking.k8s.io";
 const XGW: &str = "gateway.networking.x-k8s.io";
 const NET: &str = "networking.k8s.io";
 
+/// Kinds listed only so that one attached to a Gateway of ours is said
+/// (synroute renders none): a cluster without their CRD has none, and
+/// nothing is skipped, so their absence is not warned about.
+const SAID_ONLY: &[&str] = &["TCPRoute", "UDPRoute"];
+
 const KINDS: &[Kind] = &[
     Kind {
         name: "Ingress",
@@ -130,6 +135,20 @@ const KINDS: &[Kind] = &[
             at(GW, "v1alpha3", "tlsroutes", "TLSRoute"),
             at(GW, "v1alpha2", "tlsroutes", "TLSRoute"),
         ],
+        namespaced: true,
+        crd: true,
+    },
+    // Not rendered: listed so that one attached to a Gateway of ours is
+    // said (SR2020), as it is in files.
+    Kind {
+        name: "TCPRoute",
+        served: &[at(GW, "v1alpha2", "tcproutes", "TCPRoute")],
+        namespaced: true,
+        crd: true,
+    },
+    Kind {
+        name: "UDPRoute",
+        served: &[at(GW, "v1alpha2", "udproutes", "UDPRoute")],
         namespaced: true,
         crd: true,
     },
@@ -461,11 +480,12 @@ pub fn snapshot(namespace: Option<String>, warn: &mut dyn Write) -> io::Result<V
     })
 }
 
-/// CRD kinds that discovery did not find.
+/// CRD kinds that discovery did not find (and that are worth a warning).
 fn missing(found: &[(&'static Kind, Served)]) -> Vec<&'static str> {
     KINDS
         .iter()
-        .filter(|k| k.crd && !found.iter().any(|(f, _)| f.name == k.name))
+        .filter(|k| k.crd && !SAID_ONLY.contains(&k.name))
+        .filter(|k| !found.iter().any(|(f, _)| f.name == k.name))
         .map(|k| k.name)
         .collect()
 }

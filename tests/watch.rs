@@ -582,6 +582,33 @@ fn render_from_cluster_writes_what_render_writes_from_the_same_files() {
     }
 }
 
+/// A TCPRoute or UDPRoute on a Gateway of ours, listed from the cluster,
+/// is said as it is from files (SR2020), not left out of the listing.
+#[test]
+fn render_from_cluster_says_the_routes_synapse_cannot_carry() {
+    let fixture = "fixtures/gateway-other-kinds-and-policies";
+    let api = fake_with(&[fixture], true);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = write_kubeconfig(tmp.path(), &api.kubeconfig());
+    let out = succeeds(
+        synroute_with(&kubeconfig)
+            .args(["render", "--from-cluster", "-o"])
+            .arg(tmp.path().join("upstreams.yaml")),
+        fixture,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for object in ["(TCPRoute infra/db)", "(UDPRoute infra/dns)"] {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.contains("[SR2020]") && l.ends_with(object)),
+            "{object}: {stderr}"
+        );
+    }
+    let asked = api.requests();
+    assert!(asked.iter().any(|r| r.contains("/tcproutes")), "{asked:?}");
+}
+
 #[test]
 fn render_from_cluster_writes_nothing_when_the_api_fails() {
     let tmp = tempfile::tempdir().expect("tempdir");

@@ -55,6 +55,8 @@ pub fn resource_of(api_version: &str, kind: &str) -> Option<(Res, bool)> {
         "HTTPRoute" => ("httproutes", true),
         "ReferenceGrant" => ("referencegrants", true),
         "ListenerSet" => ("listenersets", true),
+        "TCPRoute" => ("tcproutes", true),
+        "UDPRoute" => ("udproutes", true),
         _ => return None,
     };
     let res = Res {
@@ -245,6 +247,7 @@ impl FakeApi {
                 "referencegrants",
             ],
             ("gateway.networking.k8s.io", "v1beta1") if crds => &["referencegrants"],
+            ("gateway.networking.k8s.io", "v1alpha2") if crds => &["tcproutes", "udproutes"],
             ("networking.k8s.io", "v1") => &["ingresses", "ingressclasses"],
             _ => {
                 return respond(
