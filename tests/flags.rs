@@ -178,9 +178,16 @@ fn run(w: &World, args: &[String]) -> Seen {
         String::new()
     };
     // A watch without --once would run until killed: its settings say
-    // what it would do.
+    // what it would do. Every watch that runs here has --no-reload (or
+    // renders nothing): a test signals no process.
     let runs =
         args.first().map(String::as_str) != Some("watch") || args.iter().any(|a| a == "--once");
+    assert!(
+        !runs
+            || args.first().map(String::as_str) != Some("watch")
+            || args.contains(&"--no-reload".to_string()),
+        "a watch run here must not signal: {args:?}"
+    );
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     let code = if runs {
         let argv = std::iter::once("synroute".to_string()).chain(args.iter().cloned());
@@ -377,12 +384,14 @@ fn case(command: &str, flag: &str) -> Option<Case> {
         ("hash", "ignore-secret-keys") => plus(&[], &["--ignore-secret-keys", "api-key"]),
         ("hash", "patch") => plus(&[], &["--patch"]),
         ("watch", "debounce") => plus(&[], &["--debounce", "2s"]),
+        // Without --once the loop is not run (its settings are compared):
+        // a test signals no process.
         ("watch", "reload-process-name") => only(
-            &["{in}", "-o", "{out}/up.yaml", "--once"],
+            &["{in}", "-o", "{out}/up.yaml"],
             &["--reload-process-name", "proxy"],
         ),
         ("watch", "reload-pid-file") => only(
-            &["{in}", "-o", "{out}/up.yaml", "--once"],
+            &["{in}", "-o", "{out}/up.yaml"],
             &["--reload-pid-file", "{out}/pid"],
         ),
         ("watch", "synapse-api") => only(
@@ -402,9 +411,7 @@ fn case(command: &str, flag: &str) -> Option<Case> {
             &["--synapse-api-key-file", "{key}"],
         ),
         ("watch", "reload-repeat") => plus(&[], &["--reload-repeat", "9s"]),
-        ("watch", "no-reload") => {
-            only(&["{in}", "-o", "{out}/up.yaml", "--once"], &["--no-reload"])
-        }
+        ("watch", "no-reload") => only(&["{in}", "-o", "{out}/up.yaml"], &["--no-reload"]),
         ("watch", "ready-file") => plus(&[], &["--ready-file", "{out}/ready"]),
         ("watch", "once") => only(&["{in}", "-o", "{out}/up.yaml", "--no-reload"], &["--once"]),
         ("watch", "max-renders") => only(
