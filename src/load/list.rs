@@ -328,7 +328,8 @@ pub(super) fn load_yaml_items_alone(
             if !super::refs::names_refs(text) {
                 return None;
             }
-            item_refs(&parse::Item::Yaml(parse::item_value(text).ok()?))
+            let fast = parse::item_node(text, |node| serde::Deserialize::deserialize(node).ok());
+            fast.or_else(|| item_refs(&parse::Item::Yaml(parse::item_value(text).ok()?)))
         };
         if let Some((head, object)) = parse::item_node(text, parse::node_object) {
             let built = |_| object.ok_or_else(|| parse::ParseError::plain("not read".into()));

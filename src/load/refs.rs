@@ -60,7 +60,10 @@ pub(super) fn refs_of(
     let parsed: RefsDoc = if json {
         crate::guard::json(doc.text).ok()?
     } else {
-        crate::guard::yaml(doc.text).ok()?
+        // The fast reader where it can (most documents), else serde_yaml.
+        super::fast::with_tree(doc.text, |node| RefsDoc::deserialize(node).ok())
+            .flatten()
+            .or_else(|| crate::guard::yaml(doc.text).ok())?
     };
     // JSON is one line per document as often as not: its first line.
     let at = |field: FieldPath| {
@@ -76,9 +79,17 @@ pub(super) fn refs_of(
 /// Whether `text` can name references at all (the only cost a foreign
 /// document without any pays).
 pub(super) fn names_refs(text: &str) -> bool {
+    use memchr::memmem::Finder;
+    use std::sync::LazyLock;
+    // One search, built once (a searcher per call costs more than the
+    // search on the short texts of List items): each `Ref` found is
+    // looked at for what precedes it.
+    static REF: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"Ref"));
     let text = text.as_bytes();
-    let finder = |n: &[u8]| memchr::memmem::find(text, n).is_some();
-    finder(b"parentRef") || finder(b"targetRef")
+    REF.find_iter(text).any(|at| {
+        let before = text.get(..at).unwrap_or_default();
+        before.ends_with(b"parent") || before.ends_with(b"target")
+    })
 }
 
 /// The references of an item of a `kind: List` whose kind synroute does
@@ -151,4 +162,18 @@ fn attaching(
         parents,
         targets,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_refs;
+
+    #[test]
+    fn only_a_parent_or_target_ref_counts() {
+        assert!(names_refs("spec:\n  parentRefs: [{name: edge}]\n"));
+        assert!(names_refs(r#"{"spec":{"targetRef":{"name":"web"}}}"#));
+        assert!(names_refs("a: Ref\nb: targetRefs\n"));
+        assert!(!names_refs("data:\n  secretRef: x\n  Ref: y\n"));
+        assert!(!names_refs(""));
+    }
 }
