@@ -54,7 +54,7 @@ spec:
 /// The input tree, an empty tree (diff's old side), and a folder each run
 /// writes into (emptied before every run).
 struct World {
-    _tmp: tempfile::TempDir,
+    tmp: tempfile::TempDir,
     input: PathBuf,
     empty: PathBuf,
     out: PathBuf,
@@ -106,7 +106,7 @@ fn world() -> World {
     );
     assert_eq!(code, 0, "the demo renders");
     World {
-        _tmp: tmp,
+        tmp,
         input,
         empty,
         out,
@@ -169,7 +169,7 @@ fn run(w: &World, args: &[String]) -> Seen {
             .replace("{empty}", &w.empty.display().to_string())
             .replace("{out}", &w.out.display().to_string())
             .replace("{seeded}", &w.out.join("up.yaml").display().to_string())
-            .replace("{key}", &w._tmp.path().join("key").display().to_string())
+            .replace("{key}", &w.tmp.path().join("key").display().to_string())
     };
     let args: Vec<String> = args.iter().map(fill).collect();
     let settings = if args.first().map(String::as_str) == Some("watch") {
@@ -198,7 +198,7 @@ fn run(w: &World, args: &[String]) -> Seen {
     let clean = |bytes: &[u8]| {
         let text = String::from_utf8_lossy(bytes);
         without_times(&text)
-            .replace(&w._tmp.path().display().to_string(), "{tmp}")
+            .replace(&w.tmp.path().display().to_string(), "{tmp}")
             .replace(&format!("{}", w.out.display()), "{out}")
     };
     let mut files = BTreeMap::new();
