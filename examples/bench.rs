@@ -25,16 +25,9 @@ mod synth;
 // `synroute` does.
 synroute::global_allocator!();
 
-fn peak_rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        })
-        .unwrap_or(0)
-}
+#[path = "support/proc_status.rs"]
+mod proc_status;
+use proc_status::peak_rss_kb;
 
 /// A typed parse of every document with the types a Kubernetes tool uses.
 /// The values are only held, so that peak memory is that of a real parse.

@@ -87,12 +87,10 @@ fn check(name: &str, text: &str, target: Target) -> Option<String> {
     let rendered = match std::panic::catch_unwind(|| render(&sources, &opts)) {
         Ok(r) => r,
         Err(e) => {
-            let why = e
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            return Some(format!("render panicked: {why}"));
+            return Some(format!(
+                "render panicked: {}",
+                routing_fuzz::panic_text(e.as_ref())
+            ));
         }
     };
     if let Some(d) = rendered

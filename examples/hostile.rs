@@ -16,16 +16,9 @@ mod hostile;
 
 synroute::global_allocator!();
 
-fn peak_rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        })
-        .unwrap_or(0)
-}
+#[path = "support/proc_status.rs"]
+mod proc_status;
+use proc_status::peak_rss_kb;
 
 /// In the child: runs the command as the binary would, then prints its
 /// exit code and peak KB.

@@ -5,16 +5,11 @@
 
 use std::time::Instant;
 
+#[path = "support/proc_status.rs"]
+mod proc_status;
+
 fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .unwrap_or(0.0)
-        / 1024.0
+    proc_status::status_kb("VmRSS") as f64 / 1024.0
 }
 
 fn main() {

@@ -184,16 +184,9 @@ fn deep_nesting(n: usize) -> String {
 
 type Shape = (&'static str, fn(usize) -> String, usize);
 
-fn peak_rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        })
-        .unwrap_or(0)
-}
+#[path = "support/proc_status.rs"]
+mod proc_status;
+use proc_status::peak_rss_kb;
 
 /// In the child: renders `path` as the CLI does (into a file beside it)
 /// and prints ms and peak KB.

@@ -236,6 +236,15 @@ pub fn build(table: &RouteTable, keys_dir: &str) -> (File, Vec<Anchored>) {
         diag_at(code, why, &e.provenance.origin, &e.provenance.field)
     };
     let target = crate::target::Target::Pingress.describe();
+    // A diagnostic about the certificate of Secret `b`, at what asked for it.
+    let about = |code: Code, message: String, b: &CertBundle| {
+        let r = &b.requested_by;
+        diag_at(code, message, &r.origin, &r.field).related(
+            "the Secret",
+            &b.secret.origin,
+            &crate::model::FieldPath::root(),
+        )
+    };
     for (host, h) in &table.hosts {
         let bundle = h
             .certificate
@@ -245,51 +254,36 @@ pub fn build(table: &RouteTable, keys_dir: &str) -> (File, Vec<Anchored>) {
         // does not start when one does not parse: such a host is served
         // without TLS rather than taking every host down.
         if let Some(b) = bundle.filter(|b| b.unusable) {
-            let r = &b.requested_by;
-            diags.push(
-                diag_at(
-                    Code::PingressTlsLeftOut,
-                    format!(
-                        "{host}: the certificate of Secret {}/{} does not parse or its key is not the certificate's, and Pingress would not start with it; {host} is written without tls (served over plain HTTP alone)",
-                        b.secret.origin.namespace, b.secret.origin.name
-                    ),
-                    &r.origin,
-                    &r.field,
-                )
-                .related("the Secret", &b.secret.origin, &crate::model::FieldPath::root()),
-            );
+            diags.push(about(
+                Code::PingressTlsLeftOut,
+                format!(
+                    "{host}: the certificate of Secret {}/{} does not parse or its key is not the certificate's, and Pingress would not start with it; {host} is written without tls (served over plain HTTP alone)",
+                    b.secret.origin.namespace, b.secret.origin.name
+                ),
+                b,
+            ));
         } else if let Some(b) = bundle.filter(|_| is_wildcard(host)) {
-            let r = &b.requested_by;
-            diags.push(
-                diag_at(
-                    Code::PingressWildcardTls,
-                    format!(
-                        "{host}: Pingress serves a certificate only to a TLS handshake whose SNI is a rule's host exactly, so it never serves the certificate of Secret {}/{} for a name of {host}: the handshake fails, and the host is written without tls (served over plain HTTP alone)",
-                        b.secret.origin.namespace, b.secret.origin.name
-                    ),
-                    &r.origin,
-                    &r.field,
-                )
-                .related("the Secret", &b.secret.origin, &crate::model::FieldPath::root()),
-            );
+            diags.push(about(
+                Code::PingressWildcardTls,
+                format!(
+                    "{host}: Pingress serves a certificate only to a TLS handshake whose SNI is a rule's host exactly, so it never serves the certificate of Secret {}/{} for a name of {host}: the handshake fails, and the host is written without tls (served over plain HTTP alone)",
+                    b.secret.origin.namespace, b.secret.origin.name
+                ),
+                b,
+            ));
         }
         let served_cert = served_bundle(table, host, h);
         if let Some(b) = served_cert {
             let certs = pem_certificates(&b.cert_pem);
             if certs > 1 {
-                let r = &b.requested_by;
-                diags.push(
-                    diag_at(
-                        Code::PingressChainCut,
-                        format!(
-                            "{host}: tls.crt of Secret {}/{} holds {certs} certificates, and Pingress serves the first alone, without the chain after it: a client that does not already hold the intermediates cannot verify {host}",
-                            b.secret.origin.namespace, b.secret.origin.name,
-                        ),
-                        &r.origin,
-                        &r.field,
-                    )
-                    .related("the Secret", &b.secret.origin, &crate::model::FieldPath::root()),
-                );
+                diags.push(about(
+                    Code::PingressChainCut,
+                    format!(
+                        "{host}: tls.crt of Secret {}/{} holds {certs} certificates, and Pingress serves the first alone, without the chain after it: a client that does not already hold the intermediates cannot verify {host}",
+                        b.secret.origin.namespace, b.secret.origin.name,
+                    ),
+                    b,
+                ));
             }
         }
         let tls = served_cert.map(|_| tls_of(keys_dir, host));

@@ -38,6 +38,14 @@ pub fn rendered_files() -> Vec<(Target, String)> {
     out
 }
 
+/// What a caught panic said.
+pub fn panic_text(e: &(dyn std::any::Any + Send)) -> String {
+    e.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
 /// Why the readers fail on `text`, a routing file of `target` edited, if
 /// they do.
 pub fn check(target: Target, text: &str) -> Option<String> {
@@ -51,12 +59,10 @@ pub fn check(target: Target, text: &str) -> Option<String> {
     let (sniffed, findings, read, side) = match run {
         Ok(r) => r,
         Err(e) => {
-            let why = e
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            return Some(format!("a routing-file reader panicked: {why}"));
+            return Some(format!(
+                "a routing-file reader panicked: {}",
+                panic_text(e.as_ref())
+            ));
         }
     };
     if read.is_ok() {
