@@ -323,17 +323,26 @@ pub(super) fn load_yaml_items_alone(
         let from = at.span.start.checked_sub(doc.span.start)?;
         let to = at.span.end.checked_sub(doc.span.start)?;
         let text = doc.text.get(from..to)?;
-        // Only an item that can name references is read for them.
-        let refs = || {
-            if !super::refs::names_refs(text) {
-                return None;
-            }
-            let fast = parse::item_node(text, |node| serde::Deserialize::deserialize(node).ok());
-            fast.or_else(|| item_refs(&parse::Item::Yaml(parse::item_value(text).ok()?)))
-        };
-        if let Some((head, object)) = parse::item_node(text, parse::node_object) {
+        // One pass of the fast reader gives the head, the object and —
+        // for a foreign item whose text can name references — those.
+        let fast = parse::item_node(text, |node| {
+            let (head, object) = parse::node_object(node)?;
+            let foreign = match (&head.api_version, &head.kind) {
+                (Some(a), Some(k)) => matches!(parse::classify(a, k), Class::Foreign),
+                _ => false,
+            };
+            let refs = (foreign && super::refs::names_refs(text))
+                .then(|| serde::Deserialize::deserialize(node).ok());
+            Some((head, object, refs))
+        });
+        if let Some((head, object, refs)) = fast {
             let built = |_| object.ok_or_else(|| parse::ParseError::plain("not read".into()));
             let head = (head.api_version, head.kind);
+            // References the fast reader could not read: serde_yaml's tree.
+            let refs = || match refs? {
+                Some(r) => Some(r),
+                None => item_refs(&parse::Item::Yaml(parse::item_value(text).ok()?)),
+            };
             return Some(list_item(&cx, at, head, built, refs));
         }
         let item = parse::Item::Yaml(parse::item_value(text).ok()?);
