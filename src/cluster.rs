@@ -43,8 +43,20 @@ struct Kind {
     /// Where to look, in order of preference.
     served: &'static [Served],
     namespaced: bool,
-    /// From a CRD (Gateway API): may be missing.
-    crd: bool,
+    /// Built in, or from a CRD (Gateway API) that may be missing.
+    origin: KindOrigin,
+}
+
+#[derive(Debug, PartialEq)]
+enum KindOrigin {
+    Builtin,
+    /// A CRD's kind: its absence is warned about (what it would carry is
+    /// skipped).
+    Crd,
+    /// A CRD's kind listed only so that one attached to a Gateway of ours
+    /// is said (synroute renders none): a cluster without the CRD has none,
+    /// nothing is skipped, and its absence is not warned about.
+    CrdSaidOnly,
 }
 
 const fn at(
@@ -65,59 +77,54 @@ const GW: &str = "gateway.networking.k8s.io";
 const XGW: &str = "gateway.networking.x-k8s.io";
 const NET: &str = "networking.k8s.io";
 
-/// Kinds listed only so that one attached to a Gateway of ours is said
-/// (synroute renders none): a cluster without their CRD has none, and
-/// nothing is skipped, so their absence is not warned about.
-const SAID_ONLY: &[&str] = &["TCPRoute", "UDPRoute"];
-
 const KINDS: &[Kind] = &[
     Kind {
         name: "Ingress",
         served: &[at(NET, "v1", "ingresses", "Ingress")],
         namespaced: true,
-        crd: false,
+        origin: KindOrigin::Builtin,
     },
     Kind {
         name: "IngressClass",
         served: &[at(NET, "v1", "ingressclasses", "IngressClass")],
         namespaced: false,
-        crd: false,
+        origin: KindOrigin::Builtin,
     },
     Kind {
         name: "Service",
         served: &[at("", "v1", "services", "Service")],
         namespaced: true,
-        crd: false,
+        origin: KindOrigin::Builtin,
     },
     Kind {
         name: "Secret",
         served: &[at("", "v1", "secrets", "Secret")],
         namespaced: true,
-        crd: false,
+        origin: KindOrigin::Builtin,
     },
     Kind {
         name: "Namespace",
         served: &[at("", "v1", "namespaces", "Namespace")],
         namespaced: false,
-        crd: false,
+        origin: KindOrigin::Builtin,
     },
     Kind {
         name: "GatewayClass",
         served: &[at(GW, "v1", "gatewayclasses", "GatewayClass")],
         namespaced: false,
-        crd: true,
+        origin: KindOrigin::Crd,
     },
     Kind {
         name: "Gateway",
         served: &[at(GW, "v1", "gateways", "Gateway")],
         namespaced: true,
-        crd: true,
+        origin: KindOrigin::Crd,
     },
     Kind {
         name: "HTTPRoute",
         served: &[at(GW, "v1", "httproutes", "HTTPRoute")],
         namespaced: true,
-        crd: true,
+        origin: KindOrigin::Crd,
     },
     Kind {
         name: "GRPCRoute",
@@ -126,7 +133,7 @@ const KINDS: &[Kind] = &[
             at(GW, "v1alpha2", "grpcroutes", "GRPCRoute"),
         ],
         namespaced: true,
-        crd: true,
+        origin: KindOrigin::Crd,
     },
     Kind {
         name: "TLSRoute",
@@ -136,7 +143,7 @@ const KINDS: &[Kind] = &[
             at(GW, "v1alpha2", "tlsroutes", "TLSRoute"),
         ],
         namespaced: true,
-        crd: true,
+        origin: KindOrigin::Crd,
     },
     // Not rendered: listed so that one attached to a Gateway of ours is
     // said (SR2020), as it is in files.
@@ -144,13 +151,13 @@ const KINDS: &[Kind] = &[
         name: "TCPRoute",
         served: &[at(GW, "v1alpha2", "tcproutes", "TCPRoute")],
         namespaced: true,
-        crd: true,
+        origin: KindOrigin::CrdSaidOnly,
     },
     Kind {
         name: "UDPRoute",
         served: &[at(GW, "v1alpha2", "udproutes", "UDPRoute")],
         namespaced: true,
-        crd: true,
+        origin: KindOrigin::CrdSaidOnly,
     },
     Kind {
         name: "BackendTLSPolicy",
@@ -159,7 +166,7 @@ const KINDS: &[Kind] = &[
             at(GW, "v1alpha3", "backendtlspolicies", "BackendTLSPolicy"),
         ],
         namespaced: true,
-        crd: true,
+        origin: KindOrigin::Crd,
     },
     Kind {
         name: "ListenerSet",
@@ -168,7 +175,7 @@ const KINDS: &[Kind] = &[
             at(XGW, "v1alpha1", "xlistenersets", "XListenerSet"),
         ],
         namespaced: true,
-        crd: true,
+        origin: KindOrigin::Crd,
     },
     Kind {
         name: "ReferenceGrant",
@@ -177,7 +184,7 @@ const KINDS: &[Kind] = &[
             at(GW, "v1beta1", "referencegrants", "ReferenceGrant"),
         ],
         namespaced: true,
-        crd: true,
+        origin: KindOrigin::Crd,
     },
 ];
 
@@ -228,7 +235,7 @@ impl Scope {
         let mut groups: BTreeMap<String, Option<Vec<String>>> = BTreeMap::new();
         let mut found = Vec::new();
         for kind in KINDS {
-            if !kind.crd {
+            if kind.origin == KindOrigin::Builtin {
                 found.push((kind, kind.served[0]));
                 continue;
             }
@@ -484,7 +491,7 @@ pub fn snapshot(namespace: Option<String>, warn: &mut dyn Write) -> io::Result<V
 fn missing(found: &[(&'static Kind, Served)]) -> Vec<&'static str> {
     KINDS
         .iter()
-        .filter(|k| k.crd && !SAID_ONLY.contains(&k.name))
+        .filter(|k| k.origin == KindOrigin::Crd)
         .filter(|k| !found.iter().any(|(f, _)| f.name == k.name))
         .map(|k| k.name)
         .collect()
@@ -566,7 +573,7 @@ async fn feed(scope: Scope, recheck: Duration, tx: mpsc::Sender<Update>) {
                     sent = sent.and(tx.send(Update::Expect(kind.name)));
                     let task = tokio::spawn(watch_kind(scope.clone(), kind, served, tx.clone()));
                     running.insert(kind.name, (served, task));
-                    if kind.crd && announced {
+                    if kind.origin != KindOrigin::Builtin && announced {
                         sent = sent.and(tx.send(Update::Log(
                             "crd",
                             serde_json::json!({"kind": kind.name, "message": "now served; watching it"}),
