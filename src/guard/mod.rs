@@ -97,10 +97,15 @@ pub fn yaml<T: DeserializeOwned>(text: &str) -> Result<T, Failure> {
 
 /// `yaml`, refusing a mapping that holds a key twice wherever it is (a
 /// map type alone keeps the last value without a word; kubectl refuses
-/// the document). Costs a second read of the text.
+/// the document). The text is read once, into serde_yaml's tree (which
+/// refuses a key twice), and `T` is built from the tree; only a tree that
+/// is not a `T` is read again, for the parser's located message.
 pub fn yaml_unique_keys<T: DeserializeOwned>(text: &str) -> Result<T, Failure> {
-    yaml::<serde_yaml::Value>(text)?;
-    Ok(serde_yaml::from_str(text)?)
+    let tree = yaml::<serde_yaml::Value>(text)?;
+    match T::deserialize(tree) {
+        Ok(value) => Ok(value),
+        Err(_) => Ok(serde_yaml::from_str(text)?),
+    }
 }
 
 /// `f` given a YAML deserialiser of `text` (one document or a stream),
